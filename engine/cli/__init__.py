@@ -1,0 +1,1 @@
+"""The `deepscreen` command line (typer). Heavy libraries are imported inside commands."""

@@ -1,0 +1,105 @@
+"""Root of the `deepscreen` command: global options, error handling, command registration.
+
+Command groups live in their own modules (``engine/cli/*_cmd.py``), each exposing
+``register(app)``. They are collected from ``COMMAND_MODULES`` so that adding a command never
+means editing a shared file, and importing this module stays cheap (no torch, no ONNX Runtime).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from engine import __version__
+from engine.errors import EXIT_RUNTIME_ERROR, DeepscreenError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "engine.cli.doctor_cmd",
+    "engine.cli.export_cmd",
+    "engine.cli.faces_cmd",
+    "engine.cli.data_cmd",
+    "engine.cli.spectra_cmd",
+    "engine.cli.train_cmd",
+    "engine.cli.screen_cmd",
+    "engine.cli.verify_cmd",
+    "engine.cli.bench_cmd",
+    "engine.cli.demo_cmd",
+)
+
+app = typer.Typer(
+    name="deepscreen",
+    help="Screen images and live video for deepfaked faces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"deepscreen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(  # noqa: UP007 - typer needs Optional on 3.10
+        None, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    """Screen images and live video for deepfaked faces."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register_commands() -> None:
+    from engine.cli.groups import GROUPS
+
+    for group_name, group in GROUPS.items():
+        app.add_typer(group, name=group_name)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A command module that is not part of this build is skipped; a module that
+            # exists but fails to import (a real bug) must still surface.
+            if exc.name == name:
+                continue
+            raise
+        module.register(app)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the CLI and turn user-facing errors into one line + exit code."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except DeepscreenError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line unless the user asks for the traceback
+        if os.environ.get("DEEPSCREEN_DEBUG"):
+            raise
+        typer.secho(
+            f"internal error: {type(exc).__name__}: {exc} (set DEEPSCREEN_DEBUG=1 for a traceback)",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        sys.exit(EXIT_RUNTIME_ERROR)
+
+
+if __name__ == "__main__":
+    main()
