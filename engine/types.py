@@ -29,3 +29,21 @@ class Detection:
     @property
     def height(self) -> float:
         return self.box[3] - self.box[1]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded video frame as it leaves a source.
+
+    Attributes:
+        stream: display id of the source (never contains credentials).
+        index: 0-based position in the stream, counting every frame read (dropped ones too),
+            so gaps in ``index`` show where frames were dropped.
+        t: seconds; the media timestamp for files, time since the source started for live ones.
+        image: HxWx3 BGR uint8 (sources convert grayscale and BGRA frames).
+    """
+
+    stream: str
+    index: int
+    t: float
+    image: np.ndarray = field(repr=False)
