@@ -1,0 +1,1 @@
+"""Training, evaluation and prediction for the deepscreen classifier (needs torch)."""

@@ -1,0 +1,12 @@
+"""Classifier models. Importing this package registers every model constructor."""
+
+from train.models import spatial_spectral as _spatial_spectral  # noqa: F401  (registers)
+from train.models.registry import (
+    config_to_dict,
+    create_model,
+    list_models,
+    model_config,
+    register_model,
+)
+
+__all__ = ["config_to_dict", "create_model", "list_models", "model_config", "register_model"]
