@@ -1,0 +1,156 @@
+"""Open a classifier backend by name: the one entry point the rest of the engine uses.
+
+Names:
+
+- ``ort`` / ``ort-cpu``: ONNX Runtime on the CPU (works everywhere; the default fallback).
+- ``ort-cuda``, ``ort-tensorrt``: ONNX Runtime's CUDA / TensorRT execution providers
+  (onnxruntime-gpu); refused when the provider does not really load.
+- ``tensorrt``: a native TensorRT engine (``MODEL`` is the ``.engine`` file, or an ONNX file
+  with a built ``<stem>.engine`` and its manifest beside it), run with pycuda.
+- ``torch`` / ``torch-cpu`` / ``torch-cuda``: the PyTorch reference (needs the training extra
+  and a checkpoint; lives in :mod:`export.torch_backend`).
+- ``remote``: an Open Inference Protocol (KServe v2 / Triton) server, ``url=`` required.
+- ``auto``: the fastest one that works here, said in the log.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+from engine.backends.base import Backend
+from engine.errors import BackendUnavailable, DeepscreenError, ModelError, UsageError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "classifier.onnx"
+ENGINE_SUFFIXES = (".engine", ".plan")
+
+BACKEND_NAMES = (
+    "auto",
+    "ort",
+    "ort-cpu",
+    "ort-cuda",
+    "ort-tensorrt",
+    "tensorrt",
+    "torch",
+    "torch-cpu",
+    "torch-cuda",
+    "remote",
+)
+
+
+def engine_path_for(model: Path) -> Path:
+    """Where ``deepscreen export trt`` puts the engine built from ``model`` (an ONNX file)."""
+    return model.with_suffix(".engine")
+
+
+def _resolve_model(model: Path | None) -> Path:
+    path = Path(model) if model is not None else DEFAULT_MODEL
+    if not path.is_file():
+        hint = (
+            " (the default classifier ships with the package: reinstall, or pass --model)"
+            if model is None
+            else ""
+        )
+        raise ModelError(f"classifier model not found: {path}{hint}")
+    return path
+
+
+def _open_tensorrt(model: Path, **opts) -> Backend:
+    engine = model if model.suffix in ENGINE_SUFFIXES else engine_path_for(model)
+    if not engine.is_file():
+        raise BackendUnavailable(
+            f"no TensorRT engine at {engine}; build it on this machine with "
+            f"`deepscreen export trt {model} --precision fp16`"
+        )
+    from engine.backends.tensorrt import TensorRTBackend
+
+    return TensorRTBackend(engine, **opts)
+
+
+def _open_torch(model: Path, device: str, **opts) -> Backend:
+    if importlib.util.find_spec("torch") is None:
+        raise BackendUnavailable(
+            "the torch backend needs PyTorch (pip install -e '.[train]'); the engine itself "
+            "runs without it"
+        )
+    from export.torch_backend import TorchBackend
+
+    return TorchBackend(model, device=device, **opts)
+
+
+def _open_one(name: str, model: Path | None, **opts) -> Backend:
+    if name == "remote":
+        from engine.backends.remote import RemoteBackend
+
+        return RemoteBackend(model=model, **opts)
+    path = _resolve_model(model)
+    if name in ("ort", "ort-cpu"):
+        from engine.backends.ort import OrtBackend
+
+        return OrtBackend(path, device="cpu", **opts)
+    if name in ("ort-cuda", "ort-tensorrt"):
+        from engine.backends.ort import OrtBackend
+
+        return OrtBackend(path, device=name.split("-", 1)[1], **opts)
+    if name == "tensorrt":
+        return _open_tensorrt(path, **opts)
+    if name in ("torch", "torch-cpu", "torch-cuda"):
+        return _open_torch(path, device="cuda" if name == "torch-cuda" else "cpu", **opts)
+    raise UsageError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+
+
+def _auto(model: Path | None, **opts) -> Backend:
+    """Try the backends from fastest to slowest; the first that opens wins."""
+    path = _resolve_model(model)
+    candidates: list[str] = []
+    has_engine = path.suffix in ENGINE_SUFFIXES or engine_path_for(path).is_file()
+    if has_engine and importlib.util.find_spec("tensorrt") is not None:
+        candidates.append("tensorrt")
+    if path.suffix == ".onnx":
+        from engine.backends.ort import available_devices
+
+        if "cuda" in available_devices():
+            candidates.append("ort-cuda")
+        candidates.append("ort-cpu")
+    reasons: list[str] = []
+    for name in candidates:
+        try:
+            backend = _open_one(name, path, **opts)
+        except DeepscreenError as exc:
+            reasons.append(f"{name}: {exc}")
+            log.info("backend auto: %s unavailable: %s", name, exc)
+            continue
+        skipped = f" (skipped: {'; '.join(reasons)})" if reasons else ""
+        log.info("backend auto: using %s for %s%s", backend.name, path.name, skipped)
+        return backend
+    raise BackendUnavailable(
+        f"no backend can run {path}: " + ("; ".join(reasons) or "no candidate for this file type")
+    )
+
+
+def load_backend(name: str = "auto", model: Path | None = None, **opts) -> Backend:
+    """Open a classifier backend.
+
+    Args:
+        name: one of :data:`BACKEND_NAMES`; "auto" picks the fastest that works here and logs it.
+        model: the model file (ONNX, TensorRT engine, or torch checkpoint for "torch"); defaults
+            to the shipped ``engine/models/classifier.onnx``. For "remote", an optional local
+            ONNX whose input contract the server's model must match.
+        **opts: backend options (e.g. ``threads`` for ORT, ``url``/``model_name`` for remote).
+
+    Returns:
+        A ready :class:`~engine.backends.base.Backend`.
+
+    Raises:
+        ModelError: the model file is missing or not a deepscreen classifier.
+        BackendUnavailable: the backend cannot run on this machine (the message says why).
+        UsageError: unknown backend name.
+    """
+    if name not in BACKEND_NAMES:
+        raise UsageError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+    if name == "auto":
+        return _auto(model, **opts)
+    return _open_one(name, model, **opts)

@@ -1,0 +1,67 @@
+"""A small but real classifier ONNX (built with onnx.helper, no torch) for backend tests.
+
+The graph has the exact interface of the shipped classifier (inputs ``crops`` and ``spectrum``,
+output ``logit``, dynamic batch, InputContract metadata), and a closed form that the tests
+recompute in NumPy: logit = w_c . mean_hw(crops) + w_s . spectrum + b.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.preprocess import InputContract
+
+TINY_CONTRACT = InputContract(input_size=64, spectrum_bins=16, threshold=0.4)
+
+
+def tiny_weights() -> tuple[np.ndarray, np.ndarray, float]:
+    rng = np.random.default_rng(7)
+    return (
+        rng.normal(size=3).astype(np.float32),
+        rng.normal(size=TINY_CONTRACT.spectrum_bins).astype(np.float32) * 0.1,
+        0.25,
+    )
+
+
+def tiny_logits(crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+    w_c, w_s, b = tiny_weights()
+    pooled = crops.astype(np.float64).mean(axis=(2, 3))
+    return pooled @ w_c + spectrum.astype(np.float64) @ w_s + b
+
+
+def write_tiny_classifier(path: Path, contract: InputContract = TINY_CONTRACT) -> Path:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w_c, w_s, b = tiny_weights()
+    weight = np.concatenate([w_c, w_s])[:, None].astype(np.float32)
+    s, bins = contract.input_size, contract.spectrum_bins
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["crops"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+        helper.make_node("Concat", ["flat", "spectrum"], ["features"], axis=1),
+        helper.make_node("Gemm", ["features", "W", "B"], ["logit"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_classifier",
+        [
+            helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["batch", 3, s, s]),
+            helper.make_tensor_value_info("spectrum", TensorProto.FLOAT, ["batch", bins]),
+        ],
+        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch", 1])],
+        initializer=[
+            numpy_helper.from_array(weight, "W"),
+            numpy_helper.from_array(np.array([b], dtype=np.float32), "B"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in contract.to_metadata().items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, path)
+    return path
