@@ -1,0 +1,241 @@
+"""The MTCNN cascade (Zhang et al. 2016) in numpy + ONNX Runtime.
+
+It reproduces ``facenet_pytorch.MTCNN.detect`` step by step (same pyramid, same resampling, same
+NMS flavours and thresholds, same box arithmetic in float32), so the two find the same faces;
+tests/detect checks it. Differences, all deliberate:
+
+- input is BGR (OpenCV's convention) or grayscale, not RGB;
+- one image per call; results are :class:`engine.types.Detection` sorted by score, highest first
+  (facenet-pytorch sorts by box area);
+- a proposal whose crop would be empty is dropped (facenet-pytorch then misaligns its arrays).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.detect.area import area_resize, area_resize_regions, integral_image
+from engine.detect.nets import MTCNNNets
+from engine.detect.nms import nms_iou, nms_min
+from engine.errors import InputError, UsageError
+from engine.types import Detection
+
+# MTCNN's P-Net sees 12x12 windows at stride 2 on each pyramid level.
+CELL = 12
+STRIDE = 2
+# R-Net and O-Net batches are split so memory stays bounded on crowded frames.
+MAX_BATCH = 512
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    """(..., H, W, 3) float32 RGB means -> (..., 3, H, W) in MTCNN's [-1, 1] scaling."""
+    x = (x - np.float32(127.5)) * np.float32(0.0078125)
+    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
+
+
+def _batched(run, crops: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Run a net over crops in chunks of MAX_BATCH and concatenate each output."""
+    outs = [run(crops[i : i + MAX_BATCH]) for i in range(0, len(crops), MAX_BATCH)]
+    return tuple(np.concatenate(parts) for parts in zip(*outs, strict=True))
+
+
+def _rerec(boxes: np.ndarray) -> np.ndarray:
+    """Grow each box to a square around its centre (in place on a copy)."""
+    boxes = boxes.copy()
+    h = boxes[:, 3] - boxes[:, 1]
+    w = boxes[:, 2] - boxes[:, 0]
+    side = np.maximum(w, h)
+    boxes[:, 0] = boxes[:, 0] + w * np.float32(0.5) - side * np.float32(0.5)
+    boxes[:, 1] = boxes[:, 1] + h * np.float32(0.5) - side * np.float32(0.5)
+    boxes[:, 2] = boxes[:, 0] + side
+    boxes[:, 3] = boxes[:, 1] + side
+    return boxes
+
+
+def _bbreg(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    """Apply R/O-Net box regression (offsets relative to the +1 pixel box size)."""
+    out = boxes.copy()
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    out[:, 0] = boxes[:, 0] + reg[:, 0] * w
+    out[:, 1] = boxes[:, 1] + reg[:, 1] * h
+    out[:, 2] = boxes[:, 2] + reg[:, 2] * w
+    out[:, 3] = boxes[:, 3] + reg[:, 3] * h
+    return out
+
+
+def _crop_regions(boxes: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer crop rectangles clipped to the frame, as facenet-pytorch's ``pad``.
+
+    Returns:
+        (regions, valid): (N, 4) half-open x0, y0, x1, y1 and a mask of non-empty ones.
+    """
+    b = np.trunc(boxes[:, :4]).astype(np.int64)
+    x0 = np.maximum(b[:, 0], 1) - 1
+    y0 = np.maximum(b[:, 1], 1) - 1
+    x1 = np.minimum(b[:, 2], width)
+    y1 = np.minimum(b[:, 3], height)
+    regions = np.stack([x0, y0, x1, y1], axis=1)
+    valid = (x1 > x0) & (y1 > y0) & (x0 < width) & (y0 < height)
+    return regions, valid
+
+
+class MTCNNDetector:
+    """Face detector: MTCNN's P-, R- and O-Net in ONNX Runtime, everything else in numpy.
+
+    Args:
+        min_face: smallest face side (pixels) searched for; smaller is slower.
+        thresholds: score thresholds of P-Net, R-Net and O-Net.
+        scale_factor: ratio between successive pyramid levels, in (0, 1).
+        model_dir: folder with pnet.onnx, rnet.onnx, onet.onnx (default: the bundled ones).
+        providers: ONNX Runtime execution providers (default: CPU).
+        threads: ONNX Runtime intra-op threads (default: ONNX Runtime's choice).
+
+    Raises:
+        UsageError: a parameter is out of range.
+        ModelError: a model file is missing or corrupt.
+    """
+
+    def __init__(
+        self,
+        min_face: int = 20,
+        thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+        scale_factor: float = 0.709,
+        model_dir: Path | None = None,
+        providers: list[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        if min_face < 1:
+            raise UsageError(f"min_face must be >= 1 pixel, got {min_face}")
+        if not 0.0 < scale_factor < 1.0:
+            raise UsageError(f"scale_factor must be in (0, 1), got {scale_factor}")
+        thresholds = tuple(float(t) for t in thresholds)
+        if len(thresholds) != 3 or not all(0.0 <= t <= 1.0 for t in thresholds):
+            raise UsageError(f"thresholds must be three values in [0, 1], got {thresholds}")
+        self.min_face = int(min_face)
+        self.thresholds = thresholds
+        self.scale_factor = float(scale_factor)
+        self.nets = MTCNNNets.load(model_dir, providers, threads)
+
+    def pyramid_scales(self, height: int, width: int) -> list[float]:
+        """Scales at which P-Net scans a frame of this size (largest first)."""
+        scale = CELL / self.min_face
+        min_side = min(height, width) * scale
+        scales = []
+        while min_side >= CELL:
+            scales.append(scale)
+            scale *= self.scale_factor
+            min_side *= self.scale_factor
+        return scales
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        """Find faces in one image.
+
+        Args:
+            image_bgr: HxWx3 BGR uint8 (OpenCV's order) or HxW grayscale uint8.
+
+        Returns:
+            Detections in pixel coordinates of ``image_bgr``, highest score first.
+
+        Raises:
+            InputError: the array is not an image.
+        """
+        image = self._as_rgb(image_bgr)
+        height, width = image.shape[:2]
+        table = integral_image(image)
+        boxes = self._stage_pnet(table, height, width)
+        if len(boxes):
+            boxes = self._stage_rnet(table, boxes, height, width)
+        if not len(boxes):
+            return []
+        boxes, points = self._stage_onet(table, boxes, height, width)
+        return [
+            Detection(
+                box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+                score=float(b[4]),
+                landmarks=p.astype(np.float64),
+            )
+            for b, p in zip(boxes, points, strict=True)
+        ]
+
+    @staticmethod
+    def _as_rgb(image: np.ndarray) -> np.ndarray:
+        if not isinstance(image, np.ndarray) or image.size == 0:
+            raise InputError("detect() needs a non-empty numpy image")
+        if image.dtype != np.uint8:
+            raise InputError(f"detect() needs a uint8 image, got {image.dtype}")
+        if image.ndim == 2:
+            return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
+        if image.ndim == 3 and image.shape[2] == 3:
+            return np.ascontiguousarray(image[:, :, ::-1])
+        raise InputError(f"detect() needs HxWx3 BGR or HxW grayscale, got shape {image.shape}")
+
+    def _stage_pnet(self, table: np.ndarray, height: int, width: int) -> np.ndarray:
+        """Dense proposals over the pyramid -> (N, 5) x1, y1, x2, y2, score (float32)."""
+        per_scale = []
+        for scale in self.pyramid_scales(height, width):
+            level = area_resize(table, int(height * scale + 1), int(width * scale + 1))
+            reg, prob = self.nets.run_pnet(_normalise(level)[None])
+            ys, xs = np.nonzero(prob[0, 1] >= self.thresholds[0])
+            if not len(ys):
+                continue
+            cells = np.stack([xs, ys], axis=1).astype(np.float32)
+            scale32 = np.float32(scale)
+            q1 = np.floor((STRIDE * cells + 1) / scale32)
+            q2 = np.floor((STRIDE * cells + CELL) / scale32)
+            found = np.concatenate(
+                [q1, q2, prob[0, 1, ys, xs, None], reg[0][:, ys, xs].T], axis=1
+            ).astype(np.float32)
+            per_scale.append(found[nms_iou(found[:, :4], found[:, 4], 0.5)])
+        if not per_scale:
+            return np.empty((0, 5), dtype=np.float32)
+        boxes = np.concatenate(per_scale)
+        boxes = boxes[nms_iou(boxes[:, :4], boxes[:, 4], 0.7)]
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
+        refined = np.stack(
+            [
+                boxes[:, 0] + boxes[:, 5] * w,
+                boxes[:, 1] + boxes[:, 6] * h,
+                boxes[:, 2] + boxes[:, 7] * w,
+                boxes[:, 3] + boxes[:, 8] * h,
+                boxes[:, 4],
+            ],
+            axis=1,
+        )
+        return _rerec(refined)
+
+    def _crops(self, table, boxes, height, width, size) -> tuple[np.ndarray, np.ndarray]:
+        regions, valid = _crop_regions(boxes, width, height)
+        crops = area_resize_regions(table, regions[valid], size, size)
+        return _normalise(crops), valid
+
+    def _stage_rnet(self, table, boxes, height, width) -> np.ndarray:
+        crops, valid = self._crops(table, boxes, height, width, 24)
+        boxes = boxes[valid]
+        reg, prob = _batched(self.nets.run_rnet, crops)
+        score = prob[:, 1]
+        keep = score > self.thresholds[1]
+        boxes = np.concatenate([boxes[keep, :4], score[keep, None]], axis=1)
+        reg = reg[keep]
+        pick = nms_iou(boxes[:, :4], boxes[:, 4], 0.7)
+        return _rerec(_bbreg(boxes[pick], reg[pick]))
+
+    def _stage_onet(self, table, boxes, height, width) -> tuple[np.ndarray, np.ndarray]:
+        crops, valid = self._crops(table, boxes, height, width, 48)
+        boxes = boxes[valid]
+        reg, marks, prob = _batched(self.nets.run_onet, crops)
+        score = prob[:, 1]
+        keep = score > self.thresholds[2]
+        boxes = np.concatenate([boxes[keep, :4], score[keep, None]], axis=1)
+        reg, marks = reg[keep], marks[keep]
+        w = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
+        h = (boxes[:, 3] - boxes[:, 1] + 1)[:, None]
+        points = np.stack(
+            [w * marks[:, :5] + boxes[:, :1] - 1, h * marks[:, 5:] + boxes[:, 1:2] - 1], axis=2
+        )
+        boxes = _bbreg(boxes, reg)
+        pick = nms_min(boxes[:, :4], boxes[:, 4], 0.7)
+        return boxes[pick], points[pick]

@@ -1,0 +1,1 @@
+"""PyTorch -> ONNX conversion (MTCNN nets, classifier). Imports torch lazily, inside functions."""
