@@ -21,6 +21,7 @@ from engine.errors import EXIT_RUNTIME_ERROR, DeepscreenError
 COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.doctor_cmd",
     "engine.cli.export_cmd",
+    "engine.cli.export_model_cmd",
     "engine.cli.faces_cmd",
     "engine.cli.data_cmd",
     "engine.cli.spectra_cmd",
