@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from engine.demo.face_swap import swap_face
-from engine.errors import InputError, ModelError
+from engine.errors import InputError, ModelError, UsageError
 from engine.types import Detection
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -249,10 +249,11 @@ def build_demo_clip(
 
     Raises:
         ModelError: when the detector or an asset is missing, or no face is found.
+        UsageError: for a non-positive fps or segment length.
         InputError: when the video cannot be written.
     """
     if fps <= 0 or seconds_per_segment <= 0:
-        raise InputError("fps and seconds_per_segment must be positive")
+        raise UsageError("fps and seconds_per_segment must be positive")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stills, errors = make_stills(detector or default_detector())
