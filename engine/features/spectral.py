@@ -141,21 +141,44 @@ def _as_crop_list(crops: Crops) -> list[np.ndarray] | np.ndarray:
     return items
 
 
+# Work on a few crops at a time so the float64 intermediates stay in cache: converting and
+# transforming a whole 32 x 256 x 256 batch at once is several times slower than in chunks.
+_CHUNK_PIXELS = 1 << 16
+
+
+def _gray_chunk(chunk: np.ndarray) -> np.ndarray:
+    if chunk.ndim == 4:
+        # BGR -> gray as one matrix-vector product over the channel axis (float64).
+        return chunk.astype(np.float64) @ np.asarray(GRAY_WEIGHTS_BGR)
+    return chunk.astype(np.float64)
+
+
 def _batch_fast(batch: np.ndarray, bins: int) -> np.ndarray:
-    """Fast float64 path for a (B, S, S) or (B, S, S, 3) batch of square crops -> (B, bins)."""
-    gray = to_gray(batch, np.float64)
-    n, side = gray.shape[0], gray.shape[1]
+    """Fast path for a (B, S, S) or (B, S, S, 3) batch of square crops -> (B, bins) float64.
+
+    FFT, radial sums and resampling are float64. The logarithm is taken in float32: its
+    rounding (about 6e-8 relative) is that of the float32 output itself, 10x below the 1e-6
+    agreement with the reference, and it costs a quarter of the float64 logarithm.
+    """
+    n, side = batch.shape[0], batch.shape[1]
     plan = radial_plan(side, bins)
-    half = np.fft.rfft2(gray)
-    log_mag = np.abs(half).reshape(n, -1)
-    np.log1p(log_mag, out=log_mag)  # eps = 1: log(|F| + 1) == log1p(|F|)
-    log_mag *= plan.weight
-    # One bincount for the whole batch: crop i's bins are offset by i * n_radii.
-    index = plan.bin_of[None, :] + (np.arange(n, dtype=np.int64) * plan.n_radii)[:, None]
-    sums = np.bincount(index.ravel(), weights=log_mag.ravel(), minlength=n * plan.n_radii)
-    profile = (sums.reshape(n, plan.n_radii) * (DB_SCALE / np.maximum(plan.count, 1)))[
-        :, plan.nonempty
-    ]
+    weight32 = plan.weight.astype(np.float32)
+    step = max(1, _CHUNK_PIXELS // (side * side))
+    sums = np.empty((n, plan.n_radii))
+    for start in range(0, n, step):
+        chunk = batch[start : start + step]
+        m = len(chunk)
+        mag = np.abs(np.fft.rfft2(_gray_chunk(chunk))).reshape(m, -1)
+        log_mag = mag.astype(np.float32)
+        log_mag += np.float32(LOG_EPS)
+        np.log(log_mag, out=log_mag)
+        log_mag *= weight32
+        # One bincount per chunk: crop i's bins are offset by i * n_radii.
+        index = plan.bin_of[None, :] + (np.arange(m, dtype=np.int64) * plan.n_radii)[:, None]
+        sums[start : start + m] = np.bincount(
+            index.ravel(), weights=log_mag.ravel(), minlength=m * plan.n_radii
+        ).reshape(m, plan.n_radii)
+    profile = (sums * (DB_SCALE / np.maximum(plan.count, 1)))[:, plan.nonempty]
     out = profile[:, plan.left] * (1.0 - plan.frac) + profile[:, plan.right] * plan.frac
     mean = out.mean(axis=1, keepdims=True)
     return np.divide(out, mean, out=np.zeros_like(out), where=mean > 0)
