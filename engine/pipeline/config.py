@@ -1,0 +1,71 @@
+"""Options of the streaming pipeline, in one dataclass shared by `screen`, `bench` and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.errors import UsageError
+from engine.track import TrackerConfig
+from engine.vote import RULES
+
+
+@dataclass
+class PipelineConfig:
+    """How the scheduler detects, tracks, batches and votes.
+
+    Attributes:
+        detect_every: run the face detector on every k-th processed frame of a stream (also
+            on a stream's first frame and right after a track missed a detection).
+        classify_every: classify each tracked face on every m-th frame of its track.
+        min_face: smallest face side in pixels the detector looks for.
+        margin: relative margin around the face box for the crop; None = the model's own
+            (from its input contract), which is what the classifier was trained with.
+        max_batch: most crops per classifier call (across all streams).
+        max_wait_ms: longest a crop waits for its batch to fill before the batch is flushed.
+        rule, window, min_frames, hysteresis: voting (see :mod:`engine.vote`).
+        threshold: decision threshold on p_fake; None = the model's calibrated threshold.
+        tracker: tracker options.
+        max_frames: stop each stream after this many processed frames (0 = no limit).
+        duration_s: stop the whole run after this many seconds of wall time (0 = no limit).
+        min_crop: crops smaller than this side (pixels) are not classified.
+        tick_s: period of live-view / metrics refreshes.
+    """
+
+    detect_every: int = 5
+    classify_every: int = 1
+    min_face: int = 40
+    margin: float | None = None
+    max_batch: int = 16
+    max_wait_ms: float = 50.0
+    rule: str = "confident"
+    window: int = 64
+    min_frames: int = 8
+    hysteresis: float = 0.05
+    threshold: float | None = None
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    max_frames: int = 0
+    duration_s: float = 0.0
+    min_crop: int = 16
+    tick_s: float = 0.25
+
+    def validate(self) -> PipelineConfig:
+        """Raise :class:`UsageError` for impossible values; returns self."""
+        checks = [
+            (self.detect_every >= 1, "detect_every must be >= 1"),
+            (self.classify_every >= 1, "classify_every must be >= 1"),
+            (self.min_face >= 12, "min_face must be >= 12 pixels (MTCNN's smallest window)"),
+            (self.margin is None or 0.0 <= self.margin <= 2.0, "margin must be in [0, 2]"),
+            (self.max_batch >= 1, "max_batch must be >= 1"),
+            (self.max_wait_ms >= 0, "max_wait_ms must be >= 0"),
+            (self.rule in RULES, f"rule must be one of {', '.join(RULES)}"),
+            (self.window >= 0, "window must be >= 0 (0 = unbounded)"),
+            (self.min_frames >= 1, "min_frames must be >= 1"),
+            (self.window == 0 or self.min_frames <= self.window, "min_frames exceeds window"),
+            (0.0 <= self.hysteresis < 0.5, "hysteresis must be in [0, 0.5)"),
+            (self.threshold is None or 0.0 < self.threshold < 1.0, "threshold must be in (0, 1)"),
+            (self.max_frames >= 0 and self.duration_s >= 0, "limits must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        return self

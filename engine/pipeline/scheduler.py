@@ -1,0 +1,412 @@
+"""The scheduler: one thread that drives every stream through detect -> track -> batch -> vote.
+
+Threads: each source decodes in its own reader thread into a bounded queue; this scheduler
+(the caller's thread) pulls frames round-robin from all sources, one frame per stream per
+pass so a fast file cannot starve a camera. For each frame it runs the detector when due (every
+k-th frame, a stream's first frame, and right after a track missed a detection), otherwise
+moves the tracks; cuts square crops of the fresh tracks due for classification (every m-th
+frame of a track) and queues them in one cross-stream :class:`~engine.batching.CropBatcher`.
+A batch is classified when full or when its oldest crop has waited ``max_wait_ms``; its
+probabilities feed the track voters and, one value per frame, the stream voter. Verdict
+changes go to the sinks as events.
+
+Keeping all of this on one thread makes the ordering trivially correct (a frame's results are
+voted in frame order, events are never interleaved) and costs nothing on small edge boxes where
+the detector and classifier already use every core through ONNX Runtime.
+
+Accounting: a frame handed over by a source is either processed or counted in
+``dropped_pipeline`` (unusable image, or an error while processing it), so with the sources'
+own invariant ``read == processed + dropped_source + dropped_pipeline`` for every stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from engine.batching import CropBatcher, CropItem
+from engine.pipeline.config import PipelineConfig
+from engine.pipeline.state import PendingFrame, StreamState
+from engine.pipeline.summary import BatchStats, RunSummary, StreamSummary
+from engine.pipeline.telemetry import PipelineMetrics
+from engine.pipeline.timing import StageTimer
+from engine.preprocess import prepare_crops
+from engine.sinks.base import FrameView, Sink, TrackView
+from engine.sources.base import Source, to_bgr
+from engine.types import Frame
+from engine.vote import VerdictEvent, VoteConfig
+
+log = logging.getLogger("engine.pipeline")
+
+IDLE_WAIT_S = 0.01
+
+
+class Pipeline:
+    """One run over a set of sources. Build it, then call :meth:`run` once.
+
+    Args:
+        sources: opened (not yet started) sources; their names label everything.
+        config: pipeline options.
+        detector: object with ``detect(image_bgr) -> list[Detection]`` (MTCNNDetector).
+        backend: classifier backend (``predict(crops, spectrum)``, ``contract``, ``name``).
+        feature: spectral feature callable (``SpectralFeature``).
+        sinks: outputs.
+        metrics: Prometheus metrics to feed (optional).
+        stop_event: set it (e.g. from a signal handler) to end the run gracefully.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        config: PipelineConfig,
+        detector,
+        backend,
+        feature,
+        sinks: Sequence[Sink] = (),
+        metrics: PipelineMetrics | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        self.config = config.validate()
+        self.detector = detector
+        self.backend = backend
+        self.feature = feature
+        self.contract = backend.contract
+        self.margin = config.margin if config.margin is not None else self.contract.margin
+        threshold = config.threshold if config.threshold is not None else self.contract.threshold
+        self.vote_config = VoteConfig(
+            rule=config.rule, threshold=threshold, window=config.window,
+            min_frames=config.min_frames, hysteresis=config.hysteresis,
+        )
+        self.sinks = list(sinks)
+        self._frame_sinks = [s for s in self.sinks if s.wants_frames]
+        self.metrics = metrics
+        self.stop_event = stop_event or threading.Event()
+        self.timer = StageTimer(observer=metrics.observe_stage if metrics else None)
+        self.batcher = CropBatcher(config.max_batch, config.max_wait_ms)
+        self.batch_stats = BatchStats()
+        self.states = [
+            StreamState(i, src, self.vote_config, config.tracker, config.detect_every)
+            for i, src in enumerate(sources)
+        ]
+        self._error = ""
+        self._interrupted = False
+        self._running = False
+        self._t0 = 0.0
+        if metrics is not None:
+            metrics.bind(self.snapshot, self.active_tracks)
+
+    # ------------------------------------------------------------------ public
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def snapshot(self) -> list[StreamSummary]:
+        """Per-stream counters and verdicts now (callable from other threads)."""
+        return [s.summary(run_error=bool(self._error)) for s in self.states]
+
+    def active_tracks(self) -> dict[str, int]:
+        return {s.name: len(s.tracker.tracks) for s in self.states}
+
+    def health(self) -> tuple[bool, dict]:
+        """For ``/healthz``: healthy while running without error."""
+        states = {s.name: s.source.stats.state for s in self.states}
+        return self._running and not self._error, {"streams": states}
+
+    def run(self) -> RunSummary:
+        """Process until every source is finished, the stop event is set, or a limit is hit.
+
+        Never raises for runtime failures: they end the run and are reported in
+        :attr:`RunSummary.error` (exit code 1). Sinks are always closed.
+        """
+        self._t0 = time.perf_counter()
+        names = [s.name for s in self.states]
+        for sink in self.sinks:
+            sink.open(names)
+        self._running = True
+        if self.metrics is not None:
+            self.metrics.up.set(1)
+        try:
+            for st in self.states:
+                st.source.start()
+            self._loop()
+        except KeyboardInterrupt:
+            self._interrupted = True
+        except Exception as exc:  # report, never crash into a verdict
+            log.exception("pipeline failed")
+            self._error = f"{type(exc).__name__}: {exc}"
+        finally:
+            for st in self.states:
+                st.source.stop()
+            self._finish()
+        summary = self._summary()
+        self._running = False
+        if self.metrics is not None:
+            self.metrics.up.set(0)
+        for sink in self.sinks:
+            try:
+                sink.close(summary)
+            except Exception as exc:  # one broken sink must not hide the others' output
+                log.error("sink %s failed to close: %s", type(sink).__name__, exc)
+                if not summary.error:
+                    summary.error = f"sink {type(sink).__name__}: {exc}"
+        return summary
+
+    # ------------------------------------------------------------------- loop
+    def _loop(self) -> None:
+        cfg = self.config
+        deadline = self._t0 + cfg.duration_s if cfg.duration_s else None
+        next_tick = 0.0
+        rr = 0
+        while True:
+            active = [s for s in self.states if not s.ended]
+            if not active:
+                return
+            if self.stop_event.is_set():
+                self._interrupted = True
+                return
+            if deadline is not None and time.perf_counter() >= deadline:
+                return
+            progressed = False
+            for j in range(len(active)):
+                st = active[(rr + j) % len(active)]
+                frame = st.source.get(timeout=0)
+                if frame is None:
+                    if st.source.finished:
+                        self._end_stream(st)
+                    continue
+                self._take(st, frame)
+                progressed = True
+                if self.batcher.due():
+                    self._flush()
+            rr += 1
+            if self.batcher.due():
+                self._flush()
+            now = time.perf_counter()
+            if now >= next_tick:
+                next_tick = now + cfg.tick_s
+                snap = self.snapshot()
+                for sink in self.sinks:
+                    sink.on_tick(snap)
+            if not progressed:
+                self._idle(active[rr % len(active)])
+
+    def _idle(self, st: StreamState) -> None:
+        """Nothing was ready: block briefly on one stream, never past the batch deadline."""
+        wait = IDLE_WAIT_S
+        due_in = self.batcher.time_to_due()
+        if due_in is not None:
+            wait = min(wait, due_in)
+        t0 = time.perf_counter()
+        frame = st.source.get(timeout=wait)
+        self.timer.add("wait", time.perf_counter() - t0)
+        if frame is not None:
+            self._take(st, frame)
+
+    def _take(self, st: StreamState, frame: Frame) -> None:
+        try:
+            used = self._process(st, frame)
+        except Exception:
+            st.dropped_pipeline += 1
+            raise
+        if not used:
+            st.dropped_pipeline += 1
+            return
+        st.processed += 1
+        if self.config.max_frames and st.processed >= self.config.max_frames:
+            st.source.stop()  # what it still holds is counted as dropped by the source
+            self._end_stream(st)
+
+    # ----------------------------------------------------------------- stages
+    def _process(self, st: StreamState, frame: Frame) -> bool:
+        """Detect or track, then queue crops. Returns False for an unusable frame."""
+        image = frame.image
+        if image is None or image.size == 0 or image.ndim not in (2, 3):
+            return False
+        if image.ndim == 2 or image.shape[2] != 3 or image.dtype != np.uint8:
+            image = to_bgr(image)
+        st.last_t = frame.t
+        st.frames_since_detect += 1
+        if st.need_detect or st.frames_since_detect >= self.config.detect_every:
+            self._detect(st, frame.index, image)
+        else:
+            with self.timer.time("track"):
+                st.tracker.predict(frame.index, image.shape)
+        self._queue_crops(st, frame, image)
+        if self._frame_sinks:
+            view = self._view(st, frame, image)
+            for sink in self._frame_sinks:
+                sink.on_frame(view)
+        return True
+
+    def _detect(self, st: StreamState, index: int, image: np.ndarray) -> None:
+        st.frames_since_detect = 0
+        if min(image.shape[:2]) < self.config.min_face:
+            detections = []  # no face of the minimum size fits in this frame
+        else:
+            with self.timer.time("detect"):
+                detections = self.detector.detect(image)
+        st.detector_runs += 1
+        st.detections += len(detections)
+        with self.timer.time("track"):
+            update = st.tracker.update(detections, index)
+        st.tracks_created += len(update.created)
+        removed = {t.id for t in update.removed}
+        # A face went missing: look again on the next frame instead of k frames later.
+        st.need_detect = any(t.id not in removed for t in update.lost)
+        for track_id in removed:
+            self._close_track(st, track_id)
+
+    def _queue_crops(self, st: StreamState, frame: Frame, image: np.ndarray) -> None:
+        from engine.crops import square_crop
+
+        every = self.config.classify_every
+        with self.timer.time("crop"):
+            for track in st.tracker.tracks:
+                if not track.fresh:
+                    continue  # the box is a guess since a missed detection: do not classify it
+                age = st.track_frames.get(track.id, 0)
+                st.track_frames[track.id] = age + 1
+                if age % every:
+                    continue
+                crop = square_crop(image, track.box, margin=self.margin)
+                if crop is None or min(crop.shape[:2]) < self.config.min_crop:
+                    continue
+                if crop.base is not None:
+                    crop = crop.copy()  # do not keep the whole frame alive in the batcher
+                self.batcher.add(CropItem(
+                    stream=st.name, stream_index=st.index, track=track.id,
+                    frame_index=frame.index, t=frame.t, crop=crop, box=track.box,
+                ))
+                st.pending_tracks[track.id] += 1
+                pending = st.pending_frames.get(frame.index)
+                if pending is None:
+                    pending = st.pending_frames[frame.index] = PendingFrame(t=frame.t)
+                pending.remaining += 1
+
+    def _flush(self) -> None:
+        items = self.batcher.take()
+        if not items:
+            return
+        now = time.perf_counter()
+        for item in items:
+            self.timer.add("batch_wait", now - item.enqueued)
+        crops = [item.crop for item in items]
+        with self.timer.time("spectral"):
+            spectrum = self.feature(crops)
+        with self.timer.time("preprocess"):
+            pixels = prepare_crops(crops, self.contract)
+        with self.timer.time("classify"):
+            probs = np.asarray(self.backend.predict(pixels, spectrum), dtype=np.float64)
+        self.batch_stats.batches += 1
+        self.batch_stats.crops += len(items)
+        self.batch_stats.max_size = max(self.batch_stats.max_size, len(items))
+        if self.metrics is not None:
+            self.metrics.batch.observe(len(items))
+        with self.timer.time("vote"):
+            touched: dict[int, StreamState] = {}
+            for item, p in zip(items, probs, strict=True):
+                st = self.states[item.stream_index]
+                touched[st.index] = st
+                self._vote(st, item, float(p))
+            for st in touched.values():
+                for track_id in [t for t in st.closing if st.pending_tracks[t] <= 0]:
+                    self._close_track(st, track_id)
+
+    def _vote(self, st: StreamState, item: CropItem, p: float) -> None:
+        st.classified += 1
+        st.last_p[item.track] = p
+        self._emit(st.track_voter(item.track).add(p, item.t))
+        st.pending_tracks[item.track] -= 1
+        pending = st.pending_frames[item.frame_index]
+        pending.remaining -= 1
+        pending.max_p = max(pending.max_p, p)
+        # Frames resolve in order because the batcher is FIFO.
+        while st.pending_frames:
+            first_key = next(iter(st.pending_frames))
+            first = st.pending_frames[first_key]
+            if first.remaining > 0:
+                break
+            del st.pending_frames[first_key]
+            self._emit(st.stream_voter.add(first.max_p, first.t))
+
+    # ------------------------------------------------------------ bookkeeping
+    def _emit(self, event: VerdictEvent | None) -> None:
+        if event is None:
+            return
+        for sink in self.sinks:
+            sink.on_event(event)
+
+    def _close_track(self, st: StreamState, track_id: int) -> None:
+        """A track ended: emit its final verdict once its last crops are classified."""
+        if st.pending_tracks[track_id] > 0:
+            st.closing.add(track_id)
+            return
+        st.closing.discard(track_id)
+        st.pending_tracks.pop(track_id, None)
+        st.track_frames.pop(track_id, None)
+        st.last_p.pop(track_id, None)
+        voter = st.track_voters.pop(track_id, None)
+        if voter is not None and voter.total > 0:
+            self._emit(voter.event(final=True))
+
+    def _end_stream(self, st: StreamState) -> None:
+        """A stream has no more frames: classify what it left and emit its final verdicts."""
+        if st.ended:
+            return
+        st.ended = True
+        if self.batcher.holds_stream(st.index):
+            while len(self.batcher):
+                self._flush()
+        self._finalise(st)
+
+    def _finalise(self, st: StreamState) -> None:
+        for track_id in list(st.track_voters):
+            st.pending_tracks[track_id] = 0
+            self._close_track(st, track_id)
+        self._emit(st.stream_voter.event(final=True))
+
+    def _finish(self) -> None:
+        """After the loop: classify what is queued (unless the run failed), final verdicts."""
+        if not self._error:
+            try:
+                while len(self.batcher):
+                    self._flush()
+            except Exception as exc:
+                log.exception("pipeline failed while flushing")
+                self._error = f"{type(exc).__name__}: {exc}"
+        if self._error:
+            return  # a failed run reports no final verdicts: a crash never reads as a verdict
+        for st in self.states:
+            if not st.ended:
+                st.ended = True
+                self._finalise(st)
+
+    def _view(self, st: StreamState, frame: Frame, image: np.ndarray) -> FrameView:
+        tracks = []
+        for tr in st.tracker.tracks:
+            voter = st.track_voters.get(tr.id)
+            tracks.append(TrackView(
+                id=tr.id, box=tr.box, p_fake=st.last_p.get(tr.id, float("nan")),
+                verdict=voter.verdict if voter else "uncertain", fresh=tr.fresh,
+            ))
+        return FrameView(
+            stream=st.name, stream_index=st.index, index=frame.index, t=frame.t, image=image,
+            tracks=tuple(tracks), verdict=st.stream_voter.verdict,
+            p_fake=st.stream_voter.score,
+        )
+
+    def _summary(self) -> RunSummary:
+        return RunSummary(
+            streams=self.snapshot(),
+            stages=self.timer.stats(),
+            batches=self.batch_stats,
+            wall_s=time.perf_counter() - self._t0,
+            interrupted=self._interrupted,
+            error=self._error,
+            backend=getattr(self.backend, "name", ""),
+            spectral=getattr(self.feature, "backend_name", ""),
+        )

@@ -1,0 +1,95 @@
+"""Console output: the final per-stream table and a live view (rich), both human-facing."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from engine.pipeline.summary import RunSummary, StreamSummary
+from engine.sinks.base import Sink
+
+VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow"}
+
+
+def _p(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3f}"
+
+
+def summary_table(streams: list[StreamSummary], title: str = "deepscreen") -> Table:
+    """A rich table with one row per stream."""
+    table = Table(title=title)
+    for col, justify in (
+        ("stream", "left"), ("state", "left"), ("read", "right"), ("processed", "right"),
+        ("dropped", "right"), ("faces", "right"), ("tracks", "right"), ("classified", "right"),
+        ("verdict", "left"), ("p_fake", "right"), ("frames", "right"), ("reconnects", "right"),
+    ):
+        table.add_column(col, justify=justify, overflow="fold")
+    for s in streams:
+        style = VERDICT_STYLE.get(s.verdict, "")
+        verdict = s.verdict if s.outcome != "error" else f"{s.verdict} (error)"
+        table.add_row(
+            s.stream, s.state, str(s.read), str(s.processed), str(s.dropped),
+            str(s.detections), str(s.tracks), str(s.classified),
+            f"[{style}]{verdict}[/{style}]" if style else verdict,
+            _p(s.p_fake), str(s.frames), str(s.reconnects),
+        )
+    return table
+
+
+class ConsoleTable(Sink):
+    """Prints the final table (and the run's outcome) when the run ends."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+
+    def close(self, summary: RunSummary) -> None:
+        title = f"deepscreen screen: {summary.outcome.replace('_', ' ')}"
+        if summary.interrupted:
+            title += " (interrupted)"
+        self.console.print(summary_table(summary.streams, title=title))
+        if summary.error:
+            self.console.print(f"[red]error:[/red] {summary.error}")
+        self.console.print(
+            f"{summary.frames_processed} frames in {summary.wall_s:.1f} s "
+            f"({summary.fps:.1f} frames/s), backend {summary.backend or '-'}, "
+            f"spectral {summary.spectral or '-'}, mean batch {summary.batches.mean_size:.1f}"
+        )
+
+
+class LiveView(Sink):
+    """A live-updating table of the streams; does nothing when stdout is not a terminal."""
+
+    def __init__(self, console: Console | None = None, refresh_s: float = 0.5) -> None:
+        self.console = console or Console()
+        self.enabled = self.console.is_terminal and sys.stdout.isatty()
+        self.refresh_s = refresh_s
+        self._live: Live | None = None
+        self._last = 0.0
+
+    def open(self, streams: list[str]) -> None:
+        if not self.enabled:
+            return
+        self._live = Live(
+            summary_table([StreamSummary(stream=s) for s in streams], title="deepscreen (live)"),
+            console=self.console, auto_refresh=False, transient=True,
+        )
+        self._live.start()
+
+    def on_tick(self, streams: list[StreamSummary]) -> None:
+        now = time.monotonic()
+        if self._live is None or now - self._last < self.refresh_s:
+            return
+        self._last = now
+        self._live.update(summary_table(streams, title="deepscreen (live)"), refresh=True)
+
+    def close(self, summary: RunSummary) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None

@@ -1,0 +1,201 @@
+"""Voting: turn a sequence of per-frame fake probabilities into a verdict that does not flicker.
+
+A :class:`Voter` keeps a sliding window of the most recent frame probabilities (of one face
+track, or of one stream) and reduces it with one of three rules to a *score* compared with a
+*decision threshold*:
+
+``mean``
+    score = mean p_fake over the window; decision threshold = the model's threshold ``thr``.
+``majority``
+    Durall et al.'s per-video vote: every frame votes fake when p_fake >= ``thr``; score = the
+    share of fake votes; decision threshold = 0.5 (a strict majority of the window is fake).
+``confident``
+    The DFDC winner's "confident frames" rule (Seferbekov, 2020). Let ``n`` be the window
+    length. If more than ``n / 2.5`` frames *and* at least ``CONFIDENT_MIN_COUNT`` (11) frames
+    are confidently fake (p > ``CONFIDENT_HI`` = 0.8), score = the mean of those frames only;
+    else if more than 90 % of the frames are confidently real (p < ``CONFIDENT_LO`` = 0.2),
+    score = the mean of those; else score = the plain mean. Decision threshold = ``thr``. A few
+    very confident fake frames thus outweigh many lukewarm ones, which suits manipulations
+    that show only in some frames.
+
+Verdict states: ``uncertain`` until ``min_frames`` probabilities are in the window; then the
+first decision is taken at the plain decision threshold (score >= threshold -> ``fake``).
+After that, hysteresis keeps the verdict from flickering: a ``real`` verdict turns ``fake``
+only when score >= threshold + ``hysteresis``, and a ``fake`` verdict turns ``real`` only when
+score < threshold - ``hysteresis``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+RULES = ("mean", "majority", "confident")
+UNCERTAIN, REAL, FAKE = "uncertain", "real", "fake"
+
+CONFIDENT_HI = 0.8
+CONFIDENT_LO = 0.2
+CONFIDENT_FAKE_SHARE = 1 / 2.5
+CONFIDENT_MIN_COUNT = 11
+CONFIDENT_REAL_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class VoteConfig:
+    """Voting options shared by all track and stream voters.
+
+    Attributes:
+        rule: one of :data:`RULES`.
+        threshold: the model's decision threshold on p_fake (calibrated on validation data).
+        window: number of most recent frame probabilities kept (0 = unbounded: the whole
+            track or stream).
+        min_frames: probabilities needed before any verdict other than ``uncertain``.
+        hysteresis: half-width of the band around the decision threshold (see module doc).
+    """
+
+    rule: str = "confident"
+    threshold: float = 0.5
+    window: int = 64
+    min_frames: int = 8
+    hysteresis: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown voting rule {self.rule!r}; choose one of {', '.join(RULES)}")
+        if self.window < 0 or self.min_frames < 1:
+            raise ValueError("window must be >= 0 and min_frames >= 1")
+        if self.window and self.min_frames > self.window:
+            raise ValueError(f"min_frames ({self.min_frames}) exceeds the window ({self.window})")
+        if not 0.0 <= self.hysteresis < 0.5:
+            raise ValueError("hysteresis must be in [0, 0.5)")
+
+
+def rule_score(probs: np.ndarray, rule: str, threshold: float) -> tuple[float, float]:
+    """Reduce frame probabilities with one rule.
+
+    Args:
+        probs: 1D array of p_fake, at least one value.
+        rule: one of :data:`RULES`.
+        threshold: the model's decision threshold.
+
+    Returns:
+        (score, decision_threshold): the verdict is fake when score >= decision_threshold.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.size == 0:
+        raise ValueError("no probabilities to vote on")
+    if rule == "mean":
+        return float(p.mean()), threshold
+    if rule == "majority":
+        return float(np.mean(p >= threshold)), 0.5
+    if rule == "confident":
+        n = p.size
+        fake = p[p > CONFIDENT_HI]
+        if fake.size > n * CONFIDENT_FAKE_SHARE and fake.size >= CONFIDENT_MIN_COUNT:
+            return float(fake.mean()), threshold
+        real = p[p < CONFIDENT_LO]
+        if real.size > n * CONFIDENT_REAL_SHARE:
+            return float(real.mean()), threshold
+        return float(p.mean()), threshold
+    raise ValueError(f"unknown voting rule {rule!r}")
+
+
+def decide(probs: Iterable[float], rule: str, threshold: float) -> str:
+    """One-shot verdict over a whole sequence (no hysteresis, no minimum): ``fake``/``real``."""
+    score, cut = rule_score(np.fromiter(probs, dtype=np.float64), rule, threshold)
+    return FAKE if score >= cut else REAL
+
+
+@dataclass(frozen=True)
+class VerdictEvent:
+    """A verdict change (or a final verdict) of one track or one stream.
+
+    Attributes:
+        stream: scrubbed stream name.
+        track: track id within the stream; ``None`` for the stream-level verdict.
+        t: media time of the last frame that contributed, seconds.
+        verdict: ``uncertain``, ``real`` or ``fake``.
+        p_fake: the rule's score (for ``majority``: the share of frames voting fake).
+        frames: probabilities in the window when the verdict was taken.
+        rule: voting rule name.
+        final: True for the verdicts written when a track ends or the run stops.
+    """
+
+    stream: str
+    track: int | None
+    t: float
+    verdict: str
+    p_fake: float
+    frames: int
+    rule: str
+    final: bool = False
+
+    def to_json(self) -> str:
+        """One JSON object on one line."""
+        d = asdict(self)
+        d["p_fake"] = round(d["p_fake"], 4) if d["p_fake"] == d["p_fake"] else None
+        d["t"] = round(d["t"], 3)
+        return json.dumps(d, separators=(",", ":"))
+
+
+class Voter:
+    """Sliding-window voter with hysteresis for one track or one stream."""
+
+    def __init__(self, config: VoteConfig, stream: str, track: int | None = None) -> None:
+        self.config = config
+        self.stream = stream
+        self.track = track
+        self._window: deque[float] = deque(maxlen=config.window or None)
+        self.verdict = UNCERTAIN
+        self.score = float("nan")
+        self.t = 0.0
+        self.total = 0
+
+    @property
+    def frames(self) -> int:
+        """Probabilities currently in the window."""
+        return len(self._window)
+
+    def add(self, p_fake: float, t: float) -> VerdictEvent | None:
+        """Add one frame probability.
+
+        Args:
+            p_fake: the classifier's probability that the face (or frame) is fake.
+            t: media time of that frame in seconds.
+
+        Returns:
+            An event when the verdict changed, else None.
+        """
+        cfg = self.config
+        self._window.append(float(p_fake))
+        self.total += 1
+        self.t = t
+        if len(self._window) < cfg.min_frames:
+            return None
+        self.score, cut = rule_score(np.fromiter(self._window, float), cfg.rule, cfg.threshold)
+        h = cfg.hysteresis
+        previous = self.verdict
+        if previous == UNCERTAIN:
+            self.verdict = FAKE if self.score >= cut else REAL
+        elif previous == REAL and self.score >= cut + h:
+            self.verdict = FAKE
+        elif previous == FAKE and self.score < cut - h:
+            self.verdict = REAL
+        return self.event() if self.verdict != previous else None
+
+    def event(self, final: bool = False) -> VerdictEvent:
+        """The current verdict as an event."""
+        return VerdictEvent(
+            stream=self.stream,
+            track=self.track,
+            t=self.t,
+            verdict=self.verdict,
+            p_fake=self.score,
+            frames=len(self._window),
+            rule=self.config.rule,
+            final=final,
+        )
