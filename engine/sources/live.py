@@ -91,6 +91,7 @@ class LiveSource(Source):
         self.backoff = backoff or Backoff()
         self.max_retries = max_retries
         self._rng = random.Random()
+        self._frame_count = 0
         # A blocked open or read returns within its timeout; give stop() room for both.
         self._join_timeout = self.open_timeout + self.read_timeout + 5.0
 
@@ -117,8 +118,11 @@ class LiveSource(Source):
         while not self._stopping:
             if not first:
                 if self.max_retries is not None and failures > self.max_retries:
+                    last = self.stats.last_error
                     self._error(
-                        f"giving up on {self.name} after {failures} failed attempts", count=False
+                        f"giving up on {self.name} after {failures} failed attempts; "
+                        f"last error: {last}",
+                        count=False,
                     )
                     self._set_state("failed")
                     return
@@ -149,14 +153,27 @@ class LiveSource(Source):
                 failures += 1
             if not self.live and ended:
                 # A remote file: its end is the end, not a camera going away.
-                self._set_state("finished" if frames > 0 else "failed")
-                if frames == 0:
-                    self._error(f"no frame could be decoded from {self.name}")
+                self._finish_remote_file(frames)
                 return
+
+    def _finish_remote_file(self, frames: int) -> None:
+        expected = self._frame_count
+        if frames == 0:
+            self._error(f"no frame could be decoded from {self.name}")
+            self._set_state("failed")
+        elif expected and frames < expected - max(2, expected // 100):
+            self._error(
+                f"{self.name} stopped after {frames} of {expected} frames "
+                "(connection lost, truncated or corrupt file)"
+            )
+            self._set_state("failed")
+        else:
+            self._set_state("finished")
 
     def _read_frames(self, cap: cv2.VideoCapture) -> tuple[int, bool]:
         """Read until the stream fails or stop(); returns (frames read, stream ended)."""
         frames = 0
+        self._frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
         self._set_state("streaming")
         while not self._stopping:
             ok, image = cap.read()
