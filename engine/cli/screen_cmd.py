@@ -1,0 +1,256 @@
+"""`deepscreen screen SOURCE...`: screen files, folders, webcams and streams for deepfaked faces.
+
+Exit codes (scripts rely on them): 0 real, 3 fake, 4 no decision (no face, or still uncertain
+at the end), 1 runtime error, 2 usage error. With several sources: the worst outcome, in the
+order fake > error > no decision > real. SIGINT / SIGTERM stop the sources, classify what is
+queued, write the final verdicts and summaries, and exit with the verdict-so-far code; a second
+signal aborts at once (exit 130 for SIGINT).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+log = logging.getLogger("engine.cli.screen")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("screen")(screen)
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict:
+    """First SIGINT/SIGTERM: graceful stop. Second: the default action (abort)."""
+    previous = {}
+
+    def handler(signum, frame) -> None:
+        log.warning("received %s: stopping (send again to abort)", signal.Signals(signum).name)
+        stop.set()
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, handler)
+    return previous
+
+
+def screen(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Video files, image folders, webcams (0, /dev/video0), rtsp:// or http(s) URLs.",
+        ),
+    ],
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend", "-b",
+            help="Classifier backend: auto, ort, tensorrt, torch, remote.",
+        ),
+    ] = "auto",
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Classifier model (default: the shipped classifier.onnx)."),
+    ] = None,
+    spectral: Annotated[
+        str,
+        typer.Option("--spectral", help="Spectral feature: auto, cuda, cpu."),
+    ] = "auto",
+    detect_every: Annotated[
+        int,
+        typer.Option(
+            "--detect-every", "-k", min=1,
+            help="Run the face detector on every k-th frame.",
+        ),
+    ] = 5,
+    classify_every: Annotated[
+        int,
+        typer.Option(
+            "--classify-every", "-m", min=1,
+            help="Classify each tracked face on every m-th frame.",
+        ),
+    ] = 1,
+    min_face: Annotated[
+        int,
+        typer.Option("--min-face", min=12, help="Smallest face side in pixels."),
+    ] = 40,
+    margin: Annotated[
+        float | None,
+        typer.Option("--margin", help="Crop margin around the face box (default: the model's)."),
+    ] = None,
+    max_batch: Annotated[
+        int,
+        typer.Option("--max-batch", min=1, help="Most crops per classifier call."),
+    ] = 16,
+    max_wait_ms: Annotated[
+        float,
+        typer.Option("--max-wait-ms", min=0.0, help="Longest a crop waits for its batch to fill."),
+    ] = 50.0,
+    rule: Annotated[
+        str,
+        typer.Option("--rule", help="Voting rule: confident (DFDC), majority (Durall), mean."),
+    ] = "confident",
+    window: Annotated[
+        int,
+        typer.Option("--window", min=0, help="Frame probabilities per vote (0 = whole stream)."),
+    ] = 64,
+    min_frames: Annotated[
+        int,
+        typer.Option(
+            "--min-frames", min=1,
+            help="Frames needed before a verdict (until then: uncertain).",
+        ),
+    ] = 8,
+    hysteresis: Annotated[
+        float,
+        typer.Option(
+            "--hysteresis", min=0.0, max=0.49,
+            help="Band around the threshold that keeps verdicts stable.",
+        ),
+    ] = 0.05,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Decision threshold on p_fake (default: the model's)."),
+    ] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option("--events", help="Append verdict events as JSON Lines here ('-' = stdout)."),
+    ] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Write the per-stream summary CSV here."),
+    ] = None,
+    annotate: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="Write an annotated video (.mp4 = mp4v, .avi = MJPG)."),
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            help="Live console view (only when stdout is a terminal).",
+        ),
+    ] = True,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            "--metrics-port", min=0, max=65535,
+            help="Serve /metrics and /healthz on this port (0 = off).",
+        ),
+    ] = 0,
+    metrics_host: Annotated[
+        str,
+        typer.Option("--metrics-host", help="Address the metrics server binds to."),
+    ] = "127.0.0.1",
+    max_frames: Annotated[
+        int,
+        typer.Option(
+            "--max-frames", min=0,
+            help="Stop each stream after this many frames (0 = no limit).",
+        ),
+    ] = 0,
+    duration: Annotated[
+        float,
+        typer.Option("--duration", min=0.0, help="Stop after this many seconds (0 = no limit)."),
+    ] = 0.0,
+    realtime: Annotated[
+        bool,
+        typer.Option("--realtime", help="Read files at their frame rate, like a camera."),
+    ] = False,
+    loop: Annotated[
+        bool,
+        typer.Option("--loop", help="Loop files and folders forever."),
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the run summary as JSON."),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No console table."),
+    ] = False,
+) -> None:
+    """Screen video sources for deepfaked faces; the exit code is the verdict.
+
+    0 real, 3 fake, 4 no decision, 1 runtime error, 2 usage error.
+    """
+    from engine.errors import UsageError
+    from engine.pipeline import PipelineConfig, PipelineMetrics
+    from engine.pipeline.runner import open_sources
+    from engine.pipeline.scheduler import Pipeline
+    from engine.sinks import (
+        AnnotatedVideoSink,
+        ConsoleTable,
+        CsvSummarySink,
+        JsonlEventSink,
+        LiveView,
+    )
+
+    config = PipelineConfig(
+        detect_every=detect_every, classify_every=classify_every, min_face=min_face,
+        margin=margin, max_batch=max_batch, max_wait_ms=max_wait_ms, rule=rule, window=window,
+        min_frames=min_frames, hysteresis=hysteresis, threshold=threshold,
+        max_frames=max_frames, duration_s=duration,
+    ).validate()
+    if events is not None and str(events) == "-" and as_json:
+        raise UsageError("--events - and --json both write to stdout: choose one")
+
+    # Everything that can fail for a user reason is built before any source starts.
+    from engine.backends import load_backend
+    from engine.detect import MTCNNDetector
+    from engine.features.spectral import SpectralFeature
+
+    clf = load_backend(backend, model)
+    feature = SpectralFeature(clf.contract.spectrum_bins, backend=spectral)
+    detector = MTCNNDetector(min_face=config.min_face)
+    sinks = []
+    if events is not None:
+        sinks.append(JsonlEventSink(str(events)))
+    if summary is not None:
+        sinks.append(CsvSummarySink(summary))
+    if annotate is not None:
+        sinks.append(AnnotatedVideoSink(annotate))
+    if live and not as_json and sys.stdout.isatty():
+        sinks.append(LiveView())
+    if not quiet and not as_json:
+        sinks.append(ConsoleTable())
+    opened = open_sources(sources, realtime=realtime or None, loop=loop or None)
+
+    stop = threading.Event()
+    metrics = PipelineMetrics() if metrics_port else None
+    pipeline = Pipeline(opened, config, detector, clf, feature, sinks, metrics, stop)
+    server = None
+    if metrics is not None:
+        from engine.metrics import MetricsServer
+
+        try:
+            server = MetricsServer(metrics.registry, pipeline.health, metrics_host,
+                                   metrics_port).start()
+        except OSError as exc:
+            for src in opened:
+                src.stop()
+            raise UsageError(
+                f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}"
+            ) from exc
+        log.info("metrics on http://%s:%d/metrics", server.host, server.port)
+    previous = _install_signal_handlers(stop)
+    try:
+        result = pipeline.run()
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        if server is not None:
+            server.stop()
+    if as_json:
+        typer.echo(result.to_json())
+    if result.error:
+        typer.secho(f"error: {result.error}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(result.exit_code)
