@@ -1,0 +1,82 @@
+"""The torch half of the benchmark, run in a child process.
+
+torch's OpenMP pool and ONNX Runtime's thread pool fight for the cores when both live in one
+process (``DESIGN.md``: about 3x slower on few cores), which would slow whichever side runs
+second and make the comparison unfair. A user's baseline script would never load ONNX Runtime,
+and our engine never loads torch; so the PyTorch rows and the baseline run in a fresh child
+process (``spawn``) within the same invocation, on the same frames, one after the other with
+the parent idle.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+from engine.errors import DeepscreenError
+
+
+def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: bool,
+                  run_base: bool) -> dict:
+    """Measure the ``torch`` backend rows and/or the baseline (called in the child)."""
+    from engine.benchmark.harness import HarnessConfig, collect_crops, run_harness
+    from engine.benchmark.runner import (
+        BenchOptions,
+        _classifier_bench,
+        _run_dict,
+    )
+    from engine.benchmark.variants import open_bench_backend
+    from engine.detect import MTCNNDetector
+    from engine.features.spectral import SpectralFeature
+
+    opts = BenchOptions(**opts_dict)
+    out: dict = {"classifier": [], "pipeline": [], "unavailable": {}, "backends": {}}
+    vids = [Path(v) for v in videos]
+    if run_torch:
+        try:
+            ob = open_bench_backend("torch", Path(model), opts.device, opts.checkpoint,
+                                    cuda_graphs=opts.cuda_graphs)
+        except DeepscreenError as exc:
+            out["unavailable"]["torch"] = str(exc)
+        else:
+            out["backends"]["torch"] = ob.detail
+            detector = MTCNNDetector(min_face=opts.min_face)
+            spectral = SpectralFeature(ob.backend.contract.spectrum_bins,
+                                       backend="cuda" if opts.device == "cuda" else "cpu")
+            crops = collect_crops(vids[0], detector, max(opts.batch_sizes),
+                                  ob.backend.contract.margin, opts.detect_every)
+            for b in opts.batch_sizes:
+                out["classifier"].append(
+                    _classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
+            for b in opts.batch_sizes:
+                cfg = HarnessConfig(detect_every=opts.detect_every, min_face=opts.min_face,
+                                    max_batch=b)
+                r = run_harness([vids[0]], 1, opts.iterations, opts.warmup, detector, spectral,
+                                ob.backend, cfg)
+                out["pipeline"].append(_run_dict(r, ob.name, ob.precision))
+    if run_base:
+        from engine.benchmark.baseline import run_baseline
+
+        try:
+            base = run_baseline([vids[0]], opts.baseline_frames or opts.iterations,
+                                min(opts.warmup, 3), opts.min_face, opts.checkpoint,
+                                Path(model) if Path(model).is_file() else None)
+        except DeepscreenError as exc:
+            out["unavailable"]["baseline"] = str(exc)
+        else:
+            b = asdict(base)
+            b["stages"] = {k: v.as_dict() for k, v in base.stages.items()}
+            out["baseline"] = b
+    return out
+
+
+def run_torch_section(opts_dict: dict, videos: list[Path], model: Path, run_torch: bool,
+                      run_base: bool) -> dict:
+    """Run :func:`torch_section` in a spawned child process and return its results."""
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        future = pool.submit(torch_section, opts_dict, [str(v) for v in videos], str(model),
+                             run_torch, run_base)
+        return future.result()

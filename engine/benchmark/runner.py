@@ -1,0 +1,307 @@
+"""`deepscreen bench` end to end: inputs, backends x batch sizes, baseline, scaling, limits.
+
+Everything one invocation measures lands in one JSON document (see
+:mod:`engine.benchmark.report` for the files and the table). The order of the runs is fixed:
+classifier and spectral micro-benchmarks, the single-stream pipeline per backend and batch
+size, then (in a child process, see :mod:`engine.benchmark.isolated`) the PyTorch rows and
+the baseline on the same frames, then the stream scaling, then the device rates. On a shared
+machine, compare only figures of one run.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.benchmark.harness import HarnessConfig, RunResult, collect_crops, run_harness
+from engine.benchmark.inputs import as_640x480, default_videos, video_info
+from engine.benchmark.machine import machine_stamp
+from engine.benchmark.scaling import scaling_summary
+from engine.benchmark.stats import summarize
+from engine.benchmark.variants import OpenedBackend, check_backend_names, open_bench_backend
+from engine.errors import DeepscreenError, UsageError
+from engine.preprocess import prepare_crops
+
+log = logging.getLogger(__name__)
+
+REALTIME_FPS = 25.0
+
+
+@dataclass
+class BenchOptions:
+    """Everything `deepscreen bench` can be told (CLI flags map one to one)."""
+
+    videos: list[Path] = field(default_factory=list)
+    backends: list[str] = field(default_factory=lambda: ["ort", "ort-fp16", "ort-int8", "torch"])
+    batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
+    warmup: int = 10
+    iterations: int = 100
+    streams: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    out: Path = Path("bench-results")
+    device: str = "cpu"
+    model: Path | None = None
+    model_fp16: Path | None = None
+    model_int8: Path | None = None
+    checkpoint: Path | None = None
+    baseline: bool = True
+    baseline_frames: int = 0
+    detect_every: int = 5
+    min_face: int = 40
+    scaling_backend: str | None = None
+    cuda_graphs: bool = True
+    limits: bool = True
+
+    def validate(self) -> BenchOptions:
+        if self.device not in ("cpu", "cuda"):
+            raise UsageError(f"--device must be cpu or cuda, got {self.device!r}")
+        if self.warmup < 0 or self.iterations < 1:
+            raise UsageError("--warmup must be >= 0 and --iterations >= 1")
+        if not self.batch_sizes or min(self.batch_sizes) < 1:
+            raise UsageError("--batch-sizes must be positive integers")
+        if self.streams and min(self.streams) < 1:
+            raise UsageError("--streams must be positive integers")
+        if self.detect_every < 1 or self.min_face < 1:
+            raise UsageError("--detect-every and --min-face must be >= 1")
+        for v in self.videos:
+            if not Path(v).is_file():
+                raise UsageError(f"video not found: {v}")
+        self.backends = check_backend_names(self.backends)
+        return self
+
+
+def _run_dict(r: RunResult, name: str, precision: str) -> dict:
+    d = asdict(r)
+    d["stages"] = {k: v.as_dict() for k, v in r.stages.items()}
+    d.update(bench_backend=name, precision=precision, speedup_vs_baseline=None)
+    return d
+
+
+def _classifier_bench(opened: OpenedBackend, crops: list, spectral, batch: int, warmup: int,
+                      iterations: int) -> dict:
+    chunk = crops[:batch]
+    x = prepare_crops(chunk, opened.backend.contract)
+    spec = np.asarray(spectral(chunk), dtype=np.float32)
+    for _ in range(warmup):
+        opened.backend.predict(x, spec)
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        opened.backend.predict(x, spec)
+        times.append(time.perf_counter() - t0)
+    s = summarize(times)
+    return {"bench_backend": opened.name, "precision": opened.precision, "batch": batch,
+            "latency": s.as_dict(), "crops_per_s": batch * 1000.0 / s.mean_ms}
+
+
+def _spectral_bench(spectral, crops: list, batch: int, warmup: int, iterations: int) -> dict:
+    chunk = crops[:batch]
+    for _ in range(warmup):
+        spectral(chunk)
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        spectral(chunk)
+        times.append(time.perf_counter() - t0)
+    s = summarize(times)
+    return {"batch": batch, "latency": s.as_dict(), "crops_per_s": batch * 1000.0 / s.mean_ms}
+
+
+def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
+    """Run every measurement of ``opts`` and return the results document (not yet written).
+
+    Args:
+        opts: validated options.
+        say: progress printer (one line per step).
+
+    Raises:
+        DeepscreenError: no backend could run, or the inputs are unusable.
+    """
+    from engine.backends.factory import DEFAULT_MODEL
+    from engine.detect import MTCNNDetector
+    from engine.features.spectral import SpectralFeature
+
+    opts.validate()
+    model = Path(opts.model) if opts.model else DEFAULT_MODEL
+    work = Path(tempfile.mkdtemp(prefix="deepscreen-bench-"))
+    if opts.videos:
+        videos, source = [Path(v) for v in opts.videos], "given on the command line"
+    else:
+        videos, source = default_videos(work)
+    say(f"inputs: {', '.join(v.name for v in videos)} ({source})")
+
+    detector = MTCNNDetector(min_face=opts.min_face)
+    spectral_backend = "cuda" if opts.device == "cuda" else "cpu"
+    hconf = HarnessConfig(detect_every=opts.detect_every, min_face=opts.min_face)
+    doc: dict = {"unavailable": {}, "classifier": [], "spectral": [], "pipeline": []}
+
+    opened: list[OpenedBackend] = []
+    for name in opts.backends:
+        if name == "torch":
+            continue  # measured in a child process, see engine.benchmark.isolated
+        try:
+            ob = open_bench_backend(name, model, opts.device, opts.checkpoint, opts.model_fp16,
+                                    opts.model_int8, opts.cuda_graphs)
+        except DeepscreenError as exc:
+            doc["unavailable"][name] = str(exc)
+            say(f"  {name}: unavailable: {exc}")
+            continue
+        opened.append(ob)
+        say(f"  {name}: {ob.detail}")
+    if opened:
+        contract = opened[0].backend.contract
+    else:
+        from engine.benchmark.torch_model import onnx_architecture
+
+        contract = onnx_architecture(model if model.is_file() else None)[2]
+    spectral = SpectralFeature(contract.spectrum_bins, backend=spectral_backend)
+    crops = collect_crops(videos[0], detector, max(opts.batch_sizes), contract.margin,
+                          opts.detect_every)
+    sides = [c.shape[0] for c in crops]
+
+    say("classifier and spectral micro-benchmarks (real crops from the clip)")
+    for b in opts.batch_sizes:
+        doc["spectral"].append(_spectral_bench(spectral, crops, b, opts.warmup, opts.iterations))
+        for ob in opened:
+            doc["classifier"].append(
+                _classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
+
+    say(f"pipeline, 1 stream, {opts.iterations} frames after {opts.warmup} warm-up")
+    for ob in opened:
+        for b in opts.batch_sizes:
+            cfg = HarnessConfig(**{**asdict(hconf), "max_batch": b})
+            r = run_harness([videos[0]], 1, opts.iterations, opts.warmup, detector, spectral,
+                            ob.backend, cfg)
+            doc["pipeline"].append(_run_dict(r, ob.name, ob.precision))
+            say(f"  {ob.name} batch {b}: {r.fps:.1f} fps, {r.faces_per_s:.1f} faces/s")
+
+    run_torch = "torch" in opts.backends
+    if run_torch or opts.baseline:
+        from engine.benchmark.isolated import run_torch_section
+
+        say("child process: " + " and ".join(
+            (["torch backend"] if run_torch else []) + (["baseline (facenet-pytorch MTCNN "
+             "every frame + PyTorch eager per face)"] if opts.baseline else [])))
+        part = run_torch_section(_opts_dict(opts), videos, model, run_torch, opts.baseline)
+        doc["classifier"] += part["classifier"]
+        doc["pipeline"] += part["pipeline"]
+        doc["unavailable"].update(part["unavailable"])
+        torch_detail = part["backends"].get("torch")
+        if "baseline" in part:
+            doc["baseline"] = part["baseline"]
+            say(f"  baseline: {part['baseline']['fps']:.2f} fps, "
+                f"{part['baseline']['faces_per_s']:.2f} faces/s")
+        for r in part["pipeline"]:
+            say(f"  {r['bench_backend']} batch {r['max_batch']}: {r['fps']:.1f} fps")
+        for k, v in part["unavailable"].items():
+            say(f"  {k}: unavailable: {v}")
+    else:
+        torch_detail = None
+
+    if opts.streams and not opened:
+        doc["unavailable"]["scaling"] = "no ONNX Runtime / TensorRT backend opened"
+    elif opts.streams:
+        pick = opts.scaling_backend or next(
+            (n for n in ("ort-int8", "ort", "tensorrt", "torch") if n in [o.name for o in opened]),
+            opened[0].name)
+        chosen = next((o for o in opened if o.name == pick), None)
+        if chosen is None:
+            raise UsageError(f"--scaling-backend {pick} is not among the backends that opened")
+        clips = as_640x480(videos, work, max_frames=opts.warmup + opts.iterations)
+        batch = max(opts.batch_sizes)
+        say(f"scaling: {chosen.name}, max batch {batch}, 640x480 clips, streams {opts.streams}")
+        runs = []
+        for n in opts.streams:
+            cfg = HarnessConfig(**{**asdict(hconf), "max_batch": batch})
+            r = run_harness(clips, n, opts.iterations, opts.warmup, detector, spectral,
+                            chosen.backend, cfg)
+            runs.append(_run_dict(r, chosen.name, chosen.precision))
+            say(f"  {n} stream(s): {r.fps:.1f} fps total, {r.per_stream_fps:.1f} per stream")
+        doc["scaling"] = scaling_summary(runs, REALTIME_FPS)
+        doc["scaling"]["clips"] = [str(c) for c in clips]
+
+    base_fps = doc.get("baseline", {}).get("fps")
+    if base_fps:
+        for r in doc["pipeline"] + doc.get("scaling", {}).get("runs", []):
+            r["speedup_vs_baseline"] = r["fps"] / base_fps
+
+    if opts.limits:
+        doc["limits"] = _limits(opts, model, doc, sides, contract.spectrum_bins, spectral_backend)
+
+    files = {"classifier_fp32": model}
+    for ob in opened:
+        if ob.model_file is not None:
+            files[f"model_{ob.name}"] = ob.model_file
+    files.update({f"mtcnn_{n}": p for n, p in _mtcnn_files().items()})
+    doc["machine"] = machine_stamp(files).as_dict()
+    doc["inputs"] = {"videos": [str(v) for v in videos], "source": source,
+                     "video_info": [list(video_info(v)) for v in videos],
+                     "crop_side_median": statistics.median(sides)}
+    doc["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
+    doc["options"]["videos"] = [str(v) for v in opts.videos]
+    doc["spectral_backend"] = {"name": spectral.backend_name, "reason": spectral.reason}
+    doc["backends"] = {o.name: o.detail for o in opened}
+    if torch_detail:
+        doc["backends"]["torch"] = torch_detail
+    for o in opened:
+        o.backend.close()
+    return doc
+
+
+def _opts_dict(opts: BenchOptions) -> dict:
+    return {k: v for k, v in asdict(opts).items()}
+
+
+def _mtcnn_files() -> dict[str, Path]:
+    import engine.detect
+
+    models = Path(engine.detect.__file__).resolve().parents[1] / "models"
+    paths = {n: models / f"{n}.onnx" for n in ("pnet", "rnet", "onet")}
+    return {n: p for n, p in paths.items() if p.is_file()}
+
+
+def _limits(opts: BenchOptions, model: Path, doc: dict, sides: list[int], bins: int,
+            spectral_backend: str) -> dict:
+    from engine.benchmark.flops import count_macs, spectral_bytes
+    from engine.benchmark.limits import device_rates
+
+    out: dict = {}
+    try:
+        macs = count_macs(model)
+        out["classifier_macs_per_crop"] = macs.total_macs
+        out["classifier_flops_per_crop"] = macs.flops
+        out["classifier_macs_by_op"] = macs.by_op
+    except DeepscreenError as exc:
+        out["classifier_macs_error"] = str(exc)
+    rates = device_rates(opts.device)
+    out["rates"] = rates.as_dict()
+    if "classifier_flops_per_crop" in out and doc["classifier"]:
+        best = max(doc["classifier"], key=lambda r: r["crops_per_s"])
+        achieved = best["crops_per_s"] * out["classifier_flops_per_crop"] / 1e9
+        out["classifier_best"] = {
+            "bench_backend": best["bench_backend"], "batch": best["batch"],
+            "crops_per_s": best["crops_per_s"], "achieved_gflops": achieved,
+            "fraction_of_matmul_rate": achieved / rates.matmul_gflops,
+            "crops_per_s_at_matmul_rate":
+                rates.matmul_gflops * 1e9 / out["classifier_flops_per_crop"],
+        }
+    if doc["spectral"]:
+        side = int(statistics.median(sides))
+        cpu = spectral_backend == "cpu"
+        per_crop = spectral_bytes(side, bins, 8 if cpu else 4, 16 if cpu else 8)
+        best = max(doc["spectral"], key=lambda r: r["crops_per_s"])
+        achieved = best["crops_per_s"] * per_crop / 1e9
+        out["spectral_best"] = {
+            "crop_side": side, "bytes_per_crop_min": per_crop, "batch": best["batch"],
+            "crops_per_s": best["crops_per_s"], "achieved_gbs_lower_bound": achieved,
+            "fraction_of_bandwidth": achieved / rates.bandwidth_gbs,
+            "crops_per_s_at_bandwidth": rates.bandwidth_gbs * 1e9 / per_crop,
+            "precision": "float64 (CPU path)" if cpu else "float32 (CUDA extension)",
+        }
+    return out

@@ -1,0 +1,160 @@
+"""The PyTorch eager classifier used by the baseline and by the ``torch`` benchmark row.
+
+Which network: with a checkpoint, exactly the checkpoint's model and weights
+(:func:`train.checkpoint.build_model_from_checkpoint`). Without one, the architecture named in
+the ONNX model's metadata (``deepscreen.model_name`` / ``deepscreen.model_config`` when the
+exporter wrote them; else the registry's ``spatial_spectral``) with PyTorch's default
+initialisation. Weights do not change the arithmetic of an eager forward pass, so the speed of
+a checkpoint-less model is the speed of the trained one; its outputs are meaningless and are
+never compared with anything.
+
+torch and ``train`` are imported inside the functions: importing this module stays torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.backends.base import Backend
+from engine.errors import BackendUnavailable
+from engine.preprocess import InputContract
+
+DEFAULT_MODEL_NAME = "spatial_spectral"
+
+
+@dataclass(frozen=True)
+class TorchModelSpec:
+    """How the eager model was obtained (written into the results)."""
+
+    model_name: str
+    config: dict[str, Any]
+    weights: str  # checkpoint path, or "default init (no checkpoint)"
+
+
+def onnx_architecture(onnx_path: str | os.PathLike[str] | None) -> tuple[str, dict, InputContract]:
+    """Model name, config overrides and input contract recorded in an ONNX model's metadata."""
+    if onnx_path is None or not Path(onnx_path).is_file():
+        return DEFAULT_MODEL_NAME, {}, InputContract()
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(os.fspath(onnx_path), providers=["CPUExecutionProvider"])
+    meta = dict(sess.get_modelmeta().custom_metadata_map)
+    name = meta.get("deepscreen.model_name", DEFAULT_MODEL_NAME)
+    try:
+        name = json.loads(name)
+    except (TypeError, json.JSONDecodeError):
+        pass
+    try:
+        config = json.loads(meta.get("deepscreen.model_config", "{}"))
+    except json.JSONDecodeError:
+        config = {}
+    return str(name), dict(config), InputContract.from_metadata(meta)
+
+
+def build_torch_model(
+    checkpoint: str | os.PathLike[str] | None, onnx_path: str | os.PathLike[str] | None
+) -> tuple[Any, InputContract, TorchModelSpec]:
+    """Build the eager ``nn.Module`` (eval mode, CPU) and its contract.
+
+    Raises:
+        BackendUnavailable: torch or the training package is not installed.
+    """
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "the PyTorch baseline needs torch (pip install -e '.[train]')"
+        ) from exc
+    if checkpoint is not None:
+        from train.checkpoint import build_model_from_checkpoint, load_checkpoint
+
+        model, contract = build_model_from_checkpoint(checkpoint)
+        data = load_checkpoint(checkpoint)
+        spec = TorchModelSpec(data["model_name"], dict(data["model_config"]), str(checkpoint))
+        return model, contract, spec
+    from train.models import create_model
+
+    name, config, contract = onnx_architecture(onnx_path)
+    if "spectrum_bins" not in config:
+        config["spectrum_bins"] = contract.spectrum_bins
+    model = create_model(name, config).eval()
+    return model, contract, TorchModelSpec(name, config, "default init (no checkpoint)")
+
+
+class TorchEagerBackend(Backend):
+    """A :class:`Backend` over an eager ``nn.Module``: CPU FP32, or CUDA FP16 with CUDA graphs.
+
+    Args:
+        model: the eval-mode module ``forward(crops, spectrum) -> logit``.
+        contract: its input contract.
+        device: "cpu" or "cuda".
+        half: run in FP16 (CUDA only; inputs are cast on the device).
+        cuda_graphs: capture one CUDA graph per batch size and replay it (CUDA only); removes
+            the per-layer launch overhead that dominates a small CNN at small batches.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        contract: InputContract,
+        device: str = "cpu",
+        half: bool = False,
+        cuda_graphs: bool = False,
+    ) -> None:
+        import torch
+
+        if device == "cuda" and not torch.cuda.is_available():
+            raise BackendUnavailable("torch-cuda: PyTorch sees no CUDA device on this machine")
+        if device == "cpu" and (half or cuda_graphs):
+            raise BackendUnavailable("FP16 and CUDA graphs need --device cuda")
+        self.contract = contract
+        self.device = torch.device(device)
+        self.dtype = torch.float16 if half else torch.float32
+        self.model = model.to(self.device, self.dtype).eval()
+        self.cuda_graphs = cuda_graphs
+        self._graphs: dict[int, tuple[Any, Any, Any, Any]] = {}
+        self.name = (
+            f"torch-{device}" + ("-fp16" if half else "") + ("-graphs" if cuda_graphs else "")
+        )
+
+    def _capture(self, n: int):
+        import torch
+
+        s = self.contract.input_size
+        x = torch.zeros((n, 3, s, s), device=self.device, dtype=self.dtype)
+        f = torch.zeros((n, self.contract.spectrum_bins), device=self.device, dtype=self.dtype)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side), torch.inference_mode():
+            for _ in range(3):  # warm-up on a side stream, as CUDA graph capture requires
+                self.model(x, f)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph), torch.inference_mode():
+            y = self.model(x, f)
+        return graph, x, f, y
+
+    def _predict_logits(self, crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(crops).to(self.device, self.dtype, non_blocking=True)
+            f = torch.from_numpy(spectrum).to(self.device, self.dtype, non_blocking=True)
+            if self.cuda_graphs:
+                n = x.shape[0]
+                if n not in self._graphs:
+                    self._graphs[n] = self._capture(n)
+                graph, gx, gf, gy = self._graphs[n]
+                gx.copy_(x)
+                gf.copy_(f)
+                graph.replay()
+                y = gy
+            else:
+                y = self.model(x, f)
+            return y.float().cpu().numpy()
