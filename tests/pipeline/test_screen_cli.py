@@ -1,0 +1,104 @@
+"""`deepscreen screen` as a user runs it: exit codes, signals, written outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+from skimage import data
+
+from tests.conftest import shared_path
+from tests.pipeline.conftest import shipped_model
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "engine.cli.app", "screen", *args]
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cli(*args), capture_output=True, text=True, timeout=timeout)
+
+
+def read_summary(path: Path) -> list[dict]:
+    rows = list(csv.DictReader(path.open()))
+    for r in rows:
+        assert int(r["read"]) == int(r["processed"]) + int(r["dropped"]), r
+    return rows
+
+
+def test_missing_source_is_a_usage_error(tmp_path) -> None:
+    model = shipped_model()
+    out = run_cli(str(tmp_path / "nope.mp4"), "--model", str(model))
+    assert out.returncode == 2, out.stderr
+    assert "no such file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_option_value_is_a_usage_error() -> None:
+    out = run_cli("x.mp4", "--detect-every", "0")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    out = run_cli("x.mp4", "--rule", "plurality")
+    assert out.returncode == 2 and "rule" in out.stderr
+
+
+def test_broken_model_is_a_runtime_error_not_a_verdict(tmp_path) -> None:
+    bad = tmp_path / "classifier.onnx"
+    bad.write_bytes(b"not an onnx file")
+    img = tmp_path / "a.png"
+    cv2.imwrite(str(img), data.astronaut()[:, :, ::-1])
+    out = run_cli(str(img), "--model", str(bad))
+    assert out.returncode == 1, (out.returncode, out.stderr)
+    assert "Traceback" not in out.stderr
+
+
+def test_no_face_exits_4(tmp_path) -> None:
+    model = shipped_model()
+    for i, img in enumerate((data.coffee(), data.rocket())):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), img[:, :, ::-1])
+    out = run_cli(str(tmp_path), "--model", str(model), "--json", "--detect-every", "1")
+    assert out.returncode == 4, out.stderr
+    result = json.loads(out.stdout)
+    assert result["outcome"] == "no_decision" and result["exit_code"] == 4
+    assert result["streams"][0]["detections"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_run_writes_final_verdicts_and_summary(tmp_path, sig) -> None:
+    model = shipped_model()
+    clip = shared_path("videos", "ffpp-c23", "real", "519.mp4")  # 30 s at --realtime
+    events, summary = tmp_path / "events.jsonl", tmp_path / "summary.csv"
+    proc = subprocess.Popen(
+        cli(str(clip), "--model", str(model), "--realtime", "--events", str(events),
+            "--summary", str(summary), "--quiet"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        # Wait for the first decided verdict, then interrupt.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if events.exists() and events.read_text().strip():
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in err
+    rows = read_summary(summary)
+    assert len(rows) == 1 and 0 < int(rows[0]["processed"]) < 751
+    expected = {"real": 0, "fake": 3, "no_decision": 4}[rows[0]["outcome"]]
+    assert proc.returncode == expected, (proc.returncode, rows, err)
+    lines = [json.loads(x) for x in events.read_text().splitlines()]
+    finals = [x for x in lines if x["final"] and x["track"] is None]
+    assert len(finals) == 1 and finals[0]["verdict"] == rows[0]["verdict"]
