@@ -319,6 +319,8 @@ class Pipeline:
     def _vote(self, st: StreamState, item: CropItem, p: float) -> None:
         st.classified += 1
         st.last_p[item.track] = p
+        for sink in self.sinks:
+            sink.on_prediction(st.name, item.track, item.frame_index, item.t, p)
         self._emit(st.track_voter(item.track).add(p, item.t))
         st.pending_tracks[item.track] -= 1
         pending = st.pending_frames[item.frame_index]

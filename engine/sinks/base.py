@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.pipeline.summary import RunSummary, StreamSummary
-from engine.vote import VerdictEvent
+if TYPE_CHECKING:  # the pipeline imports this module: no import cycle at run time
+    from engine.pipeline.summary import RunSummary, StreamSummary
+    from engine.vote import VerdictEvent
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class Sink:
 
     def on_event(self, event: VerdictEvent) -> None:
         """A verdict changed (or a final verdict was reached)."""
+
+    def on_prediction(self, stream: str, track: int, frame_index: int, t: float,
+                      p_fake: float) -> None:
+        """One face crop was classified (frame-level probability, before any voting)."""
 
     def on_frame(self, view: FrameView) -> None:
         """A frame was processed (only when :attr:`wants_frames`)."""

@@ -47,7 +47,8 @@ class ConsoleTable(Sink):
     """Prints the final table (and the run's outcome) when the run ends."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console()
+        # Piped output (logs, CI) gets a wide table instead of rich's 80-column default.
+        self.console = console or Console(width=None if sys.stdout.isatty() else 160)
 
     def close(self, summary: RunSummary) -> None:
         title = f"deepscreen screen: {summary.outcome.replace('_', ' ')}"

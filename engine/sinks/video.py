@@ -30,25 +30,33 @@ def stream_video_path(path: Path, index: int, stream: str, n_streams: int) -> Pa
     return path.with_name(f"{path.stem}-{index}-{safe}{path.suffix}")
 
 
+def _label(image: np.ndarray, text: str, org: tuple[int, int], colour, scale: float,
+           thick: int) -> None:
+    """Text on a dark box so it stays readable on any background."""
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    x, y = org
+    y = max(th + base + 2, y)
+    cv2.rectangle(image, (x, y - th - base - 2), (x + tw + 4, y + 2), (0, 0, 0), cv2.FILLED)
+    cv2.putText(image, text, (x + 2, y - base + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, colour,
+                thick, cv2.LINE_AA)
+
+
 def draw(view: FrameView) -> np.ndarray:
     """A copy of the frame with the tracks and the stream verdict drawn on it."""
     image = view.image.copy()
     h, w = image.shape[:2]
-    scale = max(0.4, min(w, h) / 900.0)
-    thick = max(1, int(round(2 * scale)))
+    scale = max(0.45, min(w, h) / 800.0)
+    thick = max(1, int(round(1.5 * scale)))
     for tr in view.tracks:
         colour = COLOURS.get(tr.verdict, COLOURS["uncertain"])
         x1, y1, x2, y2 = (int(round(v)) for v in tr.box)
-        cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick if tr.fresh else 1)
+        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2 * thick if tr.fresh else 1)
         p = "-" if math.isnan(tr.p_fake) else f"{tr.p_fake:.2f}"
-        label = f"#{tr.id} {tr.verdict} p={p}"
-        cv2.putText(image, label, (x1, max(12, y1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale,
-                    colour, thick, cv2.LINE_AA)
+        _label(image, f"#{tr.id} {tr.verdict} p={p}", (x1, y1 - 4), colour, scale, thick)
     p = "-" if math.isnan(view.p_fake) else f"{view.p_fake:.2f}"
-    banner = f"{view.stream}  t={view.t:.2f}s  stream: {view.verdict} p={p}"
     colour = COLOURS.get(view.verdict, COLOURS["uncertain"])
-    cv2.putText(image, banner, (8, int(22 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
-                colour, thick, cv2.LINE_AA)
+    _label(image, f"{view.stream} t={view.t:.2f}s stream: {view.verdict} p={p}", (4, 4),
+           colour, scale, thick)
     return image
 
 
