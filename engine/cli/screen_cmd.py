@@ -4,12 +4,13 @@ Exit codes (scripts rely on them): 0 real, 3 fake, 4 no decision (no face, or st
 at the end), 1 runtime error, 2 usage error. With several sources: the worst outcome, in the
 order fake > error > no decision > real. SIGINT / SIGTERM stop the sources, classify what is
 queued, write the final verdicts and summaries, and exit with the verdict-so-far code; a second
-signal aborts at once (exit 130 for SIGINT).
+signal aborts at once (exit 128 + signal number: 130 for SIGINT, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -26,19 +27,24 @@ def register(app: typer.Typer) -> None:
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict:
-    """First SIGINT/SIGTERM: graceful stop. Second: the default action (abort)."""
+    """First SIGINT/SIGTERM: graceful stop. Second: abort at once (128 + signal number)."""
     previous = {}
 
-    def handler(signum, frame) -> None:
+    def abort(signum, frame) -> None:
+        sys.stderr.write("aborted: no verdict\n")
+        sys.stderr.flush()
+        os._exit(128 + signum)  # never a verdict code; events already written stay written
+
+    def graceful(signum, frame) -> None:
         log.warning("received %s: stopping (send again to abort)", signal.Signals(signum).name)
         stop.set()
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        for sig in previous:
+            signal.signal(sig, abort)
 
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.getsignal(sig)
-            signal.signal(sig, handler)
+            signal.signal(sig, graceful)
     return previous
 
 

@@ -69,7 +69,7 @@ class LiveView(Sink):
 
     def __init__(self, console: Console | None = None, refresh_s: float = 0.5) -> None:
         self.console = console or Console()
-        self.enabled = self.console.is_terminal and sys.stdout.isatty()
+        self.enabled = self.console.is_terminal  # False when piped, in CI, under --json
         self.refresh_s = refresh_s
         self._live: Live | None = None
         self._last = 0.0

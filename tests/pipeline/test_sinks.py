@@ -20,6 +20,7 @@ from engine.sinks import (
     CsvSummarySink,
     FrameView,
     JsonlEventSink,
+    LiveView,
     TrackView,
 )
 from engine.vote import VerdictEvent
@@ -102,3 +103,20 @@ def test_console_table_lists_streams_and_outcome() -> None:
     text = buf.getvalue()
     assert "deepscreen screen: fake" in text
     assert "a.mp4" in text and "rtsp://cam/x" in text and "0.910" in text
+
+
+def test_live_view_is_off_when_not_a_terminal_and_updates_when_it_is() -> None:
+    piped = io.StringIO()
+    view = LiveView(Console(file=piped))
+    assert not view.enabled
+    view.open(["a.mp4"])
+    view.on_tick(summary().streams)
+    view.close(summary())
+    assert piped.getvalue() == ""
+    tty = io.StringIO()
+    view = LiveView(Console(file=tty, force_terminal=True, width=200), refresh_s=0.0)
+    assert view.enabled
+    view.open(["a.mp4", "rtsp://cam/x"])
+    view.on_tick(summary().streams)
+    view.close(summary())
+    assert "deepscreen (live)" in tty.getvalue() and "0.910" in tty.getvalue()
