@@ -47,6 +47,10 @@ class SourceStats:
         delivered: frames handed out by ``get()``.
         queued: frames waiting in the queue at snapshot time.
         dropped_at_stop: part of ``dropped`` discarded by ``stop()`` (0 for a drained source).
+        lag_s: how far an RTSP source's decoding trails the camera, from the stream's own
+            timestamps (0 where it cannot be measured). It grows when this machine cannot
+            decode the stream in real time: the backlog then waits in network buffers, where
+            no queue can drop it (see ``max_lag`` in :class:`engine.sources.live.LiveSource`).
     """
 
     read: int = 0
@@ -58,6 +62,7 @@ class SourceStats:
     delivered: int = 0
     queued: int = 0
     dropped_at_stop: int = 0
+    lag_s: float = 0.0
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -243,6 +248,10 @@ class Source(abc.ABC):
             self._stats.last_error = clean
         log.warning("source %s: %s", self.name, clean)
         return clean
+
+    def _set_lag(self, lag_s: float) -> None:
+        with self._cond:
+            self._stats.lag_s = lag_s
 
     def _count_reconnect(self) -> None:
         with self._cond:

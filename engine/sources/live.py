@@ -70,6 +70,11 @@ class LiveSource(Source):
         backoff: delays between reconnection attempts.
         max_retries: consecutive failed attempts before giving up (state "failed");
             None retries forever.
+        max_lag: an RTSP stream whose decoding falls this many seconds behind the camera
+            (``stats.lag_s``, measured from RTP timestamps) is re-opened to jump back to real
+            time: the backlog held in network buffers is skipped (it was never decoded, so it
+            is not counted as read or dropped). None disables it. Ignored for other sources,
+            whose timestamps do not reliably follow the camera's clock.
         live: False turns a remote file (``http://.../clip.mp4``) into a finite, lossless
             source that finishes at its end instead of reconnecting.
         api: OpenCV capture backend (``cv2.CAP_FFMPEG`` for URLs, ``cv2.CAP_ANY`` for webcams).
@@ -78,7 +83,7 @@ class LiveSource(Source):
     def __init__(self, target: str | int, name: str, *, secrets: list[str] | None = None,
                  queue_size: int = 8, open_timeout: float = 5.0, read_timeout: float = 5.0,
                  backoff: Backoff | None = None, max_retries: int | None = None,
-                 live: bool = True, api: int = cv2.CAP_FFMPEG):
+                 max_lag: float | None = 10.0, live: bool = True, api: int = cv2.CAP_FFMPEG):
         super().__init__(name, live=live, queue_size=queue_size, secrets=secrets)
         if open_timeout <= 0 or read_timeout <= 0:
             raise UsageError("open_timeout and read_timeout must be positive")
@@ -90,6 +95,10 @@ class LiveSource(Source):
         self.read_timeout = float(read_timeout)
         self.backoff = backoff or Backoff()
         self.max_retries = max_retries
+        if max_lag is not None and max_lag <= 0:
+            raise UsageError(f"max_lag must be positive or None, got {max_lag}")
+        self.max_lag = max_lag
+        self._measure_lag = live and isinstance(target, str) and target.lower().startswith("rtsp")
         self._rng = random.Random()
         self._frame_count = 0
         # A blocked open or read returns within its timeout; give stop() room for both.
@@ -175,6 +184,8 @@ class LiveSource(Source):
         frames = 0
         self._frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
         self._set_state("streaming")
+        self._set_lag(0.0)
+        lag_base: float | None = None  # smallest (wall - media) offset seen on this connection
         while not self._stopping:
             ok, image = cap.read()
             if not ok or image is None:
@@ -189,4 +200,16 @@ class LiveSource(Source):
             t = self._now() if self.live else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if not self._emit(image, t):
                 break
+            if self._measure_lag:
+                media = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                offset = self._now() - media
+                lag_base = offset if lag_base is None else min(lag_base, offset)
+                lag = offset - lag_base
+                self._set_lag(lag)
+                if self.max_lag is not None and lag > self.max_lag:
+                    self._error(
+                        f"{self.name} fell {lag:.1f} s behind the camera's clock (decoding "
+                        "slower than real time, or a burst of late frames); re-opening to catch up"
+                    )
+                    return frames, False
         return frames, False

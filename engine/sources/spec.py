@@ -30,7 +30,7 @@ _FILE_OPTS = {"loop", "realtime", "name"}
 _FOLDER_OPTS = {"loop", "realtime", "fps", "name"}
 _LIVE_OPTS = {
     "open_timeout", "read_timeout", "backoff", "backoff_base", "backoff_factor", "backoff_max",
-    "backoff_jitter", "max_retries", "live", "name",
+    "backoff_jitter", "max_retries", "max_lag", "live", "name",
 }
 KNOWN_OPTIONS = frozenset(_FILE_OPTS | _FOLDER_OPTS | _LIVE_OPTS)
 
@@ -55,6 +55,8 @@ def _live_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
     picked = _pick(opts, _LIVE_OPTS - {"backoff", "backoff_base", "backoff_factor",
                                         "backoff_max", "backoff_jitter", "name"})
     picked["backoff"] = _backoff(opts)
+    if "max_lag" in opts:  # here None means "never re-open to catch up", not "default"
+        picked["max_lag"] = opts["max_lag"]
     return picked
 
 
@@ -67,12 +69,14 @@ def open_source(spec: str, *, queue_size: int = 8, **opts: Any) -> Source:
             URL. An http(s) URL whose path ends in a video suffix (``.mp4`` ...) is read as a
             remote file (finite, lossless); any other URL is a live stream.
         queue_size: frames buffered between the reader thread and the consumer.
-        **opts: ``loop`` and ``realtime`` (files, folders), ``fps`` (folders),
-            ``open_timeout``, ``read_timeout`` (seconds, default 5), ``max_retries``
-            (None = forever), ``backoff`` (a :class:`Backoff`) or ``backoff_base``,
-            ``backoff_factor``, ``backoff_max``, ``backoff_jitter``, ``live`` (override the
-            live/remote-file guess for URLs), ``name`` (display id; scrubbed). Options that do
-            not apply to the kind of source are ignored; unknown names raise UsageError.
+        **opts: ``loop`` and ``realtime`` (files, folders); ``fps`` (folders);
+            ``open_timeout`` and ``read_timeout`` (seconds, default 5); ``max_retries``
+            (None = forever); ``max_lag`` (RTSP: seconds behind the camera before re-opening
+            to catch up; default 10, None disables); ``backoff`` (a :class:`Backoff`) or
+            ``backoff_base``, ``backoff_factor``, ``backoff_max``, ``backoff_jitter``;
+            ``live`` (override the live/remote-file guess for URLs); ``name`` (display id,
+            scrubbed). Options that do not apply to the kind of source are ignored; unknown
+            names raise UsageError.
 
     Returns:
         The source; call ``start()`` to begin reading.

@@ -96,6 +96,23 @@ def test_rtsp_stall_is_detected_by_the_read_timeout(rtsp: RtspServer) -> None:
 
 
 @pytest.mark.rtsp
+def test_rtsp_source_reopens_when_it_falls_behind_the_camera(rtsp: RtspServer) -> None:
+    # A camera that pauses and then resumes where it stopped delivers frames whose RTP
+    # timestamps trail the wall clock: the lag the source measures and acts on.
+    source = open_source(rtsp.url, open_timeout=2.0, read_timeout=4.0, max_lag=0.8)
+    source.start()
+    assert len(drain(source, max_frames=5, limit=15)) == 5
+    assert source.stats.lag_s < 0.5
+    rtsp.freeze()
+    time.sleep(1.6)
+    rtsp.thaw()
+    assert wait_for(lambda: source.stats.reconnects >= 1, 8.0), source.stats
+    stats = source.stats
+    source.stop()
+    assert "behind the camera's clock" in stats.last_error and stats.errors >= 1
+
+
+@pytest.mark.rtsp
 def test_rtsp_credentials_never_leak(clip: Path, caplog: pytest.LogCaptureFixture) -> None:
     require_rtsp_server()
     caplog.set_level(logging.DEBUG, logger="engine.sources")

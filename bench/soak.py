@@ -1,0 +1,286 @@
+"""Soak test of the video sources (and optionally the whole pipeline): no leaks over minutes.
+
+N streams (default 8) of the shared FF++ clips are read in a loop for several minutes, a few of
+them as live RTSP cameras served by the loopback GStreamer server (which is killed and
+restarted periodically, so the reconnect path is soaked too). Every ``--interval`` seconds the
+process RSS and thread count are sampled. The run FAILS (exit 1) when, after ``--warmup``
+seconds, RSS grows by more than ``--max-growth-mb`` over its post-warm-up baseline, when the
+thread count does not return to its starting value after every source is stopped, or when a
+stream breaks the accounting invariant ``read == delivered + dropped``.
+
+Usage (2-core dev box: about 5 minutes)::
+
+    .venv/bin/python bench/soak.py --streams 8 --seconds 300
+    .venv/bin/python bench/soak.py --pipeline --seconds 300   # through engine.pipeline
+
+Not a unit test: it takes minutes and needs ../shared/data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from engine.sources import Source, open_source  # noqa: E402
+
+CLIPS = REPO.parent / "shared" / "data" / "videos" / "ffpp-c23"
+
+
+def proc_status() -> tuple[float, int]:
+    """(RSS in MiB, OS thread count) of this process."""
+    rss, threads = 0.0, 0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024.0
+        elif line.startswith("Threads:"):
+            threads = int(line.split()[1])
+    return rss, threads
+
+
+@dataclass
+class Sample:
+    t: float
+    rss_mb: float
+    threads: int
+    read: int
+    dropped: int
+    reconnects: int
+
+
+@dataclass
+class Report:
+    streams: int
+    rtsp_streams: int
+    seconds: float
+    warmup_s: float
+    mode: str
+    samples: list[Sample] = field(default_factory=list)
+    rss_start_mb: float = 0.0
+    rss_baseline_mb: float = 0.0
+    rss_max_after_warmup_mb: float = 0.0
+    rss_growth_mb: float = 0.0
+    rss_slope_mb_per_min: float = 0.0
+    threads_before: int = 0
+    threads_running: int = 0
+    threads_after_stop: int = 0
+    frames_read: int = 0
+    frames_delivered: int = 0
+    frames_dropped: int = 0
+    reconnects: int = 0
+    server_restarts: int = 0
+    invariant_ok: bool = True
+    failures: list[str] = field(default_factory=list)
+    per_stream: list[dict[str, object]] = field(default_factory=list)
+
+
+class Drainer(threading.Thread):
+    """Consumes one source as fast as it can (or ``delay_s`` per frame), counting frames."""
+
+    def __init__(self, source: Source, stop: threading.Event, delay_s: float):
+        super().__init__(name=f"drain:{source.name}", daemon=True)
+        self.source, self._stop_event, self.delay_s = source, stop, delay_s
+        self.delivered = 0
+
+    def run(self) -> None:
+        while not self._stop_event.is_set() and not self.source.finished:
+            frame = self.source.get(0.5)
+            if frame is not None:
+                self.delivered += 1
+                if self.delay_s:
+                    time.sleep(self.delay_s)
+
+
+def slope_per_min(samples: list[Sample]) -> float:
+    if len(samples) < 2:
+        return 0.0
+    ts = [s.t for s in samples]
+    ys = [s.rss_mb for s in samples]
+    mt, my = statistics.fmean(ts), statistics.fmean(ys)
+    var = sum((t - mt) ** 2 for t in ts)
+    cov = sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True))
+    return 60.0 * cov / var if var else 0.0
+
+
+def main() -> int:  # noqa: C901 - one linear script
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--streams", type=int, default=8)
+    ap.add_argument("--rtsp", type=int, default=2, help="how many streams are RTSP cameras")
+    ap.add_argument("--seconds", type=float, default=300.0)
+    ap.add_argument("--warmup", type=float, default=60.0)
+    ap.add_argument("--interval", type=float, default=5.0)
+    ap.add_argument("--max-growth-mb", type=float, default=64.0)
+    ap.add_argument("--restart-every", type=float, default=60.0,
+                    help="kill and restart the RTSP server this often (0 = never)")
+    ap.add_argument("--queue-size", type=int, default=8)
+    ap.add_argument("--consume-ms", type=float, default=0.0,
+                    help="sleep per consumed frame (a slow consumer makes live streams drop)")
+    ap.add_argument("--realtime", action="store_true", help="pace file streams at 25 fps")
+    ap.add_argument("--pipeline", action="store_true",
+                    help="run engine.pipeline.run_pipeline instead of plain consumers")
+    ap.add_argument("--json", type=Path, help="write the report here")
+    args = ap.parse_args()
+
+    clips = sorted(CLIPS.glob("*/*.mp4"))
+    if not clips:
+        print(f"no clips under {CLIPS}: the soak needs the shared data", file=sys.stderr)
+        return 2
+    rss0, threads0 = proc_status()
+    report = Report(args.streams, 0, args.seconds, args.warmup,
+                    "pipeline" if args.pipeline else "sources",
+                    rss_start_mb=rss0, threads_before=threads0)
+
+    server = None
+    n_rtsp = min(args.rtsp, args.streams)
+    if n_rtsp:
+        try:
+            import pytest  # the server helper lives with the tests and skips through pytest
+
+            from tests.sources.servers import RtspServer, require_rtsp_server
+
+            try:
+                require_rtsp_server()
+                # 640x480: cheap enough to decode in real time next to the file streams.
+                server = RtspServer(CLIPS / "real" / "519.mp4").start()
+            except pytest.skip.Exception as exc:
+                print(f"RTSP streams disabled: {exc}", file=sys.stderr)
+                n_rtsp = 0
+        except ImportError as exc:
+            print(f"RTSP streams disabled: {exc}", file=sys.stderr)
+            n_rtsp = 0
+    report.rtsp_streams = n_rtsp
+
+    sources: list[Source] = []
+    for i in range(args.streams):
+        if i < n_rtsp and server is not None:
+            sources.append(open_source(server.url, queue_size=args.queue_size,
+                                       open_timeout=3.0, read_timeout=3.0,
+                                       backoff_base=0.2, backoff_max=2.0, name=f"cam{i}"))
+        else:
+            clip = clips[i % len(clips)]
+            sources.append(open_source(str(clip), queue_size=args.queue_size, loop=True,
+                                       realtime=args.realtime, name=f"{clip.stem}#{i}"))
+
+    stop = threading.Event()
+    drainers: list[Drainer] = []
+    runner: threading.Thread | None = None
+    result: dict[str, object] = {}
+    t0 = time.monotonic()
+    if args.pipeline:
+        from engine.pipeline import PipelineConfig, run_pipeline
+
+        def run() -> None:
+            try:
+                result["summary"] = run_pipeline(sources, PipelineConfig(), stop_event=stop)
+            except Exception as exc:  # reported below; the soak must still clean up
+                result["error"] = f"{type(exc).__name__}: {exc}"
+                stop.set()
+
+        runner = threading.Thread(target=run, name="pipeline", daemon=True)
+        runner.start()
+    else:
+        for src in sources:
+            src.start()
+            drainers.append(Drainer(src, stop, args.consume_ms / 1000.0))
+        for d in drainers:
+            d.start()
+
+    next_restart = t0 + args.restart_every if args.restart_every > 0 else float("inf")
+    try:
+        while not stop.is_set() and time.monotonic() - t0 < args.seconds:
+            stop.wait(args.interval)
+            now = time.monotonic()
+            if server is not None and now >= next_restart:
+                server.kill()
+                time.sleep(1.0)
+                server.start()
+                report.server_restarts += 1
+                next_restart = now + args.restart_every
+            rss, threads = proc_status()
+            stats = [s.stats for s in sources]
+            sample = Sample(round(now - t0, 1), round(rss, 1), threads,
+                            sum(s.read for s in stats), sum(s.dropped for s in stats),
+                            sum(s.reconnects for s in stats))
+            report.samples.append(sample)
+            print(f"t={sample.t:6.1f}s rss={sample.rss_mb:7.1f} MiB threads={threads:3d} "
+                  f"read={sample.read:7d} dropped={sample.dropped:6d} "
+                  f"reconnects={sample.reconnects}", flush=True)
+    except KeyboardInterrupt:
+        report.failures.append("interrupted")
+    finally:
+        report.threads_running = proc_status()[1]
+        stop.set()
+        if runner is not None:
+            runner.join(60)
+        for src in sources:
+            src.stop()
+        for d in drainers:
+            d.join(10)
+        if server is not None:
+            server.kill()
+
+    if "error" in result:
+        report.failures.append(f"pipeline failed: {result['error']}")
+    # Give native decoder threads a moment to exit before counting.
+    deadline = time.monotonic() + 5.0
+    while proc_status()[1] > threads0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    report.threads_after_stop = proc_status()[1]
+    if report.threads_after_stop > threads0:
+        report.failures.append(
+            f"threads after stop {report.threads_after_stop} > before {threads0}")
+
+    summary = result.get("summary")
+    for i, src in enumerate(sources):
+        st = src.stats
+        report.frames_read += st.read
+        report.frames_dropped += st.dropped
+        report.reconnects += st.reconnects
+        if summary is not None:
+            row = summary.streams[i]  # type: ignore[attr-defined]
+            delivered, ok = row.processed, row.read == row.processed + row.dropped
+        else:
+            delivered = drainers[i].delivered
+            ok = st.read == delivered + st.dropped and st.delivered == delivered
+        report.frames_delivered += delivered
+        report.per_stream.append({"name": src.name, "live": src.live, "read": st.read,
+                                  "delivered": delivered, "dropped": st.dropped,
+                                  "reconnects": st.reconnects, "errors": st.errors,
+                                  "state": st.state, "last_error": st.last_error})
+        if not ok:
+            report.invariant_ok = False
+            report.failures.append(f"{src.name}: read {st.read} != delivered {delivered} + "
+                                   f"dropped {st.dropped}")
+
+    after = [s for s in report.samples if s.t >= args.warmup]
+    if len(after) >= 2:
+        base = statistics.fmean(s.rss_mb for s in after[:3])
+        report.rss_baseline_mb = round(base, 1)
+        report.rss_max_after_warmup_mb = max(s.rss_mb for s in after)
+        report.rss_growth_mb = round(report.rss_max_after_warmup_mb - base, 1)
+        report.rss_slope_mb_per_min = round(slope_per_min(after), 2)
+        if report.rss_growth_mb > args.max_growth_mb:
+            report.failures.append(f"RSS grew {report.rss_growth_mb} MiB after warm-up "
+                                   f"(bound {args.max_growth_mb} MiB)")
+    else:
+        report.failures.append("run too short: fewer than 2 samples after the warm-up")
+
+    text = json.dumps(asdict(report), indent=2)
+    if args.json:
+        args.json.write_text(text + "\n")
+    brief = {k: v for k, v in asdict(report).items() if k != "samples"}
+    print(json.dumps(brief, indent=2))
+    print("SOAK " + ("FAILED: " + "; ".join(report.failures) if report.failures else "PASSED"))
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
