@@ -88,7 +88,7 @@ class Int8Report:
 
 
 def _sha256(path: Path) -> str:
-    from export.onnx_export import file_sha256
+    from engine.backends.trt_manifest import file_sha256
 
     return file_sha256(path)
 

@@ -9,7 +9,6 @@ Graph interface: inputs ``crops`` (N, 3, S, S) and ``spectrum`` (N, bins), float
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import warnings
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.backends.base import INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT
+from engine.backends.trt_manifest import file_sha256
 from engine.errors import ModelError
 from engine.preprocess import InputContract
 
@@ -52,15 +52,6 @@ class ExportReport:
     size_bytes: int
     sha256: str
     ops: tuple[str, ...]
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _trace_to_onnx(model, contract: InputContract, path: Path) -> None:

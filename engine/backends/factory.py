@@ -43,7 +43,20 @@ BACKEND_NAMES = (
 
 def engine_path_for(model: Path) -> Path:
     """Where ``deepscreen export trt`` puts the engine built from ``model`` (an ONNX file)."""
-    return model.with_suffix(".engine")
+    return Path(model).with_suffix(".engine")
+
+
+def find_engine(model: Path) -> Path | None:
+    """An engine for ``model``: the file itself, ``<stem>.engine``, or its FP16/INT8 builds."""
+    model = Path(model)
+    if model.suffix in ENGINE_SUFFIXES:
+        return model if model.is_file() else None
+    stem = model.with_suffix("")
+    for suffix in (".engine", ".int8.engine", ".fp16.engine"):
+        cand = stem.with_name(stem.name + suffix)
+        if cand.is_file():
+            return cand
+    return None
 
 
 def _resolve_model(model: Path | None) -> Path:
@@ -59,10 +72,10 @@ def _resolve_model(model: Path | None) -> Path:
 
 
 def _open_tensorrt(model: Path, **opts) -> Backend:
-    engine = model if model.suffix in ENGINE_SUFFIXES else engine_path_for(model)
-    if not engine.is_file():
+    engine = find_engine(model)
+    if engine is None:
         raise BackendUnavailable(
-            f"no TensorRT engine at {engine}; build it on this machine with "
+            f"no TensorRT engine for {model}; build it on this machine with "
             f"`deepscreen export trt {model} --precision fp16`"
         )
     from engine.backends.tensorrt import TensorRTBackend
@@ -106,7 +119,7 @@ def _auto(model: Path | None, **opts) -> Backend:
     """Try the backends from fastest to slowest; the first that opens wins."""
     path = _resolve_model(model)
     candidates: list[str] = []
-    has_engine = path.suffix in ENGINE_SUFFIXES or engine_path_for(path).is_file()
+    has_engine = find_engine(path) is not None
     if has_engine and importlib.util.find_spec("tensorrt") is not None:
         candidates.append("tensorrt")
     if path.suffix == ".onnx":
