@@ -102,3 +102,25 @@ def test_signal_mid_run_writes_final_verdicts_and_summary(tmp_path, sig) -> None
     lines = [json.loads(x) for x in events.read_text().splitlines()]
     finals = [x for x in lines if x["final"] and x["track"] is None]
     assert len(finals) == 1 and finals[0]["verdict"] == rows[0]["verdict"]
+
+
+@pytest.mark.slow
+def test_ffpp_clips_each_get_a_verdict(tmp_path) -> None:
+    """All six FF++ c23 clips as concurrent streams: every clip ends with a decided verdict,
+    the exit code is the worst of them, and the per-clip results are in the CSV and JSON."""
+    model = shipped_model()
+    root = shared_path("videos", "ffpp-c23")
+    clips = sorted(root.glob("real/*.mp4")) + sorted(root.glob("fake-*/*.mp4"))
+    assert len(clips) == 6
+    summary = tmp_path / "summary.csv"
+    out = run_cli(*map(str, clips), "--model", str(model), "--max-frames", "24",
+                  "--summary", str(summary), "--json", timeout=300)
+    assert out.returncode in (0, 3, 4), out.stderr
+    result = json.loads(out.stdout)
+    rows = read_summary(summary)
+    assert [r["stream"] for r in rows] == [c.name for c in clips]
+    for row in rows:
+        assert int(row["processed"]) == 24 and int(row["classified"]) >= 16
+        assert row["verdict"] in ("real", "fake"), row
+    worst = 3 if any(r["verdict"] == "fake" for r in rows) else 0
+    assert out.returncode == worst == result["exit_code"]
