@@ -76,7 +76,9 @@ class StreamState:
         verdict = voter.verdict
         if verdict == FAKE:
             outcome = "fake"
-        elif run_error or stats.state == "failed":
+        elif run_error or stats.state == "failed" or (self.processed == 0 and stats.errors):
+            # A source that failed for good, or never delivered a frame and reported errors
+            # (an unreachable camera), is an error, never "no decision".
             outcome = "error"
         else:
             outcome = "real" if verdict == REAL else "no_decision"

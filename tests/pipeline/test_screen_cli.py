@@ -124,3 +124,20 @@ def test_ffpp_clips_each_get_a_verdict(tmp_path) -> None:
         assert row["verdict"] in ("real", "fake"), row
     worst = 3 if any(r["verdict"] == "fake" for r in rows) else 0
     assert out.returncode == worst == result["exit_code"]
+
+
+def test_unreachable_camera_is_an_error_without_credentials(tmp_path) -> None:
+    import socket
+
+    model = shipped_model()
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    summary = tmp_path / "summary.csv"
+    url = f"rtsp://admin:hunter2@127.0.0.1:{port}/stream"
+    out = run_cli(url, "--model", str(model), "--duration", "3", "--summary", str(summary))
+    assert out.returncode == 1, (out.returncode, out.stderr)
+    (row,) = read_summary(summary)
+    assert row["outcome"] == "error" and int(row["errors"]) >= 1 and row["last_error"]
+    for text in (out.stdout, out.stderr, summary.read_text()):
+        assert "hunter2" not in text and "admin" not in text
