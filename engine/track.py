@@ -41,6 +41,12 @@ def centre_distance(a: Box, b: Box) -> float:
     return float(np.hypot(ca[0] - cb[0], ca[1] - cb[1]) / max(side, 1e-6))
 
 
+def _similar_size(a: Box, b: Box, ratio: float) -> bool:
+    side_a = max(a[2] - a[0], a[3] - a[1], 1e-6)
+    side_b = max(b[2] - b[0], b[3] - b[1], 1e-6)
+    return max(side_a, side_b) / min(side_a, side_b) <= ratio
+
+
 @dataclass
 class Track:
     """One face followed across frames.
@@ -85,7 +91,9 @@ class TrackerConfig:
     Attributes:
         iou_threshold: minimum IoU for a detection to continue a track.
         max_centre_distance: fallback match when the boxes do not overlap enough: maximum
-            centre distance in units of the face side.
+            centre distance in units of the face side (a walking person's face moves about
+            one face width in three frames at 25 fps).
+        max_size_ratio: the fallback also needs the two boxes' sides within this factor.
         max_missed: a track is dropped after this many consecutive detector runs without a
             match.
         velocity_damping: fraction of the estimated per-frame motion kept when extrapolating
@@ -93,7 +101,8 @@ class TrackerConfig:
     """
 
     iou_threshold: float = 0.3
-    max_centre_distance: float = 0.6
+    max_centre_distance: float = 1.5
+    max_size_ratio: float = 1.5
     max_missed: int = 2
     velocity_damping: float = 0.5
 
@@ -166,7 +175,9 @@ class Tracker:
                 if di in used_d:
                     continue
                 d = centre_distance(track.box, det.box)
-                if d <= cfg.max_centre_distance:
+                if d <= cfg.max_centre_distance and _similar_size(
+                    track.box, det.box, cfg.max_size_ratio
+                ):
                     dist_pairs.append((d, ti, di))
         dist_pairs.sort(key=lambda p: p[0])
         for _, ti, di in dist_pairs:
