@@ -25,6 +25,9 @@ class SpatialSpectralConfig:
         widths: channels of the four residual stages.
         blocks: residual blocks per stage.
         stem_stride: stride of the first convolution (1 keeps the finest texture, 2 is cheaper).
+        stage0_stride: stride of the first residual stage (later stages always use 2). The
+            default 2+2 puts the first stage at 1/4 resolution: 2.5x cheaper than 1/2 for a
+            measured small loss (docs/TRAINING.md).
         pooled_stages: how many of the last stages are pooled and concatenated.
         embed_dim: width of each branch's embedding and of the fused vector.
         spectrum_bins: length of the spectrum input (must equal the contract's spectrum_bins).
@@ -37,6 +40,7 @@ class SpatialSpectralConfig:
     widths: tuple[int, int, int, int] = (16, 32, 64, 128)
     blocks: tuple[int, int, int, int] = (1, 1, 1, 1)
     stem_stride: int = 2
+    stage0_stride: int = 2
     pooled_stages: int = 3
     embed_dim: int = 96
     spectrum_bins: int = 80
@@ -81,7 +85,7 @@ class SpatialBranch(nn.Module):
         stages = []
         cin = w[0]
         for i, (cout, n) in enumerate(zip(w, cfg.blocks, strict=True)):
-            layers = [BasicBlock(cin, cout, 2 if i > 0 or cfg.stem_stride == 1 else 1)]
+            layers = [BasicBlock(cin, cout, 2 if i > 0 else cfg.stage0_stride)]
             layers += [BasicBlock(cout, cout, 1) for _ in range(n - 1)]
             stages.append(nn.Sequential(*layers))
             cin = cout

@@ -1,0 +1,184 @@
+"""`deepscreen train`, `deepscreen evaluate`, `deepscreen predict`.
+
+Only `train` and Grad-CAM need torch; `evaluate` and `predict` run an ONNX model through ONNX
+Runtime (the shipped ``engine/models/classifier.onnx`` by default), or a ``.pt`` checkpoint.
+Heavy imports happen inside the commands, so `deepscreen --help` stays fast and torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.errors import BackendUnavailable, UsageError
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+# The standard evaluation set (used when no source is named): in-domain test split, an unseen
+# generator, an unseen real source, and face-swap videos.
+STANDARD_IN_DOMAIN = SHARED / "faces" / "ffhq-vs-stylegan1"
+STANDARD_FOLDERS = (SHARED / "faces" / "stylegan2-tpdne", SHARED / "faces" / "utkface")
+STANDARD_VIDEOS = (SHARED / "videos" / "ffpp-c23",)
+
+
+def _need_torch(what: str) -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise BackendUnavailable(f"{what} needs torch: pip install 'deepscreen[train]'") from None
+
+
+def _parse_sets(items: list[str]) -> dict:
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def train_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML or JSON training config.")],
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from RUN_DIR/last.pt.")
+    ] = False,
+    run_dir: Annotated[str | None, typer.Option("--run-dir", help="Override run_dir.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config key: --set sbi.fraction=0 (JSON value)."),
+    ] = None,
+) -> None:
+    """Train a classifier; writes best.pt, last.pt, log.csv and result.json to the run folder."""
+    _need_torch("training")
+    from train.config import load_config
+    from train.loop import train
+
+    overrides = _parse_sets(set_ or [])
+    if run_dir:
+        overrides["run_dir"] = run_dir
+    result = train(load_config(config, overrides), resume=resume)
+    val_auc = result.val.get("val_auc", float("nan"))
+    test_auc = result.test.get("auc", float("nan"))
+    typer.echo(f"best epoch {result.best_epoch}: val AUC {val_auc:.4f}, test AUC {test_auc:.4f}"
+               f" -> {result.best_checkpoint}")
+
+
+def evaluate_command(
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="ONNX model or .pt checkpoint [default: shipped ONNX]."),
+    ] = None,
+    in_domain: Annotated[
+        Path | None,
+        typer.Option("--in-domain", help="Training folder: its hash-split test part is scored."),
+    ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", help="Labelled folder (real*/fake* subfolders). Repeatable."),
+    ] = None,
+    videos: Annotated[
+        list[Path] | None,
+        typer.Option("--videos", help="Folder with real*/fake* subfolders of videos. Repeatable."),
+    ] = None,
+    frames: Annotated[int, typer.Option("--frames", help="Frames sampled per video.")] = 32,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("runs/eval"),
+    cache_dir: Annotated[
+        Path, typer.Option("--cache-dir", help="Face detection cache.")
+    ] = Path("runs/cache"),
+) -> None:
+    """AUC, AP, EER, accuracy, TPR/TNR at the model's threshold, per-source table and plots.
+
+    With no source given, scores the standard set from ../shared/data: ffhq-vs-stylegan1 test
+    split, stylegan2-tpdne, utkface and the ffpp-c23 videos.
+    """
+    from train.data import discover
+    from train.evaluate import in_domain_test as test_split
+    from train.evaluate import score_images, score_videos, write_report
+    from train.predict import DEFAULT_MODEL, open_scorer
+
+    data, videos = list(data or []), list(videos or [])
+    if in_domain is None and not data and not videos:
+        if not STANDARD_IN_DOMAIN.is_dir():
+            raise UsageError(f"no source given and the standard set is absent ({SHARED})")
+        in_domain = STANDARD_IN_DOMAIN
+        data = [p for p in STANDARD_FOLDERS if p.is_dir()]
+        videos = [p for p in STANDARD_VIDEOS if p.is_dir()]
+    scorer = open_scorer(model)
+    in_groups = score_images(test_split(in_domain), scorer, cache_dir) if in_domain else []
+    groups = list(in_groups)
+    for folder in data:
+        groups += score_images(discover(folder), scorer, cache_dir)
+    for folder in videos:
+        groups += score_videos(folder, scorer, frames, cache_dir)
+    report = write_report(out, in_groups, groups, scorer.contract.threshold,
+                          str(model or DEFAULT_MODEL))
+    typer.echo((out / "per_source.md").read_text())
+    for key in ("in_domain_test", "all_sources"):
+        if key in report:
+            m = report[key]
+            typer.echo(f"{key}: AUC {m['auc']:.4f} AP {m['ap']:.4f} EER {m['eer']:.4f} "
+                       f"acc {m['accuracy']:.4f} TPR {m['tpr']:.4f} TNR {m['tnr']:.4f} "
+                       f"(threshold {m['threshold']:.4f}, n={int(m['n'])})")
+    typer.echo(f"report: {out}")
+
+
+def predict_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write results here.")] = None,
+    crops: Annotated[
+        bool, typer.Option("--crops", help="Inputs are face crops: no detection.")
+    ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="ONNX model or .pt checkpoint [default: shipped ONNX]."),
+    ] = None,
+    largest: Annotated[
+        bool, typer.Option("--largest", help="Only the largest face per photo.")
+    ] = False,
+    gradcam: Annotated[
+        Path | None,
+        typer.Option("--gradcam", help="Grad-CAM PNG of the single input (needs --checkpoint)."),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="Checkpoint for --gradcam (torch).")
+    ] = None,
+    min_face: Annotated[int, typer.Option("--min-face", help="Smallest face searched, px.")] = 40,
+) -> None:
+    """p_fake and verdict per face (columns path,face,x1,y1,x2,y2,p_fake,verdict)."""
+    if gradcam is not None:
+        if checkpoint is None:
+            raise UsageError("--gradcam needs --checkpoint CKPT (Grad-CAM runs in torch)")
+        if len(inputs) != 1 or not inputs[0].is_file():
+            raise UsageError("--gradcam takes exactly one image file")
+        _need_torch("Grad-CAM")
+        from train.gradcam import gradcam_image
+
+        p = gradcam_image(inputs[0], checkpoint, gradcam, crops=crops, min_face=min_face)
+        typer.echo(f"{inputs[0]}: p_fake {p:.4f} -> {gradcam}")
+        return
+    from train.predict import open_scorer, predict_images, write_predictions_csv
+
+    scorer = open_scorer(model)
+    rows = predict_images(inputs, scorer, crops=crops, min_face=min_face, all_faces=not largest)
+    if csv_out:
+        write_predictions_csv(rows, csv_out)
+        n_fake = sum(r.verdict == "fake" for r in rows)
+        typer.echo(f"{len(rows)} rows ({n_fake} fake) -> {csv_out}")
+        return
+    for r in rows:
+        prob = "-" if r.p_fake is None else f"{r.p_fake:.4f}"
+        typer.echo(f"{r.path}\t{r.face}\t{prob}\t{r.verdict}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `train`, `evaluate` and `predict` to the root CLI."""
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("predict")(predict_command)

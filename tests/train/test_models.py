@@ -1,0 +1,72 @@
+"""Registered models: forward shapes, registry errors, and TensorRT-safe ONNX graphs."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+import torch
+
+from engine.errors import UsageError
+from train.models import create_model, list_models, model_config
+
+# Ops the TensorRT ONNX parser runs natively; anything else in a classifier graph is suspect.
+TRT_SAFE_OPS = {
+    "Conv", "BatchNormalization", "Relu", "Add", "Sub", "Mul", "Div", "Sigmoid", "Concat",
+    "ReduceMean", "Gemm", "MatMul", "GlobalAveragePool", "Reshape", "Flatten", "Identity",
+    "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Transpose",
+}
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_forward_shape_and_range(name: str) -> None:
+    model = create_model(name).eval()
+    bins = model_config(name).spectrum_bins
+    with torch.no_grad():
+        out = model(torch.randn(3, 3, 128, 128), torch.rand(3, bins) + 0.5)
+    assert out.shape == (3, 1)
+    assert torch.isfinite(out).all()
+
+
+def test_other_input_size_works() -> None:
+    model = create_model("spatial_spectral_tiny").eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 96, 96), torch.rand(2, 80)).shape == (2, 1)
+
+
+def test_registry_rejects_unknown_names_and_keys() -> None:
+    with pytest.raises(UsageError):
+        create_model("no_such_model")
+    with pytest.raises(UsageError):
+        create_model("spatial_spectral", {"no_such_key": 1})
+
+
+def test_spectrum_stats_change_the_output() -> None:
+    model = create_model("spatial_spectral_tiny").eval()
+    x, s = torch.randn(2, 3, 64, 64), torch.rand(2, 80) + 0.5
+    with torch.no_grad():
+        before = model(x, s).clone()
+        model.set_spectrum_stats(torch.full((80,), 0.5), torch.full((80,), 0.1))
+        after = model(x, s)
+    assert not torch.allclose(before, after)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_onnx_export_has_only_safe_ops(name: str, tmp_path) -> None:
+    model = create_model(name).eval()
+    path = tmp_path / f"{name}.onnx"
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            (torch.randn(2, 3, 64, 64), torch.rand(2, 80) + 0.5),
+            str(path),
+            input_names=["crops", "spectrum"],
+            output_names=["logit"],
+            dynamic_axes={"crops": {0: "n"}, "spectrum": {0: "n"}, "logit": {0: "n"}},
+            opset_version=18,
+            dynamo=False,
+        )
+    graph = onnx.load(str(path)).graph
+    ops = {n.op_type for n in graph.node}
+    assert ops <= TRT_SAFE_OPS, f"unexpected ops {ops - TRT_SAFE_OPS}"
+    assert not ops & {"DFT", "STFT"}
+    assert [i.name for i in graph.input] == ["crops", "spectrum"]

@@ -1,0 +1,116 @@
+"""Training augmentations on BGR uint8 images, each with its own probability in the config.
+
+Blur + JPEG re-compression follow Wang et al. ("CNN-generated images are surprisingly easy to
+spot... for now", CVPR 2020): they are what makes a CNN detector survive the blur and codecs of
+real footage. Every function takes an explicit ``numpy.random.Generator`` so that a sample's
+augmentation depends only on (seed, epoch, index): runs are reproducible with any worker count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Probabilities and ranges of the crop-level augmentations (p = 0 disables one).
+
+    Attributes:
+        p_blur: probability of a Gaussian blur with sigma drawn from ``blur_sigma``.
+        blur_sigma: (min, max) Gaussian sigma in pixels of the native crop.
+        p_jpeg: probability of a JPEG re-compression with quality drawn from ``jpeg_quality``.
+        jpeg_quality: (min, max) JPEG quality, inclusive.
+        p_flip: probability of a horizontal flip.
+        p_rotate: probability of a rotation by an angle drawn from +-``max_rotate_deg``.
+        max_rotate_deg: largest rotation in degrees.
+        p_rescale: probability of rescaling the whole image before cropping (changes the native
+            crop resolution, so neither branch can key on one resolution).
+        rescale: (min, max) scale factor.
+        p_color: probability of a brightness/contrast/saturation jitter.
+        brightness: largest additive brightness change, as a fraction of 255.
+        contrast: largest relative contrast change.
+        saturation: largest relative saturation change.
+        box_jitter: largest relative shift/scale of the face box (detector noise).
+    """
+
+    p_blur: float = 0.25
+    blur_sigma: tuple[float, float] = (0.2, 2.0)
+    p_jpeg: float = 0.4
+    jpeg_quality: tuple[int, int] = (40, 95)
+    p_flip: float = 0.5
+    p_rotate: float = 0.3
+    max_rotate_deg: float = 10.0
+    p_rescale: float = 0.5
+    rescale: tuple[float, float] = (0.5, 1.5)
+    p_color: float = 0.4
+    brightness: float = 0.1
+    contrast: float = 0.2
+    saturation: float = 0.2
+    box_jitter: float = 0.06
+
+
+def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur with the kernel size OpenCV derives from ``sigma``."""
+    return cv2.GaussianBlur(img, (0, 0), sigmaX=float(sigma), borderType=cv2.BORDER_REFLECT_101)
+
+
+def jpeg_recompress(img: np.ndarray, quality: int) -> np.ndarray:
+    """Encode to JPEG at ``quality`` and decode again (BGR uint8 in, BGR uint8 out)."""
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("OpenCV could not JPEG-encode an augmentation sample")
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate about the centre, reflecting the border (no black corners to key on)."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), float(degrees), 1.0)
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def color_jitter(
+    img: np.ndarray, brightness: float, contrast: float, saturation: float
+) -> np.ndarray:
+    """Apply the given brightness offset (fraction of 255) and contrast/saturation factors."""
+    out = img.astype(np.float32)
+    mean = out.mean()
+    out = (out - mean) * contrast + mean + brightness * 255.0
+    gray = out @ np.array([0.114, 0.587, 0.299], np.float32)
+    out = gray[..., None] + (out - gray[..., None]) * saturation
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def rescale(img: np.ndarray, factor: float) -> np.ndarray:
+    """Resize by ``factor`` (INTER_AREA down, INTER_LINEAR up), as a different camera would."""
+    h, w = img.shape[:2]
+    size = (max(8, round(w * factor)), max(8, round(h * factor)))
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    return cv2.resize(img, size, interpolation=interp)
+
+
+def augment_crop(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Crop-level augmentations in a fixed order: flip, rotate, colour, blur, JPEG.
+
+    Blur and JPEG come last because they model what happens to a finished image on its way to
+    the detector (re-encoding, soft focus).
+    """
+    if rng.random() < cfg.p_flip:
+        img = img[:, ::-1].copy()
+    if rng.random() < cfg.p_rotate:
+        img = rotate(img, rng.uniform(-cfg.max_rotate_deg, cfg.max_rotate_deg))
+    if rng.random() < cfg.p_color:
+        img = color_jitter(
+            img,
+            rng.uniform(-cfg.brightness, cfg.brightness),
+            rng.uniform(1 - cfg.contrast, 1 + cfg.contrast),
+            rng.uniform(1 - cfg.saturation, 1 + cfg.saturation),
+        )
+    if rng.random() < cfg.p_blur:
+        img = gaussian_blur(img, rng.uniform(*cfg.blur_sigma))
+    if rng.random() < cfg.p_jpeg:
+        img = jpeg_recompress(img, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
+    return img

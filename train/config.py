@@ -1,0 +1,137 @@
+"""Training configuration: one YAML or JSON file -> typed dataclasses (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from engine.errors import UsageError
+from engine.preprocess import InputContract
+from train.augment import AugmentConfig
+from train.sbi import SBIConfig
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the training data comes from and how it is split.
+
+    Attributes:
+        root: dataset folder with ``real*``/``fake*`` subfolders.
+        manifest: optional ``deepscreen data split`` CSV; overrides the hash split of ``root``.
+        val_fraction: fraction of images for validation (hash split only).
+        test_fraction: fraction of images for the held-out test (hash split only).
+        split_salt: salt of the file-name hash (hash split only).
+        cache_dir: face detections and clean eval arrays (shared between runs on one data set).
+        min_face: smallest face the detector looks for, in pixels.
+        limit_per_class: use at most this many train images per class (tiny test configs).
+    """
+
+    root: str = "../shared/data/faces/ffhq-vs-stylegan1"
+    manifest: str | None = None
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    split_salt: str = ""
+    cache_dir: str = "runs/cache"
+    min_face: int = 40
+    limit_per_class: int | None = None
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimisation and run-control settings."""
+
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.5
+    patience: int = 4
+    num_workers: int = 1
+    threads: int = 2
+    device: str = "auto"
+    amp: bool = True
+    tensorboard: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one ``deepscreen train`` run needs."""
+
+    run_dir: str = "runs/default"
+    seed: int = 0
+    model: str = "spatial_spectral"
+    model_config: dict[str, Any] = field(default_factory=dict)
+    weights: str | None = None
+    contract: InputContract = field(default_factory=InputContract)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    sbi: SBIConfig = field(default_factory=SBIConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+def _build(cls: type, values: dict[str, Any] | None, where: str) -> Any:
+    values = values or {}
+    known = {f.name for f in fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise UsageError(f"unknown key(s) in {where}: {sorted(unknown)} (known: {sorted(known)})")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
+    """Nested dict (as read from YAML/JSON) -> TrainConfig."""
+    raw = dict(raw)
+    nested = {
+        "contract": InputContract,
+        "data": DataConfig,
+        "augment": AugmentConfig,
+        "sbi": SBIConfig,
+        "optim": OptimConfig,
+    }
+    parts = {k: _build(cls, raw.pop(k, None), k) for k, cls in nested.items()}
+    top = _build(TrainConfig, raw, "the config's top level")
+    return replace(top, **parts)
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML (``.yaml``/``.yml``) or JSON config file.
+
+    Args:
+        path: config file.
+        overrides: dotted keys to replace, e.g. ``{"sbi.fraction": 0, "run_dir": "runs/x"}``.
+
+    Raises:
+        UsageError: missing file, bad syntax, unknown keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"config not found: {path}")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text) or {}
+        else:
+            raw = json.loads(text)
+    except ImportError:
+        raise UsageError("YAML configs need PyYAML (pip install pyyaml); or use JSON") from None
+    except Exception as exc:
+        raise UsageError(f"cannot parse {path}: {exc}") from exc
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return config_from_dict(raw)
+
+
+def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """TrainConfig -> JSON-ready dict (saved in the run folder)."""
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(cfg)))

@@ -1,0 +1,218 @@
+"""Samples, splits, cached face detections and the ONE canonical crop pipeline.
+
+Every image, in training and in testing, goes the way a video frame goes in the engine:
+detect the face with the ONNX MTCNN, take the square crop around the box with the contract's
+margin at NATIVE resolution, compute the spectrum from that native crop, and resize the crop to
+the contract's input size for the CNN (:func:`engine.preprocess.prepare_crops`). So a model sees
+the same thing at training time as at run time, and cannot key on a source's file resolution.
+Images in which no face is found are treated as aligned face crops (the whole image is the crop).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled image. label: 1 = fake, 0 = real. source: e.g. ``utkface/real``."""
+
+    path: str
+    label: int
+    source: str
+    split: str = ""
+
+
+@dataclass(frozen=True)
+class Face:
+    """Cached detection for one image: box (x1, y1, x2, y2), landmarks (5, 2) or None."""
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray | None
+    detected: bool
+
+
+def label_of_folder(name: str) -> int | None:
+    """``real*`` -> 0, ``fake*`` -> 1, anything else -> None (not a labelled folder)."""
+    low = name.lower()
+    if low.startswith("real"):
+        return 0
+    if low.startswith("fake"):
+        return 1
+    return None
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+
+
+def discover(root: str | Path) -> list[Sample]:
+    """Labelled samples of a dataset root: its ``real*``/``fake*`` subfolders (or itself).
+
+    Raises:
+        UsageError: the folder does not exist or holds no labelled subfolder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"not a folder: {root}")
+    folders = [root] if label_of_folder(root.name) is not None else sorted(root.iterdir())
+    samples = []
+    for folder in folders:
+        label = label_of_folder(folder.name)
+        if label is None or not folder.is_dir():
+            continue
+        source = f"{folder.parent.name}/{folder.name}"
+        samples += [Sample(str(p), label, source) for p in list_images(folder)]
+    if not samples:
+        raise UsageError(f"{root} has no real*/fake* subfolder with images")
+    return samples
+
+
+def hash_split(samples: list[Sample], val: float, test: float, salt: str = "") -> list[Sample]:
+    """Assign train/val/test by a hash of the file name: stable across machines and runs."""
+    out = []
+    for s in samples:
+        digest = hashlib.sha1((salt + Path(s.path).name).encode()).hexdigest()
+        u = int(digest[:8], 16) / 0xFFFFFFFF
+        split = "test" if u < test else "val" if u < test + val else "train"
+        out.append(Sample(s.path, s.label, s.source, split))
+    return out
+
+
+def read_manifest(path: str | Path) -> list[Sample]:
+    """Samples from a ``deepscreen data split`` manifest (path,label,source,group,split)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"manifest not found: {path}")
+    base = path.parent
+    out = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            p = Path(row["path"])
+            p = p if p.is_absolute() or p.exists() else base / p
+            out.append(Sample(str(p), int(row["label"]), row["source"], row["split"]))
+    return out
+
+
+def read_bgr(path: str | Path) -> np.ndarray:
+    """Decode an image file as BGR uint8 (raises InputError when it cannot be read)."""
+    from engine.io import read_image
+
+    return read_image(path)
+
+
+def square_region(box: tuple[float, ...], margin: float) -> tuple[float, float, float]:
+    """(centre x, centre y, side) of the margin square around ``box``.
+
+    Same geometry as :func:`engine.crops.square_region`: side = max(w, h) * (1 + margin).
+    """
+    x1, y1, x2, y2 = box[:4]
+    side = max(x2 - x1, y2 - y1) * (1.0 + margin)
+    return (x1 + x2) / 2.0, (y1 + y2) / 2.0, side
+
+
+def crop_square(img: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray:
+    """Native-resolution square crop; parts outside the image are filled by edge replication."""
+    s = max(int(round(side)), 8)
+    x0 = math.floor(cx - s / 2.0 + 0.5)
+    y0 = math.floor(cy - s / 2.0 + 0.5)
+    h, w = img.shape[:2]
+    pad = max(0, -x0, -y0, x0 + s - w, y0 + s - h)
+    if pad:
+        img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = x0 + pad, y0 + pad
+    return img[y0 : y0 + s, x0 : x0 + s].copy()
+
+
+def face_crop(img: np.ndarray, box: tuple[float, ...], margin: float) -> np.ndarray:
+    """The canonical native crop of a face box: the runtime's own function."""
+    from engine.crops import square_crop
+
+    return square_crop(img, box, margin=margin)
+
+
+def whole_image_box(shape: tuple[int, ...], margin: float) -> tuple[float, float, float, float]:
+    """A box whose margin crop is the centred square of the image (for aligned crops)."""
+    h, w = shape[:2]
+    s = min(h, w) / (1.0 + margin)
+    cx, cy = w / 2.0, h / 2.0
+    return (cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2)
+
+
+def make_detector(min_face: int = 40):
+    """The engine's ONNX MTCNN (same detector as at run time), single-threaded."""
+    from engine.detect import MTCNNDetector
+
+    return MTCNNDetector(min_face=min_face, threads=1)
+
+
+def largest_face(detections: list) -> object | None:
+    """The detection with the largest box area (the subject of a face photo), or None."""
+    if not detections:
+        return None
+    return max(detections, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+
+
+def detect_faces(
+    paths: list[str], cache_file: str | Path | None, margin: float, min_face: int = 40
+) -> dict[str, Face]:
+    """Largest face per image, cached in an ``.npz`` (detection runs once per image).
+
+    Images with no detected face get :func:`whole_image_box` and no landmarks.
+    """
+    cache: dict[str, Face] = {}
+    cache_path = Path(cache_file) if cache_file else None
+    if cache_path and cache_path.is_file():
+        data = np.load(cache_path, allow_pickle=False)
+        for p, b, lm, d in zip(data["paths"], data["boxes"], data["landmarks"], data["detected"],
+                               strict=True):
+            cache[str(p)] = Face(tuple(float(v) for v in b), lm if d else None, bool(d))
+    todo = [p for p in paths if p not in cache]
+    if todo:
+        detector = make_detector(min_face)
+        try:
+            from tqdm import tqdm
+
+            it = tqdm(todo, desc="detecting faces", unit="img", leave=False)
+        except ImportError:
+            it = todo
+        for p in it:
+            img = read_bgr(p)
+            det = largest_face(detector.detect(img))
+            if det is None:
+                cache[p] = Face(whole_image_box(img.shape, margin), None, False)
+            else:
+                lm = np.asarray(det.landmarks, np.float32).reshape(5, 2)
+                cache[p] = Face(tuple(float(v) for v in det.box), lm, True)
+        if cache_path:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            keys = sorted(cache)
+            np.savez(
+                cache_path,
+                paths=np.array(keys),
+                boxes=np.array([cache[k].box for k in keys], np.float32),
+                landmarks=np.stack(
+                    [cache[k].landmarks if cache[k].detected else np.zeros((5, 2), np.float32)
+                     for k in keys]
+                ),
+                detected=np.array([cache[k].detected for k in keys]),
+            )
+    missed = sum(1 for p in paths if not cache[p].detected)
+    if missed:
+        log.info("no face found in %d of %d images: used as aligned crops", missed, len(paths))
+    return {p: cache[p] for p in paths}

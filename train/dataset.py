@@ -1,0 +1,138 @@
+"""Torch datasets over the canonical pipeline: augmented training items, cached eval arrays."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.features.spectral import radial_spectrum
+from engine.preprocess import InputContract, prepare_crops
+from train.augment import AugmentConfig, augment_crop, rescale
+from train.data import (
+    Face,
+    Sample,
+    crop_square,
+    face_crop,
+    read_bgr,
+    square_region,
+)
+from train.sbi import SBIConfig, self_blend
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The only randomness of one training item: depends on (seed, epoch, index) alone."""
+    return np.random.default_rng([seed, epoch, index])
+
+
+@dataclass(frozen=True)
+class Item:
+    """Position in the sample list and whether this item is a self-blended pseudo-fake."""
+
+    sample: int
+    sbi: bool
+
+
+class TrainDataset(torch.utils.data.Dataset):
+    """Training items: every sample, plus SBI pseudo-fakes from real faces with landmarks.
+
+    Call :meth:`set_epoch` before each epoch: it redraws which reals are self-blended and
+    changes every item's augmentation, reproducibly.
+    """
+
+    def __init__(
+        self,
+        samples: list[Sample],
+        faces: dict[str, Face],
+        contract: InputContract,
+        augment: AugmentConfig | None,
+        sbi: SBIConfig | None,
+        seed: int,
+    ) -> None:
+        self.samples, self.faces, self.contract = samples, faces, contract
+        self.augment, self.sbi, self.seed = augment, sbi, seed
+        self.blendable = [
+            i for i, s in enumerate(samples) if s.label == 0 and faces[s.path].detected
+        ]
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        items = [Item(i, False) for i in range(len(self.samples))]
+        if self.sbi is not None and self.sbi.fraction > 0 and self.blendable:
+            rng = np.random.default_rng([self.seed, epoch, 7919])
+            n = int(round(self.sbi.fraction * len(self.blendable)))
+            chosen = rng.choice(self.blendable, size=n, replace=n > len(self.blendable))
+            items += [Item(int(i), True) for i in chosen]
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def labels(self) -> np.ndarray:
+        return np.array([1 if it.sbi else self.samples[it.sample].label for it in self.items])
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        item = self.items[k]
+        sample = self.samples[item.sample]
+        face = self.faces[sample.path]
+        rng = sample_rng(self.seed, self.epoch, k)
+        img = read_bgr(sample.path)
+        label = sample.label
+        if item.sbi:
+            img, _ = self_blend(img, face.landmarks, self.sbi, rng)
+            label = 1
+        crop = self._crop(img, face, rng)
+        spectrum = radial_spectrum([crop], self.contract.spectrum_bins)[0]
+        x = prepare_crops([crop], self.contract)[0]
+        return torch.from_numpy(x), torch.from_numpy(spectrum), torch.tensor(float(label))
+
+    def _crop(self, img: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
+        aug = self.augment
+        if aug is None:
+            return face_crop(img, face.box, self.contract.margin)
+        box = np.asarray(face.box, np.float64)
+        if rng.random() < aug.p_rescale:
+            factor = rng.uniform(*aug.rescale)
+            img = rescale(img, factor)
+            box = box * factor
+        cx, cy, side = square_region(tuple(box), self.contract.margin)
+        j = aug.box_jitter
+        cx += rng.uniform(-j, j) * side
+        cy += rng.uniform(-j, j) * side
+        side *= 1.0 + rng.uniform(-j, j)
+        return augment_crop(crop_square(img, cx, cy, side), aug, rng)
+
+
+def eval_arrays(
+    samples: list[Sample], faces: dict[str, Face], contract: InputContract, cache_dir: Path | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(crops NCHW float32, spectra (N, bins) float32, labels) through the clean pipeline.
+
+    Cached in ``cache_dir`` keyed by the paths, boxes and contract (so a changed detection or
+    contract never reuses stale arrays).
+    """
+    key = hashlib.sha1()
+    for s in samples:
+        key.update(s.path.encode())
+        key.update(np.asarray(faces[s.path].box, np.float32).tobytes())
+    key.update(repr((contract.input_size, contract.spectrum_bins, contract.margin,
+                     contract.mean, contract.std)).encode())
+    file = Path(cache_dir) / f"eval-{key.hexdigest()[:16]}.npz" if cache_dir else None
+    if file and file.is_file():
+        data = np.load(file)
+        return data["x"], data["spectrum"], data["labels"]
+    x = np.empty((len(samples), 3, contract.input_size, contract.input_size), np.float32)
+    spec = np.empty((len(samples), contract.spectrum_bins), np.float32)
+    for i, s in enumerate(samples):
+        crop = face_crop(read_bgr(s.path), faces[s.path].box, contract.margin)
+        x[i] = prepare_crops([crop], contract)[0]
+        spec[i] = radial_spectrum([crop], contract.spectrum_bins)[0]
+    labels = np.array([s.label for s in samples], np.int64)
+    if file:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(file, x=x, spectrum=spec, labels=labels)
+    return x, spec, labels

@@ -1,0 +1,262 @@
+"""The training loop: seeded, resumable, best checkpoint by validation AUC, early stopping."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import UsageError
+from train.checkpoint import load_checkpoint, load_user_weights, save_checkpoint
+from train.config import TrainConfig, config_to_dict
+from train.data import Sample, detect_faces, discover, hash_split, read_manifest
+from train.metrics import binary_metrics, eer_threshold, sigmoid
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run produced."""
+
+    run_dir: Path
+    best_checkpoint: Path
+    best_epoch: int
+    val: dict[str, float]
+    test: dict[str, float]
+
+
+def load_samples(cfg: TrainConfig) -> list[Sample]:
+    """Train/val/test samples from the manifest or a hash split of ``data.root``."""
+    d = cfg.data
+    if d.manifest:
+        samples = read_manifest(d.manifest)
+    else:
+        samples = hash_split(discover(d.root), d.val_fraction, d.test_fraction, d.split_salt)
+    if d.limit_per_class:
+        kept, count = [], {}
+        for s in samples:
+            key = (s.split, s.label)
+            limit = d.limit_per_class if s.split == "train" else max(1, d.limit_per_class // 2)
+            if count.get(key, 0) < limit:
+                kept.append(s)
+                count[key] = count.get(key, 0) + 1
+        samples = kept
+    for split in ("train", "val"):
+        labels = {s.label for s in samples if s.split == split}
+        if labels != {0, 1}:
+            raise UsageError(f"the {split} split needs real and fake images, has labels {labels}")
+    return samples
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def predict_arrays(model, x: np.ndarray, spec: np.ndarray, device, batch: int = 128) -> np.ndarray:
+    """Logits of a model on prepared arrays, in eval mode, no gradients."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb = torch.from_numpy(x[i : i + batch]).to(device)
+            sb = torch.from_numpy(spec[i : i + batch]).to(device)
+            out.append(model(xb, sb).float().cpu().numpy()[:, 0])
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
+    """Run one training job as configured; see docs/TRAINING.md.
+
+    Args:
+        cfg: the configuration.
+        resume: continue from ``run_dir/last.pt`` (same config) instead of starting over.
+    """
+    import torch
+
+    from train.dataset import TrainDataset, eval_arrays
+    from train.models import config_to_dict as model_cfg_dict
+    from train.models import create_model, model_config
+
+    run = Path(cfg.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2))
+    torch.set_num_threads(cfg.optim.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    seed_everything(cfg.seed)
+    device = _device(cfg.optim.device)
+    use_amp = cfg.optim.amp and device.type == "cuda"
+
+    samples = load_samples(cfg)
+    cache = Path(cfg.data.cache_dir)
+    faces = detect_faces(
+        [s.path for s in samples], cache / "faces.npz", cfg.contract.margin, cfg.data.min_face
+    )
+    by_split = {k: [s for s in samples if s.split == k] for k in ("train", "val", "test")}
+    log.info("samples: %s", {k: len(v) for k, v in by_split.items()})
+
+    mcfg = model_config(cfg.model, {**cfg.model_config,
+                                    "spectrum_bins": cfg.contract.spectrum_bins})
+    model = create_model(cfg.model, model_cfg_dict(mcfg)).to(device)
+    if cfg.weights:
+        loaded = load_user_weights(model, cfg.weights)
+        log.info("initialised %d tensors from %s", len(loaded), cfg.weights)
+
+    x_val, s_val, y_val = eval_arrays(by_split["val"], faces, cfg.contract, cache)
+    # Spectrum standardisation comes from clean training crops and lives in the model buffers.
+    _, s_train, _ = eval_arrays(by_split["train"], faces, cfg.contract, cache)
+    model.set_spectrum_stats(torch.from_numpy(s_train.mean(0)), torch.from_numpy(s_train.std(0)))
+
+    dataset = TrainDataset(by_split["train"], faces, cfg.contract, cfg.augment,
+                           cfg.sbi if cfg.sbi.fraction > 0 else None, cfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr,
+                            weight_decay=cfg.optim.weight_decay)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    steps_per_epoch = math.ceil(len(dataset) / cfg.optim.batch_size)
+    total_steps = steps_per_epoch * cfg.optim.epochs
+    warmup = int(cfg.optim.warmup_epochs * steps_per_epoch)
+
+    start_epoch, best_auc, best_epoch, bad_epochs = 0, -1.0, -1, 0
+    last_path, best_path = run / "last.pt", run / "best.pt"
+    if resume:
+        ckpt = load_checkpoint(last_path)
+        model.load_state_dict(ckpt["state_dict"])
+        state = ckpt["train_state"]
+        opt.load_state_dict(state["optimizer"])
+        start_epoch = int(ckpt["epoch"]) + 1
+        best_auc, best_epoch = float(state["best_auc"]), int(state["best_epoch"])
+        bad_epochs = int(state["bad_epochs"])
+        log.info("resuming after epoch %d (best AUC %.4f)", start_epoch - 1, best_auc)
+
+    writer = _tensorboard(run) if cfg.optim.tensorboard else None
+    log_file = run / "log.csv"
+    if not resume or not log_file.is_file():
+        with log_file.open("w", newline="") as fh:
+            csv.writer(fh).writerow(["epoch", "train_loss", "val_auc", "val_ap", "val_eer",
+                                     "val_acc", "threshold", "lr", "seconds"])
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    for epoch in range(start_epoch, cfg.optim.epochs):
+        if bad_epochs >= cfg.optim.patience:
+            break
+        t0 = time.perf_counter()
+        torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same per epoch on resume
+        dataset.set_epoch(epoch)
+        order = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_size=cfg.optim.batch_size, shuffle=True, generator=order,
+            num_workers=cfg.optim.num_workers, drop_last=False,
+            persistent_workers=False,
+        )
+        model.train()
+        losses = []
+        bar = _progress(loader, f"epoch {epoch + 1}/{cfg.optim.epochs}", cfg.optim.progress)
+        for i, (xb, sb, yb) in enumerate(bar):
+            step = epoch * steps_per_epoch + i
+            lr = _lr_at(step, total_steps, warmup, cfg.optim.lr)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            xb, sb, yb = xb.to(device), sb.to(device), yb.to(device)
+            with torch.autocast(device.type, enabled=use_amp):
+                loss = loss_fn(model(xb, sb)[:, 0].float(), yb)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            losses.append(loss.item())
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        p_val = sigmoid(predict_arrays(model, x_val, s_val, device))
+        _, thr = eer_threshold(y_val, p_val)
+        m = binary_metrics(y_val, p_val, thr)
+        secs = time.perf_counter() - t0
+        row = [epoch, np.mean(losses), m.auc, m.ap, m.eer, m.accuracy, thr, lr, secs]
+        with log_file.open("a", newline="") as fh:
+            csv.writer(fh).writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+        if writer:
+            for name, value in zip(["loss", "val_auc", "val_ap", "val_eer"], row[1:5],
+                                   strict=True):
+                writer.add_scalar(name, float(value), epoch)
+        log.info("epoch %d loss %.4f val AUC %.4f EER %.4f (%.0fs)", epoch, row[1], m.auc,
+                 m.eer, secs)
+        contract = replace(cfg.contract, threshold=float(thr))
+        metrics = {f"val_{k}": v for k, v in m.as_dict().items()}
+        if m.auc > best_auc:
+            best_auc, best_epoch, bad_epochs = m.auc, epoch, 0
+            save_checkpoint(best_path, model, cfg.model, model_cfg_dict(mcfg), contract,
+                            metrics, epoch)
+        else:
+            bad_epochs += 1
+        save_checkpoint(last_path, model, cfg.model, model_cfg_dict(mcfg), contract, metrics,
+                        epoch, train_state={"optimizer": opt.state_dict(), "best_auc": best_auc,
+                                            "best_epoch": best_epoch, "bad_epochs": bad_epochs})
+    if writer:
+        writer.close()
+    return _finish(run, best_path, best_epoch, by_split, faces, cfg, device)
+
+
+def _finish(run, best_path, best_epoch, by_split, faces, cfg, device) -> TrainResult:
+    """Score the held-out test split with the best checkpoint at its validation threshold."""
+    from train.checkpoint import build_model_from_checkpoint
+    from train.dataset import eval_arrays
+
+    model, contract = build_model_from_checkpoint(best_path)
+    model.to(device)
+    test = {}
+    if by_split["test"]:
+        x, s, y = eval_arrays(by_split["test"], faces, cfg.contract, Path(cfg.data.cache_dir))
+        p = sigmoid(predict_arrays(model, x, s, device))
+        test = binary_metrics(y, p, contract.threshold).as_dict()
+    val = load_checkpoint(best_path)["metrics"]
+    (run / "result.json").write_text(json.dumps(
+        {"best_epoch": best_epoch, "threshold": contract.threshold, "val": val, "test": test},
+        indent=2))
+    return TrainResult(run, best_path, best_epoch, val, test)
+
+
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("device cuda requested but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def _progress(iterable, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc=desc, unit="batch", leave=False)
+
+
+def _tensorboard(run: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.warning("tensorboard is not installed: CSV log only")
+        return None
+    return SummaryWriter(str(run / "tb"))
