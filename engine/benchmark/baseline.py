@@ -55,6 +55,7 @@ class BaselineResult:
     model: TorchModelSpec
     detector: str
     notes: list[str] = field(default_factory=list)
+    load_avg_1m: float | None = None
 
 
 def square_box(
@@ -144,7 +145,10 @@ def run_baseline(
         finally:
             cap.release()
     stats = timer.summaries()
+    from engine.benchmark.harness import load_avg_1m
+
     return BaselineResult(
+        load_avg_1m=load_avg_1m(),
         frames=frames,
         faces=faces,
         wall_s=wall,

@@ -13,6 +13,7 @@ first-call allocations and OpenCV's decoder start-up never reach the percentiles
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,7 +81,15 @@ class RunResult:
     mean_batch: float
     peak_rss_mib: float
     stages: dict[str, LatencySummary]
-    notes: list[str] = field(default_factory=list)
+    load_avg_1m: float | None = None
+
+
+def load_avg_1m() -> float | None:
+    """The 1-minute load average now (other users' jobs included), or None."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 @dataclass
@@ -228,6 +237,7 @@ def run_harness(
         mean_batch=faces / batches if batches else 0.0,
         peak_rss_mib=peak_rss_mib(),
         stages=timer.summaries(),
+        load_avg_1m=load_avg_1m(),
     )
 
 

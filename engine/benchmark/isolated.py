@@ -17,24 +17,26 @@ from pathlib import Path
 
 from engine.errors import DeepscreenError
 
+# Each child imports only what its half needs: the baseline's never imports onnxruntime.
+
 
 def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: bool,
                   run_base: bool) -> dict:
     """Measure the ``torch`` backend rows and/or the baseline (called in the child)."""
-    from engine.benchmark.harness import HarnessConfig, collect_crops, run_harness
-    from engine.benchmark.runner import (
-        BenchOptions,
-        _classifier_bench,
-        _run_dict,
-    )
-    from engine.benchmark.variants import open_bench_backend
-    from engine.detect import MTCNNDetector
-    from engine.features.spectral import SpectralFeature
+    import sys
+
+    from engine.benchmark.runner import BenchOptions
 
     opts = BenchOptions(**opts_dict)
     out: dict = {"classifier": [], "pipeline": [], "unavailable": {}, "backends": {}}
     vids = [Path(v) for v in videos]
     if run_torch:
+        from engine.benchmark.harness import HarnessConfig, collect_crops, run_harness
+        from engine.benchmark.runner import _classifier_bench, _run_dict
+        from engine.benchmark.variants import open_bench_backend
+        from engine.detect import MTCNNDetector
+        from engine.features.spectral import SpectralFeature
+
         try:
             ob = open_bench_backend("torch", Path(model), opts.device, opts.checkpoint,
                                     cuda_graphs=opts.cuda_graphs)
@@ -68,15 +70,30 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
         else:
             b = asdict(base)
             b["stages"] = {k: v.as_dict() for k, v in base.stages.items()}
+            b["process_loaded_onnxruntime"] = "onnxruntime" in sys.modules
             out["baseline"] = b
     return out
 
 
 def run_torch_section(opts_dict: dict, videos: list[Path], model: Path, run_torch: bool,
                       run_base: bool) -> dict:
-    """Run :func:`torch_section` in a spawned child process and return its results."""
+    """Run the torch rows and the baseline, each in its own spawned child process.
+
+    The torch rows share their process with the ONNX Runtime MTCNN, as a pipeline with the
+    torch backend would; the baseline's process never loads ONNX Runtime.
+    """
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        future = pool.submit(torch_section, opts_dict, [str(v) for v in videos], str(model),
-                             run_torch, run_base)
-        return future.result()
+    merged: dict = {"classifier": [], "pipeline": [], "unavailable": {}, "backends": {}}
+    for flags in ((run_torch, False), (False, run_base)):
+        if not any(flags):
+            continue
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            part = pool.submit(torch_section, opts_dict, [str(v) for v in videos], str(model),
+                               *flags).result()
+        for key in ("classifier", "pipeline"):
+            merged[key] += part[key]
+        for key in ("unavailable", "backends"):
+            merged[key].update(part[key])
+        if "baseline" in part:
+            merged["baseline"] = part["baseline"]
+    return merged

@@ -41,10 +41,11 @@ def onnx_architecture(onnx_path: str | os.PathLike[str] | None) -> tuple[str, di
     """Model name, config overrides and input contract recorded in an ONNX model's metadata."""
     if onnx_path is None or not Path(onnx_path).is_file():
         return DEFAULT_MODEL_NAME, {}, InputContract()
-    import onnxruntime as ort
+    # Read with onnx, not ONNX Runtime: the baseline's process must not start ORT's threads.
+    import onnx
 
-    sess = ort.InferenceSession(os.fspath(onnx_path), providers=["CPUExecutionProvider"])
-    meta = dict(sess.get_modelmeta().custom_metadata_map)
+    proto = onnx.load(os.fspath(onnx_path), load_external_data=False)
+    meta = {p.key: p.value for p in proto.metadata_props}
     name = meta.get("deepscreen.model_name", DEFAULT_MODEL_NAME)
     try:
         name = json.loads(name)

@@ -1,0 +1,104 @@
+"""A tiny real `deepscreen bench` run: real detector, real ONNX Runtime, real files written."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli.app import app
+
+STAGES = {"decode", "detect", "track", "crop", "spectral", "preprocess", "classify", "vote"}
+
+
+def _bench(args: list[str]):
+    return CliRunner().invoke(app, ["bench", *args])
+
+
+def test_tiny_bench_writes_valid_json_csv_and_plot(
+    tmp_path: Path, portrait_clip: Path, classifier_onnx: Path
+) -> None:
+    out = tmp_path / "out"
+    result = _bench([
+        "--video", str(portrait_clip), "--model", str(classifier_onnx),
+        "--backends", "ort,tensorrt", "--batch-sizes", "1,4", "--warmup", "1",
+        "--iterations", "5", "--streams", "1,2", "--no-baseline", "--no-limits",
+        "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "bench.json").read_text())
+
+    machine = doc["machine"]
+    assert machine["usable_cpus"] >= 1 and machine["cpu_model"]
+    assert len(machine["files"]["classifier_fp32"]["sha256"]) == 64
+    assert "tensorrt" in doc["unavailable"] or "tensorrt" in doc["backends"]
+
+    runs = doc["pipeline"]
+    assert [(r["bench_backend"], r["max_batch"]) for r in runs] == [("ort", 1), ("ort", 4)]
+    for r in runs:
+        assert r["frames"] == 5 and r["streams"] == 1
+        assert r["faces"] >= 3  # the portrait is found and classified on most frames
+        assert r["fps"] > 0 and r["peak_rss_mib"] > 0
+        assert STAGES <= set(r["stages"])
+        for s in r["stages"].values():
+            assert s["p50_ms"] <= s["p90_ms"] <= s["p99_ms"] <= s["max_ms"]
+        assert r["stages"]["decode"]["count"] == 5
+        # Timed frames are 1..5 (frame 0 is warm-up); the detector runs on every 5th: frame 5.
+        assert r["stages"]["detect"]["count"] == 1
+    assert r["mean_batch"] > 1  # batch 4 really batches crops
+
+    assert len(doc["classifier"]) == 2 and len(doc["spectral"]) == 2
+    scaling = doc["scaling"]
+    assert [row["streams"] for row in scaling["rows"]] == [1, 2]
+    assert [run["frames"] for run in scaling["runs"]] == [5, 10]
+    assert scaling["max_realtime_streams"] in (0, 1, 2)
+
+    with (out / "bench.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    sections = {row["section"] for row in rows}
+    assert {"classifier", "spectral", "pipeline", "scaling"} <= sections
+    totals = [row for row in rows if row["stage"] == "total"]
+    assert len(totals) == 4 and all(float(row["fps"]) > 0 for row in totals)
+    assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "pipeline, 1 stream" in result.output
+
+
+def test_bad_option_is_one_line_usage_error(tmp_path: Path) -> None:
+    from engine.cli.app import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--batch-sizes", "one", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--backends", "ort,nonsense", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+
+
+@pytest.mark.slow
+def test_baseline_and_torch_rows_in_child_processes(
+    tmp_path: Path, portrait_clip: Path, classifier_onnx: Path
+) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("facenet_pytorch")
+    out = tmp_path / "out"
+    result = _bench([
+        "--video", str(portrait_clip), "--model", str(classifier_onnx), "--backends", "ort,torch",
+        "--batch-sizes", "2", "--warmup", "1", "--iterations", "3", "--streams", "",
+        "--baseline-frames", "2", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "bench.json").read_text())
+    base = doc["baseline"]
+    assert base["frames"] == 2 and base["faces"] >= 1 and base["fps"] > 0
+    assert base["process_loaded_onnxruntime"] is False
+    assert {"detect", "classify", "spectral"} <= set(base["stages"])
+    names = [r["bench_backend"] for r in doc["pipeline"]]
+    assert names == ["ort", "torch"]
+    for r in doc["pipeline"]:
+        assert r["speedup_vs_baseline"] == pytest.approx(r["fps"] / base["fps"])
+    limits = doc["limits"]
+    assert limits["classifier_macs_per_crop"] > 0
+    assert limits["rates"]["matmul_gflops"] > 0 and limits["rates"]["bandwidth_gbs"] > 0
