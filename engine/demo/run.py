@@ -4,16 +4,15 @@ The engine screens the clip exactly as `deepscreen screen` would screen any file
 detector, tracker, batching, classifier backend and voting); a small recording sink keeps what
 it saw on every frame, so the verdicts can be laid against the clip's ground truth afterwards.
 
-Per segment, ``p_fake`` is the mean of the per-frame face probabilities shown while the
-segment played, and the verdict applies the run's voting rule and threshold to those frames
-alone (:func:`engine.vote.decide`), as if the segment were its own video. The classifier works
-in small batches, so a frame's probability may arrive a frame or two after the frame itself.
+Per segment, ``p_fake`` is the mean over the segment's frames of the classifier's probability
+for the face on that frame (the most suspicious face when there are several, as the stream
+voter does), and the verdict applies the run's voting rule and threshold to those frames alone
+(:func:`engine.vote.decide`), as if the segment were its own video.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -87,7 +86,8 @@ class DemoResult:
 
 
 class FrameRecorder(Sink):
-    """Keeps, per processed frame, the face probabilities visible then; and every event."""
+    """Keeps which frames the engine processed, every face probability with its frame, and
+    every verdict event."""
 
     wants_frames = True
 
@@ -96,9 +96,11 @@ class FrameRecorder(Sink):
         self.events: list[VerdictEvent] = []
 
     def on_frame(self, view: FrameView) -> None:
-        # Only faces matched by the detector this frame and already classified count.
-        probs = [tv.p_fake for tv in view.tracks if tv.fresh and not math.isnan(tv.p_fake)]
-        self.frames[view.index] = probs
+        self.frames.setdefault(view.index, [])
+
+    def on_prediction(self, stream: str, track: int, frame_index: int, t: float,
+                      p_fake: float) -> None:
+        self.frames.setdefault(frame_index, []).append(float(p_fake))
 
     def on_event(self, event: VerdictEvent) -> None:
         self.events.append(event)
