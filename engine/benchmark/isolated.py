@@ -32,9 +32,8 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
     vids = [Path(v) for v in videos]
     if run_torch:
         from engine.benchmark.harness import HarnessConfig, collect_crops, run_harness
-        from engine.benchmark.runner import _classifier_bench, _run_dict
+        from engine.benchmark.runner import _classifier_bench, _run_dict, make_detector
         from engine.benchmark.variants import open_bench_backend
-        from engine.detect import MTCNNDetector
         from engine.features.spectral import SpectralFeature
 
         try:
@@ -44,7 +43,7 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
             out["unavailable"]["torch"] = str(exc)
         else:
             out["backends"]["torch"] = ob.detail
-            detector = MTCNNDetector(min_face=opts.min_face)
+            detector = make_detector(opts)
             spectral = SpectralFeature(ob.backend.contract.spectrum_bins,
                                        backend="cuda" if opts.device == "cuda" else "cpu")
             crops = collect_crops(vids[0], detector, max(opts.batch_sizes),

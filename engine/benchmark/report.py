@@ -148,14 +148,19 @@ def print_report(doc: dict, console=None) -> None:
     if sc and sc.get("rows"):
         s = Table(title=f"scaling ({sc['runs'][0]['bench_backend']}); real time = "
                         f"{sc['realtime_fps']:g} fps per stream")
-        for col in ("streams", "fps total", "fps/stream", "faces/s", "real time", "peak MiB"):
+        for col in ("streams", "fps total", "fps/stream", "faces/s", "real time", "peak MiB",
+                    "engine fps", "engine fps/stream", "engine real time"):
             s.add_column(col, justify="right")
         for r in sc["rows"]:
+            e_rt = r.get("engine_realtime")
             s.add_row(str(r["streams"]), _f(r["fps"]), _f(r["per_stream_fps"]),
                       _f(r["faces_per_s"]), "yes" if r["realtime"] else "no",
-                      _f(r["peak_rss_mib"], 0))
+                      _f(r["peak_rss_mib"], 0), _f(r.get("engine_fps")),
+                      _f(r.get("engine_per_stream_fps")),
+                      "-" if e_rt is None else ("yes" if e_rt else "no"))
         console.print(s)
-        console.print(f"max real-time streams: {sc['max_realtime_streams']}; "
+        console.print(f"max real-time streams: harness {sc['max_realtime_streams']}, engine "
+                      f"{sc.get('max_realtime_streams_engine', '-')}; "
                       f"{_f(sc.get('ms_per_stream_frame'), 2)} ms per stream-frame, "
                       f"{_f(sc.get('ms_per_face'), 2)} ms per face, fitted "
                       f"{_f(sc.get('fit_ms_per_added_stream'), 2)} ms per round per added stream")

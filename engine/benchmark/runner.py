@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.benchmark.engine_run import run_engine
 from engine.benchmark.harness import HarnessConfig, RunResult, collect_crops, run_harness
 from engine.benchmark.inputs import as_640x480, default_videos, video_info
 from engine.benchmark.machine import machine_stamp
@@ -57,6 +58,7 @@ class BenchOptions:
     scaling_backend: str | None = None
     cuda_graphs: bool = True
     limits: bool = True
+    engine: bool = True
 
     def validate(self) -> BenchOptions:
         if self.device not in ("cpu", "cuda"):
@@ -124,7 +126,6 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         DeepscreenError: no backend could run, or the inputs are unusable.
     """
     from engine.backends.factory import DEFAULT_MODEL
-    from engine.detect import MTCNNDetector
     from engine.features.spectral import SpectralFeature
 
     opts.validate()
@@ -136,7 +137,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         videos, source = default_videos(work)
     say(f"inputs: {', '.join(v.name for v in videos)} ({source})")
 
-    detector = MTCNNDetector(min_face=opts.min_face)
+    detector = make_detector(opts)
     spectral_backend = "cuda" if opts.device == "cuda" else "cpu"
     hconf = HarnessConfig(detect_every=opts.detect_every, min_face=opts.min_face)
     doc: dict = {"unavailable": {}, "classifier": [], "spectral": [], "pipeline": []}
@@ -216,14 +217,20 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         clips = as_640x480(videos, work, max_frames=opts.warmup + opts.iterations)
         batch = max(opts.batch_sizes)
         say(f"scaling: {chosen.name}, max batch {batch}, 640x480 clips, streams {opts.streams}")
-        runs = []
+        runs, engine_runs = [], []
+        cfg = HarnessConfig(**{**asdict(hconf), "max_batch": batch})
         for n in opts.streams:
-            cfg = HarnessConfig(**{**asdict(hconf), "max_batch": batch})
             r = run_harness(clips, n, opts.iterations, opts.warmup, detector, spectral,
                             chosen.backend, cfg)
             runs.append(_run_dict(r, chosen.name, chosen.precision))
-            say(f"  {n} stream(s): {r.fps:.1f} fps total, {r.per_stream_fps:.1f} per stream")
-        doc["scaling"] = scaling_summary(runs, REALTIME_FPS)
+            line = f"  {n} stream(s): harness {r.fps:.1f} fps total, {r.per_stream_fps:.1f}/stream"
+            if opts.engine:
+                e = run_engine(clips, n, opts.warmup + opts.iterations, detector, spectral,
+                               chosen.backend, cfg)
+                engine_runs.append(e)
+                line += f"; engine {e['fps']:.1f} fps total, {e['per_stream_fps']:.1f}/stream"
+            say(line)
+        doc["scaling"] = scaling_summary(runs, REALTIME_FPS, engine_runs)
         doc["scaling"]["clips"] = [str(c) for c in clips]
 
     base_fps = doc.get("baseline", {}).get("fps")
@@ -252,6 +259,19 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     for o in opened:
         o.backend.close()
     return doc
+
+
+def make_detector(opts: BenchOptions):
+    """The engine's MTCNN; on ``--device cuda`` its three nets run on ORT's CUDA provider when
+    this ONNX Runtime build has it (the NMS and pyramid stay in numpy)."""
+    import onnxruntime as ort
+
+    from engine.detect import MTCNNDetector
+
+    providers = None
+    if opts.device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return MTCNNDetector(min_face=opts.min_face, providers=providers)
 
 
 def _opts_dict(opts: BenchOptions) -> dict:

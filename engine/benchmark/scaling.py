@@ -20,8 +20,13 @@ def _stage_total_ms(run: dict, stages: tuple[str, ...]) -> float:
     return sum(run["stages"][s]["total_ms"] for s in stages if s in run["stages"])
 
 
-def scaling_summary(runs: list[dict], realtime_fps: float = 25.0) -> dict:
+def scaling_summary(
+    runs: list[dict], realtime_fps: float = 25.0, engine_runs: list[dict] | None = None
+) -> dict:
     """Summarise scaling runs (``RunResult`` dicts, one per stream count).
+
+    ``engine_runs`` (from :func:`engine.benchmark.engine_run.run_engine`, same stream counts)
+    add the threaded engine's figures and ``max_realtime_streams_engine``.
 
     Returns:
         A dict with one row per stream count (aggregate and per-stream fps, real-time flag),
@@ -54,6 +59,14 @@ def scaling_summary(runs: list[dict], realtime_fps: float = 25.0) -> dict:
     if rows:
         out["ms_per_stream_frame"] = float(np.mean([r["ms_per_frame_stages"] for r in rows]))
         out["ms_per_face"] = float(np.mean([r["ms_per_face_stages"] for r in rows]))
+    if engine_runs:
+        out["engine_runs"] = engine_runs
+        for row, e in zip(rows, engine_runs, strict=True):
+            row["engine_fps"] = e["fps"]
+            row["engine_per_stream_fps"] = e["per_stream_fps"]
+            row["engine_realtime"] = e["per_stream_fps"] >= realtime_fps and not e["error"]
+        ok = [row["streams"] for row in rows if row["engine_realtime"]]
+        out["max_realtime_streams_engine"] = max(ok) if ok else 0
     if len(rows) >= 2:
         n = np.array([r["streams"] for r in rows], dtype=float)
         round_ms = np.array([r["streams"] / r["fps"] * 1000.0 for r in rows])
@@ -76,6 +89,10 @@ def plot_scaling(summary: dict, path: Path, title: str) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.plot(n, [r["fps"] for r in rows], "o-", label="aggregate fps")
     ax1.plot(n, [r["per_stream_fps"] for r in rows], "s-", label="per-stream fps")
+    if "engine_fps" in rows[0]:
+        ax1.plot(n, [r["engine_fps"] for r in rows], "o--", label="aggregate fps (engine)")
+        ax1.plot(n, [r["engine_per_stream_fps"] for r in rows], "s--",
+                 label="per-stream fps (engine)")
     ax1.axhline(summary["realtime_fps"], color="red", ls="--", lw=1,
                 label=f"real time ({summary['realtime_fps']:g} fps)")
     ax1.set_xscale("log", base=2)

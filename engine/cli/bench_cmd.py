@@ -64,6 +64,8 @@ def bench(
                                      help="CUDA graphs for torch on --device cuda.")] = True,
     limits: Annotated[bool, Opt("--limits/--no-limits", help="Count classifier FLOPs, measure "
                                 "matmul rate and memory bandwidth.")] = True,
+    engine: Annotated[bool, Opt("--engine/--no-engine", help="Also run the threaded engine "
+                                "(deepscreen screen's pipeline) in the scaling run.")] = True,
 ) -> None:
     """Benchmark the pipeline per stage, backend and batch size, against the baseline."""
     from rich.console import Console
@@ -91,6 +93,7 @@ def bench(
         scaling_backend=scaling_backend,
         cuda_graphs=cuda_graphs,
         limits=limits,
+        engine=engine,
     ).validate()
     progress = Console(stderr=True, highlight=False)
     doc = run_bench(opts, say=progress.print)

@@ -55,6 +55,10 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
     assert [row["streams"] for row in scaling["rows"]] == [1, 2]
     assert [run["frames"] for run in scaling["runs"]] == [5, 10]
     assert scaling["max_realtime_streams"] in (0, 1, 2)
+    # The threaded engine (deepscreen screen's pipeline) screened the same streams losslessly.
+    engine_runs = scaling["engine_runs"]
+    assert [e["frames"] for e in engine_runs] == [6, 12]  # warm-up + timed frames per stream
+    assert all(e["error"] == "" and e["fps"] > 0 for e in engine_runs)
 
     with (out / "bench.csv").open() as fh:
         rows = list(csv.DictReader(fh))
