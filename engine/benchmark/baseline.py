@@ -12,6 +12,7 @@ torch and facenet-pytorch are imported inside :func:`run_baseline`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -160,7 +161,8 @@ def run_baseline(
         detector=f"facenet-pytorch MTCNN (torch {torch.__version__}, CPU), every frame, "
         f"min_face {min_face}",
         notes=[
-            f"torch threads: {torch.get_num_threads()}",
+            f"torch threads: {torch.get_num_threads()}, "
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}",
             "spectrum: float64 full-plane FFT per face (Durall's recipe, one crop at a time)",
         ],
     )

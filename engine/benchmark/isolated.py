@@ -5,7 +5,8 @@ process (``DESIGN.md``: about 3x slower on few cores), which would slow whicheve
 second and make the comparison unfair. A user's baseline script would never load ONNX Runtime,
 and our engine never loads torch; so the PyTorch rows and the baseline run in a fresh child
 process (``spawn``) within the same invocation, on the same frames, one after the other with
-the parent idle.
+the parent idle. Both children run with ``OMP_WAIT_POLICY=PASSIVE`` (see :func:`torch_section`)
+unless the caller's environment sets another policy.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from engine.errors import DeepscreenError
 def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: bool,
                   run_base: bool) -> dict:
     """Measure the ``torch`` backend rows and/or the baseline (called in the child)."""
+    import os
     import sys
+
+    # Before torch loads libgomp: OpenMP workers that spin after each parallel region are
+    # descheduled mid-spin on a loaded machine, which made eager PyTorch 10-40x slower and
+    # erratic on this shared 2-core box (measured: ~8 ms vs 75-660 ms per single-crop call).
+    # The baseline and the torch rows get the passive policy, their best setting here.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from engine.benchmark.runner import BenchOptions
 

@@ -5,6 +5,7 @@ Files written into ``--out``:
 - ``bench.json``: everything, including the machine stamp and every stage's percentiles.
 - ``bench.csv``: one row per (section, backend, batch, streams, stage) with the latency
   percentiles, plus a ``stage=total`` row per run with fps, faces/s and peak memory.
+- ``bench.md``: the same results as Markdown tables (what the docs quote).
 - ``scaling.png``: the scaling plot, when streams were measured.
 """
 
@@ -85,6 +86,10 @@ def write_results(doc: dict, out: Path) -> dict[str, Path]:
         for row in csv_rows(doc):
             writer.writerow({k: ("" if v is None else (round(v, 4) if isinstance(v, float) else v))
                              for k, v in row.items()})
+    from engine.benchmark.markdown import render
+
+    paths["md"] = out / "bench.md"
+    paths["md"].write_text(render(_clean(doc)) + "\n")
     if doc.get("scaling", {}).get("rows"):
         from engine.benchmark.scaling import plot_scaling
 

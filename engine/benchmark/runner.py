@@ -33,6 +33,24 @@ from engine.preprocess import prepare_crops
 log = logging.getLogger(__name__)
 
 REALTIME_FPS = 25.0
+# A micro-benchmark configuration stops after --iterations calls or this many seconds
+# (at least MIN_CALLS calls), so that slow backends at large batches do not take minutes.
+MICRO_BUDGET_S = 10.0
+MIN_CALLS = 5
+
+
+def _timed_calls(fn, warmup: int, iterations: int) -> list[float]:
+    for _ in range(min(warmup, MIN_CALLS)):
+        fn()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < iterations:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= MIN_CALLS and time.perf_counter() - start > MICRO_BUDGET_S:
+            break
+    return times
 
 
 @dataclass
@@ -90,28 +108,14 @@ def _classifier_bench(opened: OpenedBackend, crops: list, spectral, batch: int, 
     chunk = crops[:batch]
     x = prepare_crops(chunk, opened.backend.contract)
     spec = np.asarray(spectral(chunk), dtype=np.float32)
-    for _ in range(warmup):
-        opened.backend.predict(x, spec)
-    times = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        opened.backend.predict(x, spec)
-        times.append(time.perf_counter() - t0)
-    s = summarize(times)
+    s = summarize(_timed_calls(lambda: opened.backend.predict(x, spec), warmup, iterations))
     return {"bench_backend": opened.name, "precision": opened.precision, "batch": batch,
             "latency": s.as_dict(), "crops_per_s": batch * 1000.0 / s.mean_ms}
 
 
 def _spectral_bench(spectral, crops: list, batch: int, warmup: int, iterations: int) -> dict:
     chunk = crops[:batch]
-    for _ in range(warmup):
-        spectral(chunk)
-    times = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        spectral(chunk)
-        times.append(time.perf_counter() - t0)
-    s = summarize(times)
+    s = summarize(_timed_calls(lambda: spectral(chunk), warmup, iterations))
     return {"batch": batch, "latency": s.as_dict(), "crops_per_s": batch * 1000.0 / s.mean_ms}
 
 
