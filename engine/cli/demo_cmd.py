@@ -75,7 +75,7 @@ def demo(
                         f"threshold {result.threshold:.2f}, backend {run.backend or '?'})")
     for col, justify in (("segment", "left"), ("time", "right"), ("truth", "left"),
                          ("frames", "right"), ("scored", "right"), ("mean p_fake", "right"),
-                         ("verdict", "left")):
+                         ("verdict", "left"), ("engine live", "left")):
         table.add_column(col, justify=justify)
     for r in result.segments:
         s = r.segment
@@ -83,8 +83,13 @@ def demo(
         table.add_row(
             s.name, f"{s.start_t:.1f}-{s.end_t:.1f} s", s.truth, str(r.frames),
             str(r.scored_frames), _fmt_p(r.mean_p_fake), f"[{colour}]{r.verdict}[/{colour}]",
+            r.live_verdict,
         )
     console.print(table)
+    console.print(
+        "verdict: the voting rule over the segment's own frames; engine live: the stream "
+        "verdict the engine held at the segment's end (sliding window with hysteresis)."
+    )
 
     if result.timeline:
         lines = []

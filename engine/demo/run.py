@@ -35,6 +35,9 @@ class SegmentResult:
         scored_frames: frames with at least one classified face.
         mean_p_fake: mean face probability over scored frames (NaN when none).
         verdict: "real", "fake" or "no face" (voting rule over the segment's frames).
+        live_verdict: the engine's own stream verdict when the segment ended ("uncertain"
+            before its first decision). It votes over a sliding window with hysteresis, so
+            it can lag behind a cut: that is the live behaviour a camera user would see.
     """
 
     segment: Segment
@@ -42,6 +45,7 @@ class SegmentResult:
     scored_frames: int
     mean_p_fake: float
     verdict: str
+    live_verdict: str = "uncertain"
 
     @property
     def correct(self) -> bool | None:
@@ -106,8 +110,22 @@ class FrameRecorder(Sink):
         self.events.append(event)
 
 
+def verdict_at(timeline: list[VerdictEvent], t: float) -> str:
+    """The stream verdict in force at media time ``t``: the last event at or before it."""
+    verdict = "uncertain"
+    for event in timeline:
+        if event.t > t + 1e-9:
+            break
+        verdict = event.verdict
+    return verdict
+
+
 def score_segments(
-    clip: DemoClip, frames: dict[int, list[float]], rule: str, threshold: float
+    clip: DemoClip,
+    frames: dict[int, list[float]],
+    rule: str,
+    threshold: float,
+    timeline: list[VerdictEvent] | None = None,
 ) -> list[SegmentResult]:
     """Lay the per-frame probabilities against the clip's segments.
 
@@ -116,6 +134,8 @@ def score_segments(
         frames: frame index -> probabilities of the faces visible on that frame.
         rule: voting rule (see :mod:`engine.vote`).
         threshold: decision threshold on p_fake.
+        timeline: the engine's stream-level verdict events in time order (for
+            ``live_verdict``).
 
     Returns:
         One :class:`SegmentResult` per segment.
@@ -130,7 +150,9 @@ def score_segments(
             verdict = decide(per_frame, rule, threshold)
         else:
             mean_p, verdict = float("nan"), NO_FACE
-        results.append(SegmentResult(seg, len(seen), len(per_frame), mean_p, verdict))
+        # The segment's last frame starts at (end_frame - 1) / fps.
+        live = verdict_at(timeline or [], (seg.end_frame - 1) / seg.fps)
+        results.append(SegmentResult(seg, len(seen), len(per_frame), mean_p, verdict, live))
     return results
 
 
@@ -194,8 +216,8 @@ def run_demo(
     sources = open_sources([str(clip.path)])
     summary = Pipeline(sources, config, detector, clf, feature, sinks).run()
 
-    segments = score_segments(clip, recorder.frames, config.rule, threshold)
     timeline = [e for e in recorder.events if e.track is None]
+    segments = score_segments(clip, recorder.frames, config.rule, threshold, timeline)
     report_path = out / "demo_report.json"
     outputs = DemoOutputs(clip.path, clip.manifest, clip.stills, events_path, summary_path,
                           annotated_path, report_path)
@@ -221,6 +243,7 @@ def _report(result: DemoResult) -> dict:
                 "scored_frames": r.scored_frames,
                 "mean_p_fake": _nan_to_none(r.mean_p_fake),
                 "verdict": r.verdict,
+                "live_verdict": r.live_verdict,
                 "correct": r.correct,
             }
             for r in result.segments

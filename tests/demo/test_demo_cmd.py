@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from engine.demo.clip import DemoClip, plan_segments
-from engine.demo.run import NO_FACE, score_segments
+from engine.demo.run import NO_FACE, score_segments, verdict_at
+from engine.vote import VerdictEvent
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = REPO / "engine" / "models" / "classifier.onnx"
@@ -56,6 +57,25 @@ def test_score_segments_uses_the_voting_rule() -> None:
     assert score_segments(clip, frames, "majority", 0.5)[0].verdict == "fake"
 
 
+def _event(t: float, verdict: str) -> VerdictEvent:
+    return VerdictEvent(stream="demo", track=None, t=t, verdict=verdict, p_fake=0.5, frames=8,
+                        rule="mean")
+
+
+def test_live_verdict_is_the_stream_verdict_in_force_at_each_segment_end() -> None:
+    clip = _clip()  # segments end on frames 9, 19, 29, 39 = 0.9, 1.9, 2.9, 3.9 s
+    timeline = [_event(0.7, "real"), _event(1.5, "fake"), _event(1.9, "real"),
+                _event(3.95, "fake")]
+    assert verdict_at(timeline, 0.5) == "uncertain"
+    assert verdict_at(timeline, 1.9) == "real"  # an event at exactly t counts
+    frames = {i: [0.1] for i in range(40)}
+    res = score_segments(clip, frames, "mean", 0.5, timeline)
+    assert [r.live_verdict for r in res] == ["real", "real", "real", "real"]
+    res = score_segments(clip, frames, "mean", 0.5, timeline[:2])
+    assert [r.live_verdict for r in res] == ["real", "fake", "fake", "fake"]
+    assert score_segments(clip, frames, "mean", 0.5)[0].live_verdict == "uncertain"
+
+
 def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "engine.cli.app", "demo", *args],
@@ -90,6 +110,7 @@ def test_demo_runs_end_to_end(tmp_path) -> None:
         assert s["scored_frames"] >= s["processed_frames"] // 2, s
         assert 0.0 <= s["mean_p_fake"] <= 1.0
         assert s["verdict"] in ("real", "fake")
+        assert s["live_verdict"] in ("uncertain", "real", "fake")
     run = report["run"]
     assert run["error"] in ("", None)
     stream = run["streams"][0]
