@@ -29,10 +29,19 @@ STRIDE = 2
 MAX_BATCH = 512
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    """(..., H, W, 3) float32 RGB means -> (..., 3, H, W) in MTCNN's [-1, 1] scaling."""
-    x = (x - np.float32(127.5)) * np.float32(0.0078125)
-    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
+def _net_input(x: np.ndarray) -> np.ndarray:
+    """(..., H, W, C) float32 BGR (or gray) means -> (..., 3, H, W) RGB in ``(x - 127.5) / 128``.
+
+    One copy does the channel flip, the transpose to planar layout and the scaling.
+    """
+    if x.shape[-1] == 1:
+        x = np.broadcast_to(x, (*x.shape[:-1], 3))
+    else:
+        x = x[..., ::-1]
+    out = np.ascontiguousarray(np.moveaxis(x, -1, -3))
+    out -= np.float32(127.5)
+    out *= np.float32(0.0078125)
+    return out
 
 
 def _batched(run, crops: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -142,7 +151,7 @@ class MTCNNDetector:
         Raises:
             InputError: the array is not an image.
         """
-        image = self._as_rgb(image_bgr)
+        image = self._checked(image_bgr)
         height, width = image.shape[:2]
         table = integral_image(image)
         boxes = self._stage_pnet(table, height, width)
@@ -161,15 +170,13 @@ class MTCNNDetector:
         ]
 
     @staticmethod
-    def _as_rgb(image: np.ndarray) -> np.ndarray:
+    def _checked(image: np.ndarray) -> np.ndarray:
         if not isinstance(image, np.ndarray) or image.size == 0:
             raise InputError("detect() needs a non-empty numpy image")
         if image.dtype != np.uint8:
             raise InputError(f"detect() needs a uint8 image, got {image.dtype}")
-        if image.ndim == 2:
-            return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
-        if image.ndim == 3 and image.shape[2] == 3:
-            return np.ascontiguousarray(image[:, :, ::-1])
+        if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3):
+            return np.ascontiguousarray(image)
         raise InputError(f"detect() needs HxWx3 BGR or HxW grayscale, got shape {image.shape}")
 
     def _stage_pnet(self, table: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -177,7 +184,7 @@ class MTCNNDetector:
         per_scale = []
         for scale in self.pyramid_scales(height, width):
             level = area_resize(table, int(height * scale + 1), int(width * scale + 1))
-            reg, prob = self.nets.run_pnet(_normalise(level)[None])
+            reg, prob = self.nets.run_pnet(_net_input(level)[None])
             ys, xs = np.nonzero(prob[0, 1] >= self.thresholds[0])
             if not len(ys):
                 continue
@@ -210,7 +217,7 @@ class MTCNNDetector:
     def _crops(self, table, boxes, height, width, size) -> tuple[np.ndarray, np.ndarray]:
         regions, valid = _crop_regions(boxes, width, height)
         crops = area_resize_regions(table, regions[valid], size, size)
-        return _normalise(crops), valid
+        return _net_input(crops), valid
 
     def _stage_rnet(self, table, boxes, height, width) -> np.ndarray:
         crops, valid = self._crops(table, boxes, height, width, 24)
