@@ -30,7 +30,7 @@ import numpy as np
 
 from engine.batching import CropBatcher, CropItem
 from engine.pipeline.config import PipelineConfig
-from engine.pipeline.state import PendingFrame, StreamState
+from engine.pipeline.state import StreamState
 from engine.pipeline.summary import BatchStats, RunSummary, StreamSummary
 from engine.pipeline.telemetry import PipelineMetrics
 from engine.pipeline.timing import StageTimer
@@ -281,11 +281,7 @@ class Pipeline:
                     stream=st.name, stream_index=st.index, track=track.id,
                     frame_index=frame.index, t=frame.t, crop=crop, box=track.box,
                 ))
-                st.pending_tracks[track.id] += 1
-                pending = st.pending_frames.get(frame.index)
-                if pending is None:
-                    pending = st.pending_frames[frame.index] = PendingFrame(t=frame.t)
-                pending.remaining += 1
+                st.expect(track.id, frame.index, frame.t)
 
     def _flush(self) -> None:
         items = self.batcher.take()
@@ -322,18 +318,8 @@ class Pipeline:
         for sink in self.sinks:
             sink.on_prediction(st.name, item.track, item.frame_index, item.t, p)
         self._emit(st.track_voter(item.track).add(p, item.t))
-        st.pending_tracks[item.track] -= 1
-        pending = st.pending_frames[item.frame_index]
-        pending.remaining -= 1
-        pending.max_p = max(pending.max_p, p)
-        # Frames resolve in order because the batcher is FIFO.
-        while st.pending_frames:
-            first_key = next(iter(st.pending_frames))
-            first = st.pending_frames[first_key]
-            if first.remaining > 0:
-                break
-            del st.pending_frames[first_key]
-            self._emit(st.stream_voter.add(first.max_p, first.t))
+        for frame in st.resolve(item.track, item.frame_index, p):
+            self._emit(st.stream_voter.add(frame.max_p, frame.t))
 
     # ------------------------------------------------------------ bookkeeping
     def _emit(self, event: VerdictEvent | None) -> None:

@@ -69,6 +69,29 @@ class StreamState:
             voter = self.track_voters[track] = Voter(self.vote, self.name, track)
         return voter
 
+    def expect(self, track: int, frame_index: int, t: float) -> None:
+        """A crop of ``track`` from frame ``frame_index`` went into the batcher."""
+        self.pending_tracks[track] += 1
+        pending = self.pending_frames.get(frame_index)
+        if pending is None:
+            pending = self.pending_frames[frame_index] = PendingFrame(t=t)
+        pending.remaining += 1
+
+    def resolve(self, track: int, frame_index: int, p: float) -> list[PendingFrame]:
+        """Record one classified crop; returns the frames now complete, in frame order."""
+        self.pending_tracks[track] -= 1
+        pending = self.pending_frames[frame_index]
+        pending.remaining -= 1
+        pending.max_p = max(pending.max_p, p)
+        done = []
+        # Frames complete in order because the batcher is FIFO.
+        while self.pending_frames:
+            first_key = next(iter(self.pending_frames))
+            if self.pending_frames[first_key].remaining > 0:
+                break
+            done.append(self.pending_frames.pop(first_key))
+        return done
+
     def summary(self, run_error: bool = False) -> StreamSummary:
         """The stream's counters and verdict now (safe to call from another thread)."""
         stats = self.source.stats
