@@ -53,7 +53,7 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
             out["backends"]["torch"] = ob.detail
             detector = make_detector(opts)
             spectral = SpectralFeature(ob.backend.contract.spectrum_bins,
-                                       backend="cuda" if opts.device == "cuda" else "cpu")
+                                       backend="auto" if opts.device == "cuda" else "cpu")
             crops = collect_crops(vids[0], detector, max(opts.batch_sizes),
                                   ob.backend.contract.margin, opts.detect_every)
             for b in opts.batch_sizes:

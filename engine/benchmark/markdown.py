@@ -111,11 +111,12 @@ def render(doc: dict) -> str:
                   f"round: {_f(sc.get('fit_ms_per_added_stream'), 2)} ms per added stream.", ""]
     lim = doc.get("limits")
     if lim:
-        rates = lim["rates"]
         lines += ["### Physical limits (measured in the same run)", ""]
-        rows = [["device GEMM rate", f"{_f(rates['matmul_gflops'])} GFLOP/s "
-                 f"({rates['matmul_dtype']}, {rates['detail']})"],
-                ["device copy bandwidth", f"{_f(rates['bandwidth_gbs'])} GB/s (read + write)"]]
+        rates = lim.get("rates")
+        rows = [["device rates", lim.get("rates_error", "not measured")]] if not rates else [
+            ["device GEMM rate", f"{_f(rates['matmul_gflops'])} GFLOP/s "
+             f"({rates['matmul_dtype']}, {rates['detail']})"],
+            ["device copy bandwidth", f"{_f(rates['bandwidth_gbs'])} GB/s (read + write)"]]
         if "classifier_macs_per_crop" in lim:
             rows.append(["classifier MACs per crop (ONNX graph)",
                          f"{lim['classifier_macs_per_crop'] / 1e6:,.1f} M "

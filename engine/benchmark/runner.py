@@ -142,7 +142,9 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     say(f"inputs: {', '.join(v.name for v in videos)} ({source})")
 
     detector = make_detector(opts)
-    spectral_backend = "cuda" if opts.device == "cuda" else "cpu"
+    # On --device cuda the CUDA extension is used when it is built and sees the GPU; the
+    # results say which backend ran (doc["spectral_backend"]).
+    spectral_backend = "auto" if opts.device == "cuda" else "cpu"
     hconf = HarnessConfig(detect_every=opts.detect_every, min_face=opts.min_face)
     doc: dict = {"unavailable": {}, "classifier": [], "spectral": [], "pipeline": []}
 
@@ -243,7 +245,8 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
             r["speedup_vs_baseline"] = r["fps"] / base_fps
 
     if opts.limits:
-        doc["limits"] = _limits(opts, model, doc, sides, contract.spectrum_bins, spectral_backend)
+        doc["limits"] = _limits(opts, model, doc, sides, contract.spectrum_bins,
+                                spectral.backend_name)
 
     files = {"classifier_fp32": model}
     for ob in opened:
@@ -291,7 +294,7 @@ def _mtcnn_files() -> dict[str, Path]:
 
 
 def _limits(opts: BenchOptions, model: Path, doc: dict, sides: list[int], bins: int,
-            spectral_backend: str) -> dict:
+            spectral_name: str) -> dict:
     from engine.benchmark.flops import count_macs, spectral_bytes
     from engine.benchmark.limits import device_rates
 
@@ -303,7 +306,11 @@ def _limits(opts: BenchOptions, model: Path, doc: dict, sides: list[int], bins: 
         out["classifier_macs_by_op"] = macs.by_op
     except DeepscreenError as exc:
         out["classifier_macs_error"] = str(exc)
-    rates = device_rates(opts.device)
+    try:
+        rates = device_rates(opts.device)
+    except ImportError as exc:  # --device cuda without torch: no way to time the GPU here
+        out["rates_error"] = f"cannot measure {opts.device} rates: {exc}"
+        return out
     out["rates"] = rates.as_dict()
     if "classifier_flops_per_crop" in out and doc["classifier"]:
         best = max(doc["classifier"], key=lambda r: r["crops_per_s"])
@@ -317,7 +324,7 @@ def _limits(opts: BenchOptions, model: Path, doc: dict, sides: list[int], bins: 
         }
     if doc["spectral"]:
         side = int(statistics.median(sides))
-        cpu = spectral_backend == "cpu"
+        cpu = spectral_name == "cpu"
         per_crop = spectral_bytes(side, bins, 8 if cpu else 4, 16 if cpu else 8)
         best = max(doc["spectral"], key=lambda r: r["crops_per_s"])
         achieved = best["crops_per_s"] * per_crop / 1e9

@@ -67,6 +67,8 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
     totals = [row for row in rows if row["stage"] == "total"]
     assert len(totals) == 4 and all(float(row["fps"]) > 0 for row in totals)
     assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (out / "bench.md").read_text()
+    assert "### One stream, end to end" in md and "| ort | fp32 | 4 |" in md
     assert "pipeline, 1 stream" in result.output
 
 
