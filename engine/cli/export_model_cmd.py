@@ -1,0 +1,176 @@
+"""`deepscreen export onnx|fp16|int8|trt|triton`: the classifier's deployment artefacts.
+
+Each command imports its exporter inside the function (torch, onnx, TensorRT stay out of
+`deepscreen --help` and out of the runtime).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.groups import export_app
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
+DEFAULT_CLASSIFIER = MODEL_DIR / "classifier.onnx"
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the classifier export commands to the `export` group."""
+    export_app.command("onnx")(export_onnx_cmd)
+    export_app.command("fp16")(export_fp16_cmd)
+    export_app.command("int8")(export_int8_cmd)
+    export_app.command("trt")(export_trt_cmd)
+    export_app.command("triton")(export_triton_cmd)
+
+
+def _need(path: Path, what: str) -> Path:
+    from engine.errors import UsageError
+
+    if not path.is_file():
+        raise UsageError(f"{what} not found: {path}")
+    return path
+
+
+def _sibling(model: Path, tag: str) -> Path:
+    """classifier.onnx -> classifier.<tag>.onnx"""
+    return model.with_name(f"{model.stem}.{tag}.onnx")
+
+
+def export_onnx_cmd(
+    checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (.pt).")],
+    out: Annotated[Path, typer.Option("--out", help="ONNX file to write.")] = DEFAULT_CLASSIFIER,
+    parity_crops: Annotated[int, typer.Option(help="Real face crops compared with PyTorch.")] = 16,
+) -> None:
+    """Export a classifier checkpoint to one ONNX file, verified against PyTorch."""
+    from export.onnx_export import PARITY_TOLERANCE, export_classifier
+
+    _need(checkpoint, "checkpoint")
+    r = export_classifier(checkpoint, out, parity_n=parity_crops)
+    c = r.contract
+    typer.echo(
+        f"{r.path}: opset {r.opset}, {r.size_bytes / 1e6:.2f} MB, sha256 {r.sha256[:16]}\n"
+        f"  inputs crops (N,3,{c.input_size},{c.input_size}) + spectrum (N,{c.spectrum_bins}) "
+        f"-> logit (N,1); threshold {c.threshold:g}\n"
+        f"  parity vs PyTorch on {r.parity_crops} real face crops: max |logit diff| = "
+        f"{r.max_abs_diff:.2e} (limit {PARITY_TOLERANCE:g})\n"
+        f"  ops: {', '.join(r.ops)}"
+    )
+
+
+def export_fp16_cmd(
+    model: Annotated[Path, typer.Argument(help="FP32 classifier ONNX.")] = DEFAULT_CLASSIFIER,
+    out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.fp16.onnx.")] = None,  # noqa: UP007
+    data: Annotated[
+        list[Path] | None,  # noqa: UP007
+        typer.Option("--data", help="Labelled face folder(s) (real/, fake/) for the AUC check."),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Validation faces compared.")] = 256,
+) -> None:
+    """Convert to FP16 (float32 inputs/outputs kept) and compare with the FP32 model."""
+    from export.fp16 import export_fp16
+
+    _need(model, "ONNX model")
+    r = export_fp16(model, out or _sibling(model, "fp16"), data=data, n=samples)
+    a = r.agreement
+    auc = f"AUC {a.auc_ref:.4f} -> {a.auc:.4f} (diff {a.auc_drop:+.4f}); " if r.labelled else ""
+    typer.echo(
+        f"{r.path}: {r.size_bytes / 1e6:.2f} MB; on {r.samples} faces: {auc}"
+        f"max |p16 - p32| = {a.max_prob_diff:.2e}, verdict flips {a.flips}"
+    )
+
+
+def export_int8_cmd(
+    model: Annotated[Path, typer.Argument(help="FP32 classifier ONNX.")] = DEFAULT_CLASSIFIER,
+    data: Annotated[
+        list[Path] | None,  # noqa: UP007
+        typer.Option("--data", help="Labelled face folder(s) (real/, fake/); default: shared set."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.int8.onnx.")] = None,  # noqa: UP007
+    method: Annotated[str, typer.Option(help="minmax, entropy or percentile.")] = "minmax",
+    calibration_samples: Annotated[int, typer.Option(help="Calibration faces.")] = 512,
+    validation_samples: Annotated[int, typer.Option(help="Gate faces.")] = 400,
+    max_auc_drop: Annotated[float, typer.Option(help="The accuracy gate.")] = 0.005,
+    no_detect: Annotated[
+        bool, typer.Option("--no-detect", help="Use whole images as crops (aligned faces).")
+    ] = False,
+) -> None:
+    """Calibrate and quantize to INT8 Q/DQ (TensorRT-ready), gated on validation AUC."""
+    from calibration.faces import DEFAULT_FACES
+    from calibration.gate import export_int8
+
+    _need(model, "ONNX model")
+    roots = data or ([DEFAULT_FACES] if DEFAULT_FACES.is_dir() else [])
+    r = export_int8(
+        model, out or _sibling(model, "int8"), roots, method=method,
+        calibration_n=calibration_samples, validation_n=validation_samples,
+        max_auc_drop=max_auc_drop, detect=not no_detect,
+    )
+    if r.sensitivity:
+        typer.echo("per-layer sensitivity (mean |logit change| when quantized alone):")
+        for s in r.sensitivity[:8]:
+            typer.echo(f"  {s.node:40s} {s.mean_abs_logit_diff:.4f}  AUC drop {s.auc_drop:+.4f}")
+    kept = f"; kept in float: {', '.join(r.excluded)}" if r.excluded else ""
+    typer.echo(
+        f"{r.path}: {r.method}, {r.calibration_samples} calibration / {r.validation_samples} "
+        f"validation faces; AUC {r.auc_fp32:.4f} -> {r.auc_int8:.4f} (drop {r.auc_drop:+.4f}, "
+        f"gate {max_auc_drop}); max |p8 - p32| = {r.max_prob_diff:.3f}{kept}"
+        f"{' (from cache)' if r.cached else ''}"
+    )
+
+
+def export_trt_cmd(
+    model: Annotated[Path, typer.Argument(help="Classifier ONNX (FP32, FP16 or INT8 Q/DQ).")],
+    precision: Annotated[str, typer.Option(help="fp16, int8 or fp32.")] = "fp16",
+    out: Annotated[Path | None, typer.Option("--out", help="Default: <onnx>.engine.")] = None,  # noqa: UP007
+    min_batch: Annotated[int, typer.Option(help="Profile minimum batch.")] = 1,
+    opt_batch: Annotated[int, typer.Option(help="Profile optimum batch.")] = 8,
+    max_batch: Annotated[int, typer.Option(help="Profile maximum batch.")] = 32,
+    workspace_mb: Annotated[int, typer.Option(help="Workspace pool limit, MiB.")] = 1024,
+    opt_level: Annotated[int, typer.Option(help="Builder optimization level 0..5.")] = 3,
+    hardware_compat: Annotated[
+        str, typer.Option(help="none, or ampere_plus (any GPU >= sm_80; not on Jetson).")
+    ] = "none",
+    timing_cache: Annotated[Path | None, typer.Option(help="Timing cache file.")] = None,  # noqa: UP007
+) -> None:
+    """Build a strongly typed TensorRT engine (+ manifest) on this machine's GPU."""
+    from export.trt_build import BuildOptions, build_engine
+
+    _need(model, "ONNX model")
+    opts = BuildOptions(
+        precision=precision, min_batch=min_batch, opt_batch=opt_batch, max_batch=max_batch,
+        workspace_mb=workspace_mb, opt_level=opt_level, hardware_compat=hardware_compat,
+        timing_cache=timing_cache,
+    )
+    r = build_engine(model, out, opts)
+    typer.echo(
+        f"{r.engine}: {r.size_bytes / 1e6:.2f} MB from {r.onnx.name} in {r.seconds:.1f} s; "
+        f"manifest {r.manifest.name}"
+    )
+
+
+def export_triton_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Model repository folder.")] = Path(
+        "triton_repo"
+    ),
+    model: Annotated[Path, typer.Option(help="Classifier ONNX.")] = DEFAULT_CLASSIFIER,
+    plan: Annotated[
+        list[Path] | None,  # noqa: UP007
+        typer.Option("--plan", help="TensorRT engine(s) (with manifests) to add as plan models."),
+    ] = None,
+    name: Annotated[str, typer.Option(help="Model name in the repository.")] = "deepscreen",
+    max_batch: Annotated[int, typer.Option(help="max_batch_size of the ONNX model.")] = 64,
+    max_queue_delay_us: Annotated[int, typer.Option(help="Dynamic batching delay.")] = 2000,
+    gpu: Annotated[bool, typer.Option(help="Instance group on GPU (else CPU).")] = False,
+) -> None:
+    """Write a Triton model repository (ONNX, TensorRT plans, config.pbtxt), validated."""
+    from export.triton import TritonOptions, write_repository
+
+    _need(model, "ONNX model")
+    opts = TritonOptions(
+        name=name, max_batch=max_batch, max_queue_delay_us=max_queue_delay_us, gpu=gpu
+    )
+    for entry in write_repository(out, model, plan or [], opts):
+        typer.echo(f"{entry.name}: {entry.config} ({entry.platform}, max_batch {entry.max_batch})")

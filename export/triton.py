@@ -1,0 +1,221 @@
+"""Triton Inference Server model repository for the classifier (ONNX + TensorRT plans).
+
+Layout written::
+
+    REPO/<name>/config.pbtxt            platform onnxruntime_onnx
+    REPO/<name>/1/model.onnx
+    REPO/<name>_trt_<precision>/config.pbtxt   platform tensorrt_plan (one per --plan)
+    REPO/<name>_trt_<precision>/1/model.plan
+
+Every ``config.pbtxt`` is parsed back with Triton's own ``ModelConfig`` protobuf schema (shipped
+as ``model_config_pb2`` in ``tritonclient``), so a typo or a wrong field fails here, not when the
+server starts. The InputContract travels in the config's ``parameters``, where a remote client
+reads it back through the model-config endpoint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.backends.base import INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT
+from engine.errors import BackendUnavailable, ModelError, UsageError
+from engine.preprocess import InputContract
+
+
+@dataclass(frozen=True)
+class TritonOptions:
+    """Repository options.
+
+    Attributes:
+        name: model name of the ONNX model (plans get ``<name>_trt_<precision>``).
+        max_batch: ``max_batch_size`` of the ONNX model (plans use their profile's maximum).
+        max_queue_delay_us: how long dynamic batching waits to fill a batch.
+        gpu: instance group kind of the ONNX model (KIND_GPU vs KIND_CPU).
+        instances: instances per model.
+    """
+
+    name: str = "deepscreen"
+    max_batch: int = 64
+    max_queue_delay_us: int = 2000
+    gpu: bool = False
+    instances: int = 1
+
+
+@dataclass(frozen=True)
+class RepoEntry:
+    """One model written to the repository."""
+
+    name: str
+    platform: str
+    config: Path
+    model_file: Path
+    max_batch: int
+
+
+def model_config_pb2():
+    """Triton's ``model_config_pb2`` module from tritonclient (without needing grpcio)."""
+    spec = importlib.util.find_spec("tritonclient")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable(
+            "validating Triton configs needs tritonclient (pip install 'tritonclient[http]')"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "grpc" / "model_config_pb2.py"
+    # Loaded by path: importing tritonclient.grpc would also require grpcio.
+    mod_spec = importlib.util.spec_from_file_location("deepscreen_triton_model_config_pb2", path)
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    return module
+
+
+def _preferred(max_batch: int) -> list[int]:
+    sizes = [b for b in (4, 8, 16, 32, 64) if b <= max_batch]
+    return sizes[-3:] or [max_batch]
+
+
+def config_text(
+    name: str,
+    platform: str,
+    contract: InputContract,
+    max_batch: int,
+    max_queue_delay_us: int,
+    gpu: bool,
+    instances: int = 1,
+    extra_params: dict[str, str] | None = None,
+) -> str:
+    """``config.pbtxt`` text (batch dimension implicit: dims exclude it, max_batch_size > 0)."""
+    s, bins = contract.input_size, contract.spectrum_bins
+    params = dict(contract.to_metadata())
+    params.update(extra_params or {})
+    param_text = "\n".join(
+        f'parameters {{ key: "{k}" value {{ string_value: {_quote(v)} }} }}'
+        for k, v in sorted(params.items())
+    )
+    preferred = ", ".join(str(b) for b in _preferred(max_batch))
+    return f"""name: "{name}"
+platform: "{platform}"
+max_batch_size: {max_batch}
+input [
+  {{ name: "{INPUT_CROPS}" data_type: TYPE_FP32 dims: [ 3, {s}, {s} ] }},
+  {{ name: "{INPUT_SPECTRUM}" data_type: TYPE_FP32 dims: [ {bins} ] }}
+]
+output [
+  {{ name: "{OUTPUT_LOGIT}" data_type: TYPE_FP32 dims: [ 1 ] }}
+]
+dynamic_batching {{
+  preferred_batch_size: [ {preferred} ]
+  max_queue_delay_microseconds: {max_queue_delay_us}
+}}
+instance_group [ {{ kind: {"KIND_GPU" if gpu else "KIND_CPU"} count: {instances} }} ]
+{param_text}
+"""
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def parse_config(text: str):
+    """Parse ``config.pbtxt`` text with Triton's ModelConfig schema.
+
+    Raises:
+        ModelError: the text is not a valid ModelConfig.
+    """
+    from google.protobuf import text_format
+
+    pb2 = model_config_pb2()
+    try:
+        return text_format.Parse(text, pb2.ModelConfig())
+    except text_format.ParseError as exc:
+        raise ModelError(f"invalid Triton config: {exc}") from exc
+
+
+def validate_config(config, contract: InputContract) -> None:
+    """Semantic checks beyond the schema: shapes, batching, platform.
+
+    Raises:
+        ModelError: naming the first problem.
+    """
+    pb2 = model_config_pb2()
+    s, bins = contract.input_size, contract.spectrum_bins
+    want = {INPUT_CROPS: [3, s, s], INPUT_SPECTRUM: [bins]}
+    got = {i.name: list(i.dims) for i in config.input}
+    if got != want:
+        raise ModelError(f"{config.name}: inputs {got} != {want}")
+    if [(o.name, list(o.dims)) for o in config.output] != [(OUTPUT_LOGIT, [1])]:
+        raise ModelError(f"{config.name}: output must be logit [1]")
+    fp32 = pb2.DataType.Value("TYPE_FP32")
+    if any(t.data_type != fp32 for t in [*config.input, *config.output]):
+        raise ModelError(f"{config.name}: every tensor must be TYPE_FP32")
+    if config.max_batch_size < 1:
+        raise ModelError(f"{config.name}: max_batch_size must be >= 1 for dynamic batching")
+    if not config.HasField("dynamic_batching"):
+        raise ModelError(f"{config.name}: dynamic_batching missing")
+    if any(b > config.max_batch_size for b in config.dynamic_batching.preferred_batch_size):
+        raise ModelError(f"{config.name}: a preferred batch size exceeds max_batch_size")
+    if config.platform not in ("onnxruntime_onnx", "tensorrt_plan"):
+        raise ModelError(f"{config.name}: unexpected platform {config.platform!r}")
+
+
+def _write_model(repo: Path, name: str, platform: str, source: Path, filename: str,
+                 text: str, contract: InputContract) -> RepoEntry:
+    config = parse_config(text)
+    validate_config(config, contract)
+    folder = repo / name
+    (folder / "1").mkdir(parents=True, exist_ok=True)
+    target = folder / "1" / filename
+    shutil.copyfile(source, target)
+    (folder / "config.pbtxt").write_text(text)
+    return RepoEntry(name, platform, folder / "config.pbtxt", target, config.max_batch_size)
+
+
+def write_repository(
+    repo: Path, onnx: Path, plans: list[Path], opts: TritonOptions | None = None
+) -> list[RepoEntry]:
+    """Write (or update) a Triton model repository; every config is validated first.
+
+    Args:
+        repo: repository root.
+        onnx: the classifier ONNX (its metadata gives the shapes).
+        plans: TensorRT engines built by `deepscreen export trt` (manifests beside them).
+        opts: names and batching.
+
+    Raises:
+        UsageError: bad options or a plan without its manifest.
+        ModelError: a config fails validation.
+    """
+    from engine.backends.ort import OrtBackend
+    from engine.backends.trt_manifest import read_manifest
+
+    opts = opts or TritonOptions()
+    if opts.max_batch < 1 or opts.instances < 1:
+        raise UsageError("--max-batch and instances must be >= 1")
+    contract = OrtBackend(Path(onnx)).contract
+    entries = [
+        _write_model(
+            Path(repo), opts.name, "onnxruntime_onnx", Path(onnx), "model.onnx",
+            config_text(opts.name, "onnxruntime_onnx", contract, opts.max_batch,
+                        opts.max_queue_delay_us, opts.gpu, opts.instances),
+            contract,
+        )
+    ]
+    for plan in plans:
+        plan = Path(plan)
+        if not plan.is_file():
+            raise UsageError(f"TensorRT engine not found: {plan}")
+        manifest = read_manifest(plan)
+        plan_contract = InputContract.from_metadata(manifest.contract)
+        if plan_contract != contract:
+            raise UsageError(f"{plan} was built for another input contract than {onnx}")
+        name = f"{opts.name}_trt_{manifest.precision}"
+        extra = {
+            "deepscreen.tensorrt_version": manifest.tensorrt_version,
+            "deepscreen.gpu": f"{manifest.gpu_name} (sm {manifest.compute_capability})",
+        }
+        text = config_text(name, "tensorrt_plan", contract, manifest.max_batch,
+                           opts.max_queue_delay_us, True, opts.instances, extra)
+        entries.append(_write_model(Path(repo), name, "tensorrt_plan", plan, "model.plan",
+                                    text, contract))
+    return entries
