@@ -75,6 +75,13 @@ class VideoFileSource(Source):
             )
         return cap
 
+    def stop(self) -> None:
+        """Stop the reader; also releases the probe capture of a source never started."""
+        super().stop()
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
+
     def _timestamp(self, cap: cv2.VideoCapture, local_index: int, last_t: float) -> float:
         pos = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         if pos > last_t or (local_index == 0 and pos >= 0):

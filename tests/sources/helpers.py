@@ -36,7 +36,7 @@ def write_clip(path: Path, frames: int = 40, size: tuple[int, int] = (160, 120),
     return path
 
 
-def drain(source: Source, *, delay: float = 0.0, limit: float = 30.0,
+def drain(source: Source, *, delay: float = 0.0, limit: float = 60.0,
           max_frames: int | None = None) -> list[Frame]:
     """Consume a started source until finished (or ``max_frames``), sleeping ``delay`` per frame."""
     frames: list[Frame] = []

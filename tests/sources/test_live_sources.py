@@ -18,7 +18,8 @@ from engine.sources import open_source
 from .helpers import drain, os_thread_count, wait_for, write_clip
 from .servers import HttpServer, RtspServer, free_port, require_rtsp_server
 
-FAST = {"open_timeout": 2.0, "read_timeout": 1.0, "backoff_base": 0.05, "backoff_max": 0.5}
+# Short timeouts keep the suite fast; 2 s still tolerates a heavily loaded CI box.
+FAST = {"open_timeout": 2.0, "read_timeout": 2.0, "backoff_base": 0.05, "backoff_max": 0.5}
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_rtsp_stream_delivers_live_frames(rtsp: RtspServer) -> None:
     source = open_source(rtsp.url, **FAST)
     assert source.live and source.name == rtsp.url
     source.start()
-    frames = drain(source, max_frames=15, limit=15)
+    frames = drain(source, max_frames=15, limit=60)
     stats = source.stats
     source.stop()
     assert len(frames) == 15 and stats.state == "streaming" and stats.errors == 0
@@ -59,12 +60,12 @@ def test_rtsp_server_killed_and_restarted_reconnects(rtsp: RtspServer) -> None:
     baseline = os_thread_count()
     source = open_source(rtsp.url, **FAST)
     source.start()
-    before = drain(source, max_frames=10, limit=15)
+    before = drain(source, max_frames=10, limit=60)
     rtsp.kill()
-    assert wait_for(lambda: source.stats.errors >= 1, 5.0), source.stats
+    assert wait_for(lambda: source.stats.errors >= 1, 10.0), source.stats
     assert source.stats.state in ("reconnecting", "connecting", "streaming")
     rtsp.start()  # same port
-    after = drain(source, max_frames=10, limit=20)
+    after = drain(source, max_frames=10, limit=60)
     stats = source.stats
     source.stop()
     assert len(before) == 10 and len(after) == 10, stats
@@ -79,16 +80,16 @@ def test_rtsp_server_killed_and_restarted_reconnects(rtsp: RtspServer) -> None:
 def test_rtsp_stall_is_detected_by_the_read_timeout(rtsp: RtspServer) -> None:
     source = open_source(rtsp.url, **FAST)
     source.start()
-    assert len(drain(source, max_frames=5, limit=15)) == 5
+    assert len(drain(source, max_frames=5, limit=60)) == 5
     rtsp.freeze()  # the TCP connection stays open but no data flows: a stalled camera
     try:
-        assert wait_for(lambda: source.stats.errors >= 1, 6.0), source.stats
-        assert "no frame within 1 s" in source.stats.last_error
+        assert wait_for(lambda: source.stats.errors >= 1, 10.0), source.stats
+        assert "no frame within 2 s" in source.stats.last_error
         read_at_stall = source.stats.read
     finally:
         rtsp.thaw()
     # Fresh frames arrive again once the source has re-opened the stream.
-    after = drain(source, max_frames=40, limit=20)
+    after = drain(source, max_frames=40, limit=60)
     stats = source.stats
     source.stop()
     assert after and after[-1].index >= read_at_stall, stats
@@ -101,8 +102,8 @@ def test_rtsp_source_reopens_when_it_falls_behind_the_camera(rtsp: RtspServer) -
     # timestamps trail the wall clock: the lag the source measures and acts on.
     source = open_source(rtsp.url, open_timeout=2.0, read_timeout=4.0, max_lag=0.8)
     source.start()
-    assert len(drain(source, max_frames=5, limit=15)) == 5
-    assert source.stats.lag_s < 0.5
+    assert len(drain(source, max_frames=5, limit=60)) == 5
+    assert source.stats.lag_s < 0.8 and source.stats.reconnects == 0
     rtsp.freeze()
     time.sleep(1.6)
     rtsp.thaw()
@@ -123,7 +124,7 @@ def test_rtsp_credentials_never_leak(clip: Path, caplog: pytest.LogCaptureFixtur
                           max_retries=1, **FAST)
         for s in (good, bad):
             s.start()
-        frames = drain(good, max_frames=5, limit=15)
+        frames = drain(good, max_frames=5, limit=60)
         assert wait_for(lambda: bad.finished, 10.0)
         good.stop()
         bad.stop()
@@ -173,7 +174,7 @@ def test_live_source_drops_the_oldest_frames_under_a_slow_consumer(http_cam: Htt
     source = open_source(http_cam.url("/mjpeg"), queue_size=2, **FAST)
     assert source.live
     source.start()
-    frames = drain(source, delay=0.15, max_frames=12, limit=15)
+    frames = drain(source, delay=0.15, max_frames=12, limit=60)
     mid = source.stats
     source.stop()
     end = source.stats
@@ -188,11 +189,11 @@ def test_live_source_drops_the_oldest_frames_under_a_slow_consumer(http_cam: Htt
 def test_mjpeg_camera_restart_reconnects(http_cam: HttpServer) -> None:
     source = open_source(http_cam.url("/mjpeg"), **FAST)
     source.start()
-    assert len(drain(source, max_frames=5, limit=10)) == 5
+    assert len(drain(source, max_frames=5, limit=60)) == 5
     http_cam.stop()
-    assert wait_for(lambda: source.stats.errors >= 1, 5.0), source.stats
+    assert wait_for(lambda: source.stats.errors >= 1, 10.0), source.stats
     http_cam.start()
-    after = drain(source, max_frames=5, limit=10)
+    after = drain(source, max_frames=5, limit=60)
     stats = source.stats
     source.stop()
     assert len(after) == 5 and stats.reconnects >= 1 and after[0].image.shape == (64, 96, 3)
@@ -220,7 +221,7 @@ def test_mp4_over_http_is_a_finite_lossless_source(tmp_path: Path) -> None:
                              **FAST)
         assert not source.live and source.name.endswith("clip.mp4?token=***")
         source.start()
-        frames = drain(source, delay=0.01, limit=15)
+        frames = drain(source, delay=0.01, limit=60)
         source.stop()
     finally:
         server.stop()
@@ -234,7 +235,7 @@ def test_h264_mp4_over_http(clip: Path) -> None:
     try:
         source = open_source(server.url("/clip.mp4"), **FAST)
         source.start()
-        frames = drain(source, max_frames=10, limit=15)
+        frames = drain(source, max_frames=10, limit=60)
         source.stop()
     finally:
         server.stop()
