@@ -27,9 +27,10 @@ from engine.preprocess import InputContract
 
 log = logging.getLogger(__name__)
 
-# Must equal the training config's split (train.data.hash_split arguments).
-VAL_FRACTION = 0.1
-TEST_FRACTION = 0.1
+# Must equal the training config's split (train.data.hash_split arguments; the default config
+# uses val_fraction 0.15, test_fraction 0.15, split_salt "").
+VAL_FRACTION = 0.15
+TEST_FRACTION = 0.15
 SPLIT_SALT = ""
 DEFAULT_CACHE = Path.home() / ".cache" / "deepscreen"
 

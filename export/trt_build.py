@@ -221,7 +221,9 @@ def build_engine(onnx_path: Path, out: Path | None = None, opts: BuildOptions | 
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise UsageError(f"ONNX model not found: {onnx_path}")
-    trt = import_tensorrt()
+    trt = import_tensorrt(
+        "building a TensorRT engine", "the ONNX Runtime backend (or build on the target GPU)"
+    )
     gpu_name, cc = gpu_identity()
     source = onnx_for_precision(onnx_path, opts.precision)
     contract = OrtBackend(source).contract

@@ -31,14 +31,14 @@ from engine.preprocess import InputContract
 log = logging.getLogger(__name__)
 
 
-def import_tensorrt():
+def import_tensorrt(purpose: str = "the tensorrt backend", instead: str = "--backend ort"):
     """``tensorrt`` module, or BackendUnavailable saying how to get it."""
     try:
         import tensorrt as trt
     except ImportError as exc:
         raise BackendUnavailable(
-            "the tensorrt backend needs TensorRT (pip install tensorrt on an x86 GPU machine; "
-            f"JetPack's python3-libnvinfer on a Jetson); use --backend ort instead: {exc}"
+            f"{purpose} needs TensorRT (pip install tensorrt on an x86 GPU machine; JetPack's "
+            f"python3-libnvinfer on a Jetson); use {instead} instead: {exc}"
         ) from exc
     return trt
 

@@ -53,3 +53,14 @@ def test_one_class_only_is_a_usage_error(tmp_path) -> None:
         balanced_sample(find_labelled(real), 10, salt="x")
     with pytest.raises(UsageError, match="not found"):
         find_labelled(tmp_path / "missing")
+
+
+def test_split_matches_the_training_split() -> None:
+    data = pytest.importorskip("train.data")
+    from pathlib import Path
+
+    from calibration.splits import TEST_FRACTION, VAL_FRACTION
+
+    root = shared_path("faces", "ffhq-vs-stylegan1")
+    samples = data.hash_split(data.discover(root), VAL_FRACTION, TEST_FRACTION, "")
+    assert all(split_of(Path(s.path)) == s.split for s in samples)
