@@ -186,6 +186,7 @@ class LiveSource(Source):
         self._set_state("streaming")
         self._set_lag(0.0)
         lag_base: float | None = None  # smallest (wall - media) offset seen on this connection
+        last_media = 0.0
         while not self._stopping:
             ok, image = cap.read()
             if not ok or image is None:
@@ -200,8 +201,12 @@ class LiveSource(Source):
             t = self._now() if self.live else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if not self._emit(image, t):
                 break
-            if self._measure_lag:
-                media = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            media = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self._measure_lag else 0.0
+            if 0 < media < last_media - 1.0:  # the camera restarted its clock: measure afresh
+                lag_base, last_media = None, 0.0
+            # Frames without a timestamp (OpenCV reports 0) or a repeated one say nothing.
+            if media > last_media:
+                last_media = media
                 offset = self._now() - media
                 lag_base = offset if lag_base is None else min(lag_base, offset)
                 lag = offset - lag_base
