@@ -65,3 +65,31 @@ def run_engine(
         "error": summary.error,
         "load_avg_1m": load_avg_1m(),
     }
+
+
+def combine_engine_runs(parts: Sequence[dict]) -> dict:
+    """Merge engine runs of one stream count measured at different times (ABBA halves):
+    frames, faces, drops and wall time add up; the stage statistics of every part are kept."""
+    frames = sum(p["frames"] for p in parts)
+    faces = sum(p["faces"] for p in parts)
+    wall = sum(p["wall_s"] for p in parts)
+    streams = parts[0]["streams"]
+    fps = frames / wall if wall > 0 else 0.0
+    loads = [p["load_avg_1m"] for p in parts if p["load_avg_1m"] is not None]
+    return {
+        "streams": streams,
+        "frames": frames,
+        "faces": faces,
+        "wall_s": wall,
+        "fps": fps,
+        "per_stream_fps": fps / streams,
+        "faces_per_s": faces / wall if wall > 0 else 0.0,
+        "dropped": sum(p["dropped"] for p in parts),
+        "mean_batch": sum(p["mean_batch"] for p in parts) / len(parts),
+        "peak_rss_mib": max(p["peak_rss_mib"] for p in parts),
+        "stages": parts[0]["stages"] if len(parts) == 1 else None,
+        "stages_parts": [p["stages"] for p in parts],
+        "error": "; ".join(p["error"] for p in parts if p["error"]),
+        "load_avg_1m": round(sum(loads) / len(loads), 2) if loads else None,
+        "parts": len(parts),
+    }

@@ -82,6 +82,8 @@ class RunResult:
     peak_rss_mib: float
     stages: dict[str, LatencySummary]
     load_avg_1m: float | None = None
+    batches: int = 0
+    parts: int = 1
 
 
 def load_avg_1m() -> float | None:
@@ -125,6 +127,7 @@ def run_harness(
     backend: Backend,
     config: HarnessConfig,
     vote: VoteConfig | None = None,
+    timer: StageTimer | None = None,
 ) -> RunResult:
     """Screen ``streams`` file streams (stream i reads ``videos[i % len(videos)]``).
 
@@ -139,6 +142,8 @@ def run_harness(
         backend: the classifier backend.
         config: pipeline options.
         vote: voting options (default: the engine's, with the model's threshold).
+        timer: stage clock to add to (to merge several parts of one configuration, see
+            :func:`combine_runs`); a fresh one when None.
 
     Raises:
         InputError: a video cannot be opened.
@@ -147,7 +152,7 @@ def run_harness(
     margin = contract.margin if config.margin is None else config.margin
     vote = vote or VoteConfig(threshold=contract.threshold)
     opened = [_Stream(i, Path(videos[i % len(videos)])) for i in range(streams)]
-    timer = StageTimer()
+    timer = timer if timer is not None else StageTimer()
     pending: list[_Pending] = []
     frames = faces = batches = 0
     wait_s = config.max_wait_ms / 1000.0
@@ -238,6 +243,39 @@ def run_harness(
         peak_rss_mib=peak_rss_mib(),
         stages=timer.summaries(),
         load_avg_1m=load_avg_1m(),
+        batches=batches,
+    )
+
+
+def combine_runs(parts: Sequence[RunResult], timer: StageTimer) -> RunResult:
+    """One result from several parts of the same configuration measured at different times.
+
+    Frames, faces and wall time add up; the stage statistics come from ``timer``, the clock
+    every part recorded into; the load average is the mean of the parts'.
+    """
+    first = parts[0]
+    frames = sum(p.frames for p in parts)
+    faces = sum(p.faces for p in parts)
+    wall = sum(p.wall_s for p in parts)
+    batches = sum(p.batches for p in parts)
+    loads = [p.load_avg_1m for p in parts if p.load_avg_1m is not None]
+    fps = frames / wall if wall > 0 else 0.0
+    return RunResult(
+        backend=first.backend,
+        max_batch=first.max_batch,
+        streams=first.streams,
+        frames=frames,
+        faces=faces,
+        wall_s=wall,
+        fps=fps,
+        per_stream_fps=fps / first.streams,
+        faces_per_s=faces / wall if wall > 0 else 0.0,
+        mean_batch=faces / batches if batches else 0.0,
+        peak_rss_mib=max(p.peak_rss_mib for p in parts),
+        stages=timer.summaries(),
+        load_avg_1m=round(sum(loads) / len(loads), 2) if loads else None,
+        batches=batches,
+        parts=len(parts),
     )
 
 

@@ -20,12 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.benchmark.engine_run import run_engine
-from engine.benchmark.harness import HarnessConfig, RunResult, collect_crops, run_harness
+from engine.benchmark.engine_run import combine_engine_runs, run_engine
+from engine.benchmark.harness import (
+    HarnessConfig,
+    RunResult,
+    collect_crops,
+    combine_runs,
+    run_harness,
+)
 from engine.benchmark.inputs import as_640x480, default_videos, video_info
 from engine.benchmark.machine import machine_stamp
 from engine.benchmark.scaling import scaling_summary
-from engine.benchmark.stats import summarize
+from engine.benchmark.stats import StageTimer, summarize
 from engine.benchmark.variants import OpenedBackend, check_backend_names, open_bench_backend
 from engine.errors import DeepscreenError, UsageError
 from engine.preprocess import prepare_crops
@@ -77,6 +83,7 @@ class BenchOptions:
     cuda_graphs: bool = True
     limits: bool = True
     engine: bool = True
+    abba: bool = True
 
     def validate(self) -> BenchOptions:
         if self.device not in ("cpu", "cuda"):
@@ -179,16 +186,31 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
             doc["classifier"].append(
                 _classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
 
-    say(f"pipeline, 1 stream, {opts.iterations} frames after {opts.warmup} warm-up")
-    for ob in opened:
-        for b in opts.batch_sizes:
+    # ABBA order against the drift of a shared machine's load: the grid runs forward with half
+    # the frames, then the torch child (baseline) runs, then the grid runs again in reverse.
+    # Each configuration's two halves are merged (frames and wall time add up), so a load that
+    # rises or falls linearly during the run weighs equally on every configuration.
+    halves = _halves(opts)
+    part_frames = -(-opts.iterations // len(halves))
+    grid = [(ob, b) for ob in opened for b in opts.batch_sizes]
+    acc: dict[tuple[str, int], tuple[StageTimer, list[RunResult]]] = {
+        (ob.name, b): (StageTimer(), []) for ob, b in grid}
+
+    def grid_pass(order: list) -> None:
+        for ob, b in order:
+            timer, parts = acc[(ob.name, b)]
             cfg = HarnessConfig(**{**asdict(hconf), "max_batch": b})
-            r = run_harness([videos[0]], 1, opts.iterations, opts.warmup, detector, spectral,
-                            ob.backend, cfg)
-            doc["pipeline"].append(_run_dict(r, ob.name, ob.precision))
-            say(f"  {ob.name} batch {b}: {r.fps:.1f} fps, {r.faces_per_s:.1f} faces/s")
+            r = run_harness([videos[0]], 1, part_frames, opts.warmup, detector, spectral,
+                            ob.backend, cfg, timer=timer)
+            parts.append(r)
+            say(f"  {ob.name} batch {b}: {r.fps:.1f} fps, {r.faces_per_s:.1f} faces/s "
+                f"(load {r.load_avg_1m})")
+
+    say(f"pipeline, 1 stream, {len(halves)} x {part_frames} frames after {opts.warmup} warm-up")
+    grid_pass(grid)
 
     run_torch = "torch" in opts.backends
+    torch_detail = None
     if run_torch or opts.baseline:
         from engine.benchmark.isolated import run_torch_section
 
@@ -197,7 +219,6 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
              "every frame + PyTorch eager per face)"] if opts.baseline else [])))
         part = run_torch_section(_opts_dict(opts), videos, model, run_torch, opts.baseline)
         doc["classifier"] += part["classifier"]
-        doc["pipeline"] += part["pipeline"]
         doc["unavailable"].update(part["unavailable"])
         torch_detail = part["backends"].get("torch")
         if "baseline" in part:
@@ -209,7 +230,14 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         for k, v in part["unavailable"].items():
             say(f"  {k}: unavailable: {v}")
     else:
-        torch_detail = None
+        part = {"pipeline": []}
+    if len(halves) > 1:
+        say("pipeline, second half (reverse order)")
+        grid_pass(grid[::-1])
+    for ob, b in grid:
+        timer, parts = acc[(ob.name, b)]
+        doc["pipeline"].append(_run_dict(combine_runs(parts, timer), ob.name, ob.precision))
+    doc["pipeline"] += part["pipeline"]
 
     if opts.streams and not opened:
         doc["unavailable"]["scaling"] = "no ONNX Runtime / TensorRT backend opened"
@@ -223,19 +251,25 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         clips = as_640x480(videos, work, max_frames=opts.warmup + opts.iterations)
         batch = max(opts.batch_sizes)
         say(f"scaling: {chosen.name}, max batch {batch}, 640x480 clips, streams {opts.streams}")
-        runs, engine_runs = [], []
         cfg = HarnessConfig(**{**asdict(hconf), "max_batch": batch})
-        for n in opts.streams:
-            r = run_harness(clips, n, opts.iterations, opts.warmup, detector, spectral,
-                            chosen.backend, cfg)
-            runs.append(_run_dict(r, chosen.name, chosen.precision))
-            line = f"  {n} stream(s): harness {r.fps:.1f} fps total, {r.per_stream_fps:.1f}/stream"
-            if opts.engine:
-                e = run_engine(clips, n, opts.warmup + opts.iterations, detector, spectral,
-                               chosen.backend, cfg)
-                engine_runs.append(e)
-                line += f"; engine {e['fps']:.1f} fps total, {e['per_stream_fps']:.1f}/stream"
-            say(line)
+        s_acc = {n: (StageTimer(), [], []) for n in opts.streams}
+        for half in halves:
+            for n in (opts.streams if half == 0 else opts.streams[::-1]):
+                timer, parts, eparts = s_acc[n]
+                r = run_harness(clips, n, part_frames, opts.warmup, detector, spectral,
+                                chosen.backend, cfg, timer=timer)
+                parts.append(r)
+                line = f"  {n} stream(s): harness {r.fps:.1f} fps total"
+                if opts.engine:
+                    e = run_engine(clips, n, opts.warmup + part_frames, detector, spectral,
+                                   chosen.backend, cfg)
+                    eparts.append(e)
+                    line += f"; engine {e['fps']:.1f} fps total"
+                say(line + f" (load {r.load_avg_1m})")
+        runs = [_run_dict(combine_runs(s_acc[n][1], s_acc[n][0]), chosen.name, chosen.precision)
+                for n in opts.streams]
+        engine_runs = [combine_engine_runs(s_acc[n][2]) for n in opts.streams] if opts.engine \
+            else []
         doc["scaling"] = scaling_summary(runs, REALTIME_FPS, engine_runs)
         doc["scaling"]["clips"] = [str(c) for c in clips]
 
@@ -266,6 +300,10 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     for o in opened:
         o.backend.close()
     return doc
+
+
+def _halves(opts: BenchOptions) -> list[int]:
+    return [0, 1] if opts.abba and opts.iterations >= 2 else [0]
 
 
 def make_detector(opts: BenchOptions):

@@ -66,6 +66,9 @@ def bench(
                                 "matmul rate and memory bandwidth.")] = True,
     engine: Annotated[bool, Opt("--engine/--no-engine", help="Also run the threaded engine "
                                 "(deepscreen screen's pipeline) in the scaling run.")] = True,
+    abba: Annotated[bool, Opt("--abba/--no-abba", help="Measure each configuration in two "
+                              "halves, forward then reverse order, so load drift on a shared "
+                              "machine weighs on all configurations alike.")] = True,
 ) -> None:
     """Benchmark the pipeline per stage, backend and batch size, against the baseline."""
     from rich.console import Console
@@ -94,6 +97,7 @@ def bench(
         cuda_graphs=cuda_graphs,
         limits=limits,
         engine=engine,
+        abba=abba,
     ).validate()
     progress = Console(stderr=True, highlight=False)
     doc = run_bench(opts, say=progress.print)

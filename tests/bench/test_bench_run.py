@@ -25,7 +25,7 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
     result = _bench([
         "--video", str(portrait_clip), "--model", str(classifier_onnx),
         "--backends", "ort,tensorrt", "--batch-sizes", "1,4", "--warmup", "1",
-        "--iterations", "5", "--streams", "1,2", "--no-baseline", "--no-limits",
+        "--iterations", "10", "--streams", "1,2", "--no-baseline", "--no-limits",
         "--out", str(out),
     ])
     assert result.exit_code == 0, result.output
@@ -39,25 +39,27 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
     runs = doc["pipeline"]
     assert [(r["bench_backend"], r["max_batch"]) for r in runs] == [("ort", 1), ("ort", 4)]
     for r in runs:
-        assert r["frames"] == 5 and r["streams"] == 1
+        # Two halves (ABBA order) of 5 timed frames each, merged.
+        assert r["frames"] == 10 and r["streams"] == 1 and r["parts"] == 2
         assert r["faces"] >= 3  # the portrait is found and classified on most frames
         assert r["fps"] > 0 and r["peak_rss_mib"] > 0
         assert STAGES <= set(r["stages"])
         for s in r["stages"].values():
             assert s["p50_ms"] <= s["p90_ms"] <= s["p99_ms"] <= s["max_ms"]
-        assert r["stages"]["decode"]["count"] == 5
-        # Timed frames are 1..5 (frame 0 is warm-up); the detector runs on every 5th: frame 5.
-        assert r["stages"]["detect"]["count"] == 1
+        assert r["stages"]["decode"]["count"] == 10
+        # Each half times frames 1..5 (frame 0 is warm-up); the detector runs on every 5th.
+        assert r["stages"]["detect"]["count"] == 2
     assert r["mean_batch"] > 1  # batch 4 really batches crops
 
     assert len(doc["classifier"]) == 2 and len(doc["spectral"]) == 2
     scaling = doc["scaling"]
     assert [row["streams"] for row in scaling["rows"]] == [1, 2]
-    assert [run["frames"] for run in scaling["runs"]] == [5, 10]
+    assert [run["frames"] for run in scaling["runs"]] == [10, 20]
     assert scaling["max_realtime_streams"] in (0, 1, 2)
     # The threaded engine (deepscreen screen's pipeline) screened the same streams losslessly.
     engine_runs = scaling["engine_runs"]
-    assert [e["frames"] for e in engine_runs] == [6, 12]  # warm-up + timed frames per stream
+    # Warm-up + timed frames per stream, in each of the two halves.
+    assert [e["frames"] for e in engine_runs] == [12, 24]
     assert all(e["error"] == "" and e["fps"] > 0 for e in engine_runs)
 
     with (out / "bench.csv").open() as fh:
