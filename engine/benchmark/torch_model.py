@@ -2,11 +2,12 @@
 
 Which network: with a checkpoint, exactly the checkpoint's model and weights
 (:func:`train.checkpoint.build_model_from_checkpoint`). Without one, the architecture named in
-the ONNX model's metadata (``deepscreen.model_name`` / ``deepscreen.model_config`` when the
-exporter wrote them; else the registry's ``spatial_spectral``) with PyTorch's default
-initialisation. Weights do not change the arithmetic of an eager forward pass, so the speed of
-a checkpoint-less model is the speed of the trained one; its outputs are meaningless and are
-never compared with anything.
+the ONNX model's metadata (``deepscreen.model_name`` / ``deepscreen.model_config``) when the
+exporter wrote them; else the registered model whose multiply-accumulates per crop equal the
+ONNX graph's (counted by :mod:`engine.benchmark.flops`, a fingerprint of the layer shapes);
+else the registry's ``spatial_spectral``. Its weights are then PyTorch's default
+initialisation: weights do not change the arithmetic of an eager forward pass, so its speed is
+the trained model's speed; its outputs are meaningless and are never compared with anything.
 
 torch and ``train`` are imported inside the functions: importing this module stays torch-free.
 """
@@ -35,6 +36,51 @@ class TorchModelSpec:
     model_name: str
     config: dict[str, Any]
     weights: str  # checkpoint path, or "default init (no checkpoint)"
+    how: str = ""  # how the architecture was chosen
+
+
+def torch_macs(module: Any, *inputs: Any) -> int:
+    """MACs of the module's Conv2d and Linear layers for these inputs (forward hooks)."""
+    import torch
+
+    total = 0
+
+    def hook(m, _inp, out) -> None:
+        nonlocal total
+        if isinstance(m, torch.nn.Conv2d):
+            k = m.kernel_size[0] * m.kernel_size[1]
+            total += out.numel() * (m.in_channels // m.groups) * k
+        elif isinstance(m, torch.nn.Linear):
+            total += out.numel() * m.in_features
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()]
+    try:
+        with torch.no_grad():
+            module(*inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    return total
+
+
+def match_architecture(onnx_path: str | os.PathLike[str], contract: InputContract) -> str | None:
+    """The registered model whose MACs per crop equal the ONNX graph's, or None."""
+    import torch
+
+    from engine.benchmark.flops import count_macs
+    from train.models import create_model, list_models
+
+    target = count_macs(onnx_path).total_macs
+    s = contract.input_size
+    x, f = torch.zeros(1, 3, s, s), torch.ones(1, contract.spectrum_bins)
+    for name in list_models():
+        try:
+            model = create_model(name, {"spectrum_bins": contract.spectrum_bins}).eval()
+        except Exception:  # a registry entry without that config key is simply not a match
+            continue
+        if torch_macs(model, x, f) == target:
+            return name
+    return None
 
 
 def onnx_architecture(onnx_path: str | os.PathLike[str] | None) -> tuple[str, dict, InputContract]:
@@ -77,15 +123,31 @@ def build_torch_model(
 
         model, contract = build_model_from_checkpoint(checkpoint)
         data = load_checkpoint(checkpoint)
-        spec = TorchModelSpec(data["model_name"], dict(data["model_config"]), str(checkpoint))
+        spec = TorchModelSpec(data["model_name"], dict(data["model_config"]), str(checkpoint),
+                              "from the checkpoint")
         return model, contract, spec
     from train.models import create_model
 
     name, config, contract = onnx_architecture(onnx_path)
+    how = "named in the ONNX metadata"
+    if onnx_path is not None and Path(onnx_path).is_file() and not _names_model(onnx_path):
+        matched = match_architecture(onnx_path, contract)
+        how = ("registered model with the ONNX graph's MACs per crop" if matched else
+               f"not identified (no registered model has the ONNX's MACs): {DEFAULT_MODEL_NAME}")
+        name = matched or DEFAULT_MODEL_NAME
+    elif onnx_path is None or not Path(onnx_path).is_file():
+        how = "no model file: registry default"
     if "spectrum_bins" not in config:
         config["spectrum_bins"] = contract.spectrum_bins
     model = create_model(name, config).eval()
-    return model, contract, TorchModelSpec(name, config, "default init (no checkpoint)")
+    return model, contract, TorchModelSpec(name, config, "default init (no checkpoint)", how)
+
+
+def _names_model(onnx_path: str | os.PathLike[str]) -> bool:
+    import onnx
+
+    proto = onnx.load(os.fspath(onnx_path), load_external_data=False)
+    return any(p.key == "deepscreen.model_name" for p in proto.metadata_props)
 
 
 class TorchEagerBackend(Backend):

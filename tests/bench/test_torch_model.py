@@ -52,6 +52,10 @@ def test_torch_backend_matches_onnx_runtime(tmp_path: Path) -> None:
     ort = load_backend("ort", onnx_path).predict(x, spectrum)
     assert eager.shape == (3,)
     np.testing.assert_allclose(eager, ort, atol=1e-5)
+    # Without a checkpoint or a name in the metadata, the architecture is recognised from the
+    # ONNX graph's MACs per crop.
+    _, _, found = build_torch_model(None, onnx_path)
+    assert found.model_name == "spatial_spectral" and "MACs" in found.how
 
 
 def test_cuda_without_gpu_is_a_clear_error() -> None:
