@@ -61,15 +61,20 @@ def render(doc: dict) -> str:
                      f"{_stage(st, 'classify')} / {_stage(st, 'classify', 'p90_ms')} / "
                      f"{_stage(st, 'classify', 'p99_ms')}", "1", _f(base["peak_rss_mib"], 0),
                      _f(base.get("load_avg_1m"))])
-    lines += ["### One stream, end to end", ""]
+    lines += ["### One stream, end to end", "",
+              "Each row merges its parts (ABBA order: first half forward, second half in "
+              "reverse); `load 1m` is the machine's mean 1-minute load average over them.", ""]
     lines += _table(["backend", "precision", "max batch", "fps", "faces/s", "x baseline",
                      "decode p50 ms", "detect p50 ms", "spectral p50 ms",
                      "classify p50 / p90 / p99 ms", "mean batch", "peak RSS MiB", "load 1m"],
                     rows)
     if base:
+        how = base["model"].get("how", "")
         lines += [f"Baseline: {base['detector']}; classifier {base['model']['model_name']} "
-                  f"({base['model']['weights']}); {'; '.join(base.get('notes', []))}; "
-                  f"{base['frames']} frames, {base['faces']} faces.", ""]
+                  f"({base['model']['weights']}; architecture {how}); "
+                  f"{'; '.join(base.get('notes', []))}; {base['frames']} frames, "
+                  f"{base['faces']} faces; its process loaded ONNX Runtime: "
+                  f"{base.get('process_loaded_onnxruntime')}.", ""]
     first = (doc.get("pipeline") or [{}])[0].get("stages", {})
     if first:
         lines += ["Stage latency of the first row (ms; frame stages per frame, the others "
