@@ -11,7 +11,7 @@ track, or of one stream) and reduces it with one of three rules to a *score* com
     share of fake votes; decision threshold = 0.5 (a strict majority of the window is fake).
 ``confident``
     The DFDC winner's "confident frames" rule (Seferbekov, 2020). Let ``n`` be the window
-    length. If more than ``n / 2.5`` frames *and* at least ``CONFIDENT_MIN_COUNT`` (11) frames
+    length. If more than ``n / 2.5`` frames *and* at least ``CONFIDENT_MIN_COUNT`` (12) frames
     are confidently fake (p > ``CONFIDENT_HI`` = 0.8), score = the mean of those frames only;
     else if more than 90 % of the frames are confidently real (p < ``CONFIDENT_LO`` = 0.2),
     score = the mean of those; else score = the plain mean. Decision threshold = ``thr``. A few
@@ -40,7 +40,7 @@ UNCERTAIN, REAL, FAKE = "uncertain", "real", "fake"
 CONFIDENT_HI = 0.8
 CONFIDENT_LO = 0.2
 CONFIDENT_FAKE_SHARE = 1 / 2.5
-CONFIDENT_MIN_COUNT = 11
+CONFIDENT_MIN_COUNT = 12  # the winning entry's "more than 11" (it scored 32 frames a video)
 CONFIDENT_REAL_SHARE = 0.9
 
 

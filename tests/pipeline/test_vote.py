@@ -39,7 +39,7 @@ def test_majority_counts_frame_decisions_not_probabilities() -> None:
 
 
 def test_confident_rule_averages_confident_fakes() -> None:
-    # 14 confident fakes among 30 frames (> 30 / 2.5 = 12, >= 11): their mean decides,
+    # 14 confident fakes among 30 frames (> 30 / 2.5 = 12, >= 12): their mean decides,
     # although the plain mean is under the threshold.
     p = np.array([0.95] * 14 + [0.05] * 16)
     assert p.mean() < 0.5
@@ -50,9 +50,9 @@ def test_confident_rule_averages_confident_fakes() -> None:
 
 
 def test_confident_rule_needs_enough_confident_frames() -> None:
-    # 10 confident fakes: fewer than CONFIDENT_MIN_COUNT, so the plain mean is used.
-    assert CONFIDENT_MIN_COUNT == 11
-    p = np.array([0.95] * 10 + [0.3] * 10)
+    # 11 confident fakes: fewer than CONFIDENT_MIN_COUNT, so the plain mean is used.
+    assert CONFIDENT_MIN_COUNT == 12
+    p = np.array([0.95] * 11 + [0.3] * 9)
     score, _ = rule_score(p, "confident", 0.5)
     assert score == pytest.approx(p.mean())
 
