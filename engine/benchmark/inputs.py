@@ -28,11 +28,15 @@ SHARED_640x480 = (
 
 
 def shared_data_dir() -> Path | None:
-    """``../shared/data`` next to the repository (or the working directory), if present."""
+    """``../shared/data`` next to the repository (or the working directory), if present.
+
+    ``DEEPSCREEN_SHARED_DATA`` overrides the search (an empty value means: no shared data).
+    """
     env = os.environ.get("DEEPSCREEN_SHARED_DATA")
-    candidates = [Path(env)] if env else []
+    if env is not None:  # set: the only place to look (set it empty to ignore shared data)
+        return Path(env) if env and Path(env).is_dir() else None
     repo = Path(__file__).resolve().parents[2]
-    candidates += [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    candidates = [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
     for c in candidates:
         if c.is_dir():
             return c
