@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 CSV_FIELDS = (
     "section", "bench_backend", "precision", "batch", "streams", "stage", "count",
@@ -97,7 +100,10 @@ def write_results(doc: dict, out: Path) -> dict[str, Path]:
         title = (f"deepscreen bench scaling, {doc['scaling']['runs'][0]['bench_backend']}: "
                  f"{m.get('cpu_model', '?')}, {m.get('usable_cpus', '?')} CPU(s), "
                  f"{'GPU' if m.get('gpus') else 'no GPU'}")
-        paths["png"] = plot_scaling(doc["scaling"], out / "scaling.png", title)
+        try:
+            paths["png"] = plot_scaling(doc["scaling"], out / "scaling.png", title)
+        except ImportError:  # matplotlib is in the training extra, not the edge runtime
+            log.warning("matplotlib is not installed: no scaling.png (pip install matplotlib)")
     return paths
 
 
