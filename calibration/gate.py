@@ -225,6 +225,11 @@ def export_int8(
             logits = _logits(candidate, val)
             auc = roc_auc(val.labels, logits)
             drop = float(auc_fp32 - auc)
+            # A model whose INT8 output no longer varies has lost the signal, even where its
+            # AUC (0.5 from ties) happens to beat a weak FP32 model's.
+            collapsed = float(np.ptp(logits)) == 0.0 < float(np.ptp(ref_logits))
+            if collapsed:
+                drop = float("inf")
             attempts.append((k, drop))
             log.info("INT8 %s, %d layer(s) in float: AUC %.4f (drop %.4f)", method, k, auc, drop)
             if drop <= max_auc_drop:

@@ -9,6 +9,8 @@ Runtime (``calibration_cache_path``); retries that keep layers in float reuse th
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,22 +136,24 @@ def quantize_int8(
     level = root.level
     root.setLevel(logging.ERROR)
     try:
-        quantize_static(
-            str(fp32),
-            str(out),
-            calibration_data_reader=reader,
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=list(QUANTIZED_OPS),
-            per_channel=True,
-            reduce_range=False,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=list(nodes_to_exclude or []),
-            nodes_to_quantize=list(nodes_to_quantize or []),
-            calibrate_method=calib,
-            extra_options=extra,
-            calibration_cache_path=str(cache) if cache else None,
-        )
+        # ORT's histogram calibrators print progress to stdout; the CLI reports its own.
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_static(
+                str(fp32),
+                str(out),
+                calibration_data_reader=reader,
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=list(QUANTIZED_OPS),
+                per_channel=True,
+                reduce_range=False,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=list(nodes_to_exclude or []),
+                nodes_to_quantize=list(nodes_to_quantize or []),
+                calibrate_method=calib,
+                extra_options=extra,
+                calibration_cache_path=str(cache) if cache else None,
+            )
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"INT8 quantization of {fp32} failed: {exc}".splitlines()[0]) from exc
     finally:

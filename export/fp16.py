@@ -9,6 +9,7 @@ same arrays whatever the precision.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,14 +62,16 @@ def convert_to_fp16(src: Path, dst: Path) -> Path:
             "FP16 conversion needs onnxconverter-common (pip install onnxconverter-common)"
         ) from exc
     model = onnx.load(str(src))
-    # Values that do not fit FP16 are clamped (and logged) rather than becoming inf.
-    converted = float16.convert_float_to_float16(
-        model,
-        keep_io_types=True,
-        disable_shape_infer=False,
-        min_positive_val=1e-7,
-        max_finite_val=1e4,
-    )
+    # Values that do not fit FP16 are clamped rather than becoming 0 or inf; the converter warns
+    # once per clamped value, so the warnings are counted and logged as one line.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        converted = float16.convert_float_to_float16(
+            model, keep_io_types=True, min_positive_val=1e-7, max_finite_val=1e4
+        )
+    clamped = sum("truncated" in str(w.message) for w in caught)
+    if clamped:
+        log.info("FP16: %d weight value(s) outside the FP16 range were clamped", clamped)
     props = {p.key: p.value for p in model.metadata_props}
     props["deepscreen.precision"] = "fp16"
     del converted.metadata_props[:]
