@@ -7,13 +7,16 @@ Frames: frame 0 of ../shared/data/videos/multiface/street.mp4 (several faces), r
 1280x720 and centre-cropped + resized to 640x480; without the shared data, skimage's astronaut
 resized to those sizes. Each detector runs ``warmup`` untimed calls, then ``repeats`` timed
 calls per frame; the median and the 90th percentile are reported. Both detectors are given the
-same number of threads (torch.set_num_threads and ONNX Runtime intra-op threads).
+same number of threads (torch.set_num_threads and ONNX Runtime intra-op threads). The two
+detectors' calls alternate (ours, torch, ours, torch, ...) so that on a shared machine both see
+the same background load; the 1-minute load average before and after is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -50,14 +53,17 @@ def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
 
 
-def timed(fn, repeats: int, warmup: int) -> list[float]:
+def timed(fns: list, repeats: int, warmup: int) -> list[list[float]]:
+    """Milliseconds per call of each function, calls interleaved round-robin."""
     for _ in range(warmup):
-        fn()
-    out = []
+        for fn in fns:
+            fn()
+    out: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1e3)
+        for fn, times in zip(fns, out, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
     return out
 
 
@@ -92,17 +98,20 @@ def main() -> None:
         reference = MTCNN(min_face_size=args.min_face, keep_all=True, device="cpu")
 
     frame, origin = base_frame()
+    load_before = os.getloadavg()[0]
     rows = []
     for width, height in SIZES:
         bgr = fit(frame, width, height)
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         faces = len(ours.detect(bgr))
         row = {"size": f"{width}x{height}", "faces": faces}
-        row["onnx"] = summarise(timed(lambda b=bgr: ours.detect(b), args.repeats, args.warmup))
+        fns = [lambda b=bgr: ours.detect(b)]
         if reference is not None:
-            with torch.no_grad():
-                ref_ms = timed(lambda r=rgb: reference.detect(r), args.repeats, args.warmup)
-            row["torch"] = summarise(ref_ms)
+            fns.append(lambda r=rgb: reference.detect(r))
+        times = timed(fns, args.repeats, args.warmup)
+        row["onnx"] = summarise(times[0])
+        if reference is not None:
+            row["torch"] = summarise(times[1])
             row["speedup"] = round(row["torch"]["median_ms"] / row["onnx"]["median_ms"], 2)
         rows.append(row)
 
@@ -116,11 +125,14 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.processor() or '?'}",
         "onnxruntime": onnxruntime.__version__,
         "torch": None if reference is None else torch.__version__,
+        "load_avg_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "cpus": os.cpu_count(),
         "results": rows,
     }
     print(
         f"frame: {origin}; min_face {args.min_face}; {args.threads} threads; "
-        f"{args.repeats} runs after {args.warmup} warm-up"
+        f"{args.repeats} runs after {args.warmup} warm-up; {os.cpu_count()} CPUs, 1-min load "
+        f"average {info['load_avg_1min'][0]} before, {info['load_avg_1min'][1]} after"
     )
     print(
         f"{'size':>10} {'faces':>5} {'onnx median':>12} {'p90':>7} {'torch median':>13} "
