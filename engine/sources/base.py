@@ -14,10 +14,12 @@ is still queued, or is counted in ``dropped``. In a :meth:`Source.stats` snapsho
 from __future__ import annotations
 
 import abc
+import atexit
 import collections
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, replace
 
 import cv2
@@ -30,6 +32,17 @@ from engine.types import Frame
 log = logging.getLogger("engine.sources")
 
 STATES = ("connecting", "streaming", "reconnecting", "finished", "failed")
+
+# Started sources that may still own a reader thread. A daemon thread still inside OpenCV when
+# the interpreter finalises is torn down mid-C++ call and the process aborts ("terminate called
+# without an active exception", exit 134), so every source is stopped at exit, in time.
+_RUNNING: weakref.WeakSet[Source] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_at_exit() -> None:
+    for source in list(_RUNNING):
+        source.stop()
 
 
 @dataclass
@@ -128,6 +141,7 @@ class Source(abc.ABC):
             self._thread = threading.Thread(
                 target=self._thread_main, name=f"source:{self.name}", daemon=True
             )
+        _RUNNING.add(self)
         self._thread.start()
 
     def get(self, timeout: float) -> Frame | None:
@@ -170,6 +184,7 @@ class Source(abc.ABC):
             if self._stats.state not in ("finished", "failed"):
                 self._stats.state = "finished"
             self._cond.notify_all()
+        _RUNNING.discard(self)
 
     @property
     def finished(self) -> bool:
