@@ -43,6 +43,7 @@ def test_video_file_back_pressure_never_drops(tmp_path: Path) -> None:
     assert threading.active_count() == threads
 
 
+@pytest.mark.slow  # decodes 309 frames of 1280x720 H.264: 8-17 s on the 2-core dev box
 def test_shared_clip_reads_every_frame() -> None:
     path = shared_path("videos", "ffpp-c23", "real", "004.mp4")
     source = open_source(str(path), queue_size=4)
