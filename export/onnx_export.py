@@ -9,6 +9,7 @@ Graph interface: inputs ``crops`` (N, 3, S, S) and ``spectrum`` (N, bins), float
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from dataclasses import dataclass
@@ -181,16 +182,24 @@ def export_classifier(
             so a failed export never looks like a good one).
     """
     from calibration.faces import parity_crops, prepare_images
-    from train.checkpoint import build_model_from_checkpoint
+    from train.checkpoint import build_model_from_checkpoint, load_checkpoint
 
     model, contract = build_model_from_checkpoint(checkpoint)
+    # The architecture travels too, so tools can rebuild the eager model (benchmarks, Grad-CAM).
+    data = load_checkpoint(checkpoint)
+    extra = {
+        "deepscreen.source_checkpoint": Path(checkpoint).name,
+        "deepscreen.model_name": json.dumps(data["model_name"]),
+        "deepscreen.model_config": json.dumps(data["model_config"], sort_keys=True),
+        "deepscreen.precision": "fp32",
+    }
     model.eval()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     try:
         _trace_to_onnx(model, contract, tmp)
-        write_metadata(tmp, contract, {"deepscreen.source_checkpoint": Path(checkpoint).name})
+        write_metadata(tmp, contract, extra)
         opset, ops = check_graph(tmp, contract)
         crops, spectrum = prepare_images(parity_crops(parity_n), contract)
         ref = torch_logits(model, crops, spectrum)

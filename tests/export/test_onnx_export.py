@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from engine.backends import load_backend
 from engine.errors import ModelError
-from tests.export.seeded_model import CONTRACT, seeded_classifier, write_checkpoint
+from tests.export.seeded_model import CONTRACT, MODEL_NAME, seeded_classifier, write_checkpoint
 
 
 def test_export_is_single_file_with_contract_and_dynamic_batch() -> None:
@@ -24,6 +25,9 @@ def test_export_is_single_file_with_contract_and_dynamic_batch() -> None:
     ]
     model = onnx.load(str(path))
     assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["deepscreen.model_name"]) == MODEL_NAME
+    assert json.loads(meta["deepscreen.model_config"])["widths"] == [8, 16, 32, 64]
     opset, ops = check_graph(path, CONTRACT)
     assert opset == OPSET >= 17
     assert "DFT" not in ops and "Conv" in ops
