@@ -144,7 +144,9 @@ class TensorRTBackend(Backend):
                 stop = min(start + self.max_batch, len(crops))
                 n = stop - start
                 for name, arr in ((INPUT_CROPS, crops), (INPUT_SPECTRUM, spectrum)):
-                    st.context.set_input_shape(name, (n, *self._shapes[name]))
+                    shape = (n, *self._shapes[name])
+                    if not st.context.set_input_shape(name, shape):
+                        raise ModelError(f"TensorRT rejected {name} shape {shape} (profile)")
                     st.host[name][:n] = arr[start:stop]
                     cuda.memcpy_htod_async(st.device[name], st.host[name][:n], st.stream)
                 missing = st.context.infer_shapes()
