@@ -48,6 +48,7 @@ struct TapEntry {
 struct PlanEntry {
   int device = 0, side = 0, batch = 0;
   cufftHandle plan = 0;
+  bool has_plan = false;  // 0 can be a valid cuFFT handle
   cudaEvent_t done = nullptr;  // last use of the buffers; the next call's stream waits on it
   std::unique_ptr<DeviceBuffer<float>> gray, profile;
   std::unique_ptr<DeviceBuffer<float2>> spec;
@@ -57,7 +58,7 @@ struct PlanEntry {
       cudaEventSynchronize(done);
       cudaEventDestroy(done);
     }
-    if (plan) cufft().destroy(plan);
+    if (has_plan) cufft().destroy(plan);
   }
 };
 
@@ -157,11 +158,11 @@ PlanEntry& plan_entry(int device, int side, int batch, int n_radii) {
   const cufftResult r =
       cufft().planMany(&p->plan, 2, dims, nullptr, 1, 0, nullptr, 1, 0, kCufftR2C, batch);
   if (r != kCufftSuccess) {
-    p->plan = 0;
     throw CudaFailure(std::string("cufftPlanMany(") + std::to_string(side) + "x" +
                       std::to_string(side) + ", batch " + std::to_string(batch) +
                       ") failed: " + cufft_result_name(r));
   }
+  p->has_plan = true;
   g_plans.push_front(std::move(p));
   return *g_plans.front();
 }
