@@ -83,6 +83,7 @@ def run_baseline(
     checkpoint: Path | None = None,
     onnx_model: Path | None = None,
     margin: float | None = None,
+    device: str = "cpu",
 ) -> BaselineResult:
     """Run the baseline on the first ``warmup + frames_per_video`` frames of each video.
 
