@@ -88,7 +88,8 @@ def run_baseline(
     """Run the baseline on the first ``warmup + frames_per_video`` frames of each video.
 
     Videos are processed one after the other (one stream at a time); the first ``warmup``
-    frames of each are processed but not timed.
+    frames of each are processed but not timed. ``device="cuda"`` puts facenet-pytorch's MTCNN
+    and the classifier on the GPU (FP32, eager), as a user with a GPU would.
 
     Raises:
         BackendUnavailable: torch or facenet-pytorch is not installed.
@@ -102,8 +103,11 @@ def run_baseline(
         ) from exc
 
     model, contract, spec = build_torch_model(checkpoint, onnx_model)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendUnavailable("baseline on --device cuda: PyTorch sees no CUDA device")
+    model = model.to(device)
     margin = contract.margin if margin is None else margin
-    mtcnn = MTCNN(keep_all=True, min_face_size=min_face, device="cpu")
+    mtcnn = MTCNN(keep_all=True, min_face_size=min_face, device=device)
     timer = StageTimer()
     frames = faces = 0
     wall = 0.0
@@ -134,8 +138,8 @@ def run_baseline(
                     with timer.stage("spectral"):
                         spectrum = radial_spectrum_reference(crop, contract.spectrum_bins)
                     with timer.stage("classify"):
-                        x = torch.from_numpy(prepare_crops([crop], contract))
-                        s = torch.from_numpy(spectrum[None].astype(np.float32))
+                        x = torch.from_numpy(prepare_crops([crop], contract)).to(device)
+                        s = torch.from_numpy(spectrum[None].astype(np.float32)).to(device)
                         with torch.no_grad():
                             torch.sigmoid(model(x, s)).item()
                     if timer.recording:
@@ -159,7 +163,7 @@ def run_baseline(
         peak_rss_mib=peak_rss_mib(),
         stages={k: stats[k] for k in BASELINE_STAGES if k in stats},
         model=spec,
-        detector=f"facenet-pytorch MTCNN (torch {torch.__version__}, CPU), every frame, "
+        detector=f"facenet-pytorch MTCNN (torch {torch.__version__}, {device}), every frame, "
         f"min_face {min_face}",
         notes=[
             f"torch threads: {torch.get_num_threads()}, "

@@ -71,7 +71,8 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
         try:
             base = run_baseline([vids[0]], opts.baseline_frames or opts.iterations,
                                 min(opts.warmup, 3), opts.min_face, opts.checkpoint,
-                                Path(model) if Path(model).is_file() else None)
+                                Path(model) if Path(model).is_file() else None,
+                                device=opts.device)
         except DeepscreenError as exc:
             out["unavailable"]["baseline"] = str(exc)
         else:
