@@ -7,7 +7,9 @@ The export runs once per test session (about 10 s) and is shared by every test m
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,6 +41,7 @@ def _exported() -> tuple[Path, Path]:
     from export.onnx_export import export_classifier
 
     folder = Path(tempfile.mkdtemp(prefix="deepscreen-seeded-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     ckpt = write_checkpoint(folder / "seeded.pt")
     export_classifier(ckpt, folder / "classifier.onnx")
     return ckpt, folder / "classifier.onnx"
