@@ -146,6 +146,17 @@ def load_inputs(
     )
 
 
+def divide_by_first(data: SpectraSet) -> SpectraSet:
+    """The paper's normalisation (each spectrum over its first value) applied to any spectra.
+
+    For our mean-normalised feature this gives exactly the paper's ``s / s[0]``.
+    """
+    first = data.spectra[:, :1]
+    if np.any(first == 0):
+        raise InputError("a spectrum starts with 0: cannot divide by the first value")
+    return SpectraSet(data.spectra / first, data.is_fake, data.sources, data.name)
+
+
 def make_classifier(kind: str, seed: int = 0):
     """A scikit-learn pipeline (StandardScaler + model) for one of :data:`CLASSIFIERS`."""
     from sklearn.cluster import KMeans

@@ -82,6 +82,11 @@ def fit(
     export_model: Annotated[
         str, typer.Option("--export-model", help="Model to export: lr or svm_linear.")
     ] = "lr",
+    divide_by_first: Annotated[
+        bool,
+        typer.Option("--divide-by-first", help="Re-normalise each spectrum by its first value "
+                     "(the paper's normalisation) before fitting."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Durall's protocol: LR, linear/RBF SVM and k-means, random 80/20 splits, mean accuracy."""
@@ -93,6 +98,8 @@ def fit(
     if runs < 1:
         raise UsageError("--runs must be >= 1")
     data = durall.load_inputs(inputs, bins, limit)
+    if divide_by_first:
+        data = durall.divide_by_first(data)
     result = durall.evaluate_protocol(data, kinds, runs, test_size, seed)
     if as_json:
         typer.echo(json.dumps(asdict(result), indent=2))

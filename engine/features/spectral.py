@@ -290,6 +290,10 @@ class SpectralFeature:
         """
         if self._cuda is not None:
             return self._cuda(crops)
+        if hasattr(crops, "__cuda_array_interface__"):
+            raise InputError(
+                f"device arrays need the cuda spectral backend; this one is cpu ({self.reason})"
+            )
         return radial_spectrum(crops, self.bins)
 
     def __repr__(self) -> str:
