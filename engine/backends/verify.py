@@ -156,7 +156,11 @@ def run_verify(
             try:
                 backend = load_backend(name, target, **opts)
             except DeepscreenError as exc:
-                rows.append(VerifyRow(name, precision, path.name, note=f"skipped: {exc}"))
+                # A server the user named must answer; local backends may be absent here.
+                failed = False if name == "remote" else None
+                label = "unreachable" if name == "remote" else "skipped"
+                rows.append(VerifyRow(name, precision, path.name, passed=failed,
+                                      note=f"{label}: {exc}"))
                 continue
             try:
                 rows.append(_row(backend, precision, path, faces, p_ref, auc_ref))

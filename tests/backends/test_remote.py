@@ -128,3 +128,15 @@ def test_stuck_server_times_out_instead_of_hanging() -> None:
         listener.close()
         for conn in accepted:
             conn.close()
+
+
+def test_verify_includes_the_remote_server(server: str, tiny_onnx: Path) -> None:
+    from engine.backends.verify import run_verify
+    from tests.conftest import shared_path
+
+    faces = shared_path("faces", "ffhq-vs-stylegan1")
+    result = run_verify([faces], tiny_onnx, samples=16, url=server, include_gpu=False,
+                        detect=False)
+    rows = {r.backend: r for r in result.rows}
+    assert rows["remote"].passed and rows["remote"].max_abs_diff <= 1e-6
+    assert result.ok
