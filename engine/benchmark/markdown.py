@@ -146,7 +146,42 @@ def render(doc: dict) -> str:
             rows.append(["spectral bound at the copy bandwidth",
                          f"{_f(sb['crops_per_s_at_bandwidth'])} crops/s"])
         lines += _table(["quantity", "value"], rows)
+    lines += targets(doc)
     if doc.get("unavailable"):
         lines += ["Not measured here:", ""]
         lines += [f"- {k}: {v}" for k, v in doc["unavailable"].items()] + [""]
     return "\n".join(lines)
+
+
+def targets(doc: dict, realtime_fps: float = 25.0, speedup: float = 5.0) -> list[str]:
+    """The project's two CPU targets, checked against this document's own figures."""
+    lines = ["### Targets", ""]
+    rows = []
+    int8 = [r for r in doc.get("pipeline", []) if r["bench_backend"] == "ort-int8"]
+    sc = doc.get("scaling", {})
+    one = next((r for r in sc.get("rows", []) if r["streams"] == 1), None)
+    sc_backend = sc["runs"][0]["bench_backend"] if sc.get("runs") else None
+    if int8:
+        best = max(int8, key=lambda r: r["fps"])
+        got = f"{_f(best['fps'])} fps (stage harness, batch {best['max_batch']})"
+        ok = best["fps"] >= realtime_fps
+        if one is not None and sc_backend == "ort-int8" and "engine_fps" in one:
+            got += f"; threaded engine {_f(one['engine_fps'])} fps"
+            ok = ok or one["engine_realtime"]
+        rows.append([f"one 640x480 stream at {realtime_fps:g} fps, ORT INT8", got,
+                     "yes" if ok else "no"])
+    else:
+        rows.append([f"one 640x480 stream at {realtime_fps:g} fps, ORT INT8",
+                     "no INT8 model measured", "-"])
+    base = doc.get("baseline")
+    ours = [r for r in doc.get("pipeline", []) if r["bench_backend"].startswith("ort")]
+    if base and ours:
+        best = max(ours, key=lambda r: r["fps"])
+        ratio = best["fps"] / base["fps"] if base["fps"] else float("nan")
+        rows.append([f">= {speedup:g}x the baseline's fps",
+                     f"{_f(ratio)}x ({best['bench_backend']} batch {best['max_batch']}: "
+                     f"{_f(best['fps'])} fps vs baseline {_f(base['fps'], 2)} fps)",
+                     "yes" if ratio >= speedup else "no"])
+    else:
+        rows.append([f">= {speedup:g}x the baseline's fps", "baseline not measured", "-"])
+    return lines + _table(["target", "measured in this run", "met"], rows)

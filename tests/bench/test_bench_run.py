@@ -71,6 +71,7 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
     assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (out / "bench.md").read_text()
     assert "### One stream, end to end" in md and "| ort | fp32 | 4 |" in md
+    assert "### Targets" in md and "no INT8 model measured" in md
     assert "pipeline, 1 stream" in result.output
 
 
