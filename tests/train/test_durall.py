@@ -16,6 +16,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from train.durall import (  # noqa: E402
     SpectraSet,
+    divide_by_first,
     evaluate_protocol,
     export_onnx,
     fit_linear,
@@ -106,5 +107,13 @@ def test_cli_fit_export_and_plot(tmp_path, upsampled_folder, capsys):
                            "--band", "p10-90")
     assert code == 0, stderr
     assert cv2.imread(str(png)) is not None
+    npz = tmp_path / "toy.npz"
+    code, _, stderr = _cli(capsys, "spectra", "compute", str(upsampled_folder), "--out", str(npz))
+    assert code == 0, stderr
+    saved = load_npz(npz)
+    np.testing.assert_allclose(saved.spectra, load_inputs([upsampled_folder]).spectra)
+    paper = divide_by_first(saved)
+    np.testing.assert_allclose(paper.spectra[:, 0], 1.0)
+    np.testing.assert_allclose(paper.spectra * saved.spectra[:, :1], saved.spectra, rtol=1e-12)
     code, _, stderr = _cli(capsys, "spectra", "fit", str(tmp_path / "missing.npz"))
     assert code == 2 and "not an .npz file" in stderr and "Traceback" not in stderr
