@@ -30,9 +30,9 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 	touch $@
 
 # The CUDA extension compiles wherever nvcc exists (it runs only where a GPU exists).
-$(EXT_STAMP): $(DEV_STAMP) $(wildcard cpp_ext/*.toml cpp_ext/*.txt cpp_ext/src/*)
+$(EXT_STAMP): $(DEV_STAMP) $(wildcard cpp_ext/*.toml cpp_ext/*.txt cpp_ext/src/* cpp_ext/src/*/*)
 	@if [ -f cpp_ext/pyproject.toml ] && command -v nvcc >/dev/null 2>&1; then \
-		$(PIP) install -q ./cpp_ext && touch $@; \
+		$(PIP) install -q --no-build-isolation ./cpp_ext && touch $@; \
 	else echo "skipping the CUDA extension (no nvcc or no cpp_ext/pyproject.toml)"; fi
 
 install: $(RUNTIME_STAMP)
