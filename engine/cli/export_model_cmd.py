@@ -62,9 +62,9 @@ def export_onnx_cmd(
 
 def export_fp16_cmd(
     model: Annotated[Path, typer.Argument(help="FP32 classifier ONNX.")] = DEFAULT_CLASSIFIER,
-    out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.fp16.onnx.")] = None,  # noqa: UP007
+    out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.fp16.onnx.")] = None,
     data: Annotated[
-        list[Path] | None,  # noqa: UP007
+        list[Path] | None,
         typer.Option("--data", help="Labelled face folder(s) (real/, fake/) for the AUC check."),
     ] = None,
     samples: Annotated[int, typer.Option(help="Validation faces compared.")] = 256,
@@ -85,10 +85,10 @@ def export_fp16_cmd(
 def export_int8_cmd(
     model: Annotated[Path, typer.Argument(help="FP32 classifier ONNX.")] = DEFAULT_CLASSIFIER,
     data: Annotated[
-        list[Path] | None,  # noqa: UP007
+        list[Path] | None,
         typer.Option("--data", help="Labelled face folder(s) (real/, fake/); default: shared set."),
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.int8.onnx.")] = None,  # noqa: UP007
+    out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.int8.onnx.")] = None,
     method: Annotated[str, typer.Option(help="minmax, entropy or percentile.")] = "minmax",
     calibration_samples: Annotated[int, typer.Option(help="Calibration faces.")] = 512,
     validation_samples: Annotated[int, typer.Option(help="Gate faces.")] = 400,
@@ -96,6 +96,10 @@ def export_int8_cmd(
     no_detect: Annotated[
         bool, typer.Option("--no-detect", help="Use whole images as crops (aligned faces).")
     ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Calibration cache root (default ~/.cache/deepscreen)."),
+    ] = None,
 ) -> None:
     """Calibrate and quantize to INT8 Q/DQ (TensorRT-ready), gated on validation AUC."""
     from calibration.faces import DEFAULT_FACES
@@ -106,12 +110,14 @@ def export_int8_cmd(
     r = export_int8(
         model, out or _sibling(model, "int8"), roots, method=method,
         calibration_n=calibration_samples, validation_n=validation_samples,
-        max_auc_drop=max_auc_drop, detect=not no_detect,
+        max_auc_drop=max_auc_drop, detect=not no_detect, cache_dir=cache_dir,
     )
     if r.sensitivity:
         typer.echo("per-layer sensitivity (mean |logit change| when quantized alone):")
         for s in r.sensitivity[:8]:
             typer.echo(f"  {s.node:40s} {s.mean_abs_logit_diff:.4f}  AUC drop {s.auc_drop:+.4f}")
+    tries = ", ".join(f"{k} layer(s) in float: drop {d:+.4f}" for k, d in r.attempts)
+    typer.echo(f"attempts: {tries}")
     kept = f"; kept in float: {', '.join(r.excluded)}" if r.excluded else ""
     typer.echo(
         f"{r.path}: {r.method}, {r.calibration_samples} calibration / {r.validation_samples} "
@@ -124,7 +130,7 @@ def export_int8_cmd(
 def export_trt_cmd(
     model: Annotated[Path, typer.Argument(help="Classifier ONNX (FP32, FP16 or INT8 Q/DQ).")],
     precision: Annotated[str, typer.Option(help="fp16, int8 or fp32.")] = "fp16",
-    out: Annotated[Path | None, typer.Option("--out", help="Default: <onnx>.engine.")] = None,  # noqa: UP007
+    out: Annotated[Path | None, typer.Option("--out", help="Default: <onnx>.engine.")] = None,
     min_batch: Annotated[int, typer.Option(help="Profile minimum batch.")] = 1,
     opt_batch: Annotated[int, typer.Option(help="Profile optimum batch.")] = 8,
     max_batch: Annotated[int, typer.Option(help="Profile maximum batch.")] = 32,
@@ -133,7 +139,7 @@ def export_trt_cmd(
     hardware_compat: Annotated[
         str, typer.Option(help="none, or ampere_plus (any GPU >= sm_80; not on Jetson).")
     ] = "none",
-    timing_cache: Annotated[Path | None, typer.Option(help="Timing cache file.")] = None,  # noqa: UP007
+    timing_cache: Annotated[Path | None, typer.Option(help="Timing cache file.")] = None,
 ) -> None:
     """Build a strongly typed TensorRT engine (+ manifest) on this machine's GPU."""
     from export.trt_build import BuildOptions, build_engine
@@ -157,7 +163,7 @@ def export_triton_cmd(
     ),
     model: Annotated[Path, typer.Option(help="Classifier ONNX.")] = DEFAULT_CLASSIFIER,
     plan: Annotated[
-        list[Path] | None,  # noqa: UP007
+        list[Path] | None,
         typer.Option("--plan", help="TensorRT engine(s) (with manifests) to add as plan models."),
     ] = None,
     name: Annotated[str, typer.Option(help="Model name in the repository.")] = "deepscreen",
