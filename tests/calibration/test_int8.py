@@ -85,3 +85,24 @@ def test_shipped_classifier_passes_the_int8_gate(tmp_path: Path) -> None:
                          validation_n=200, cache_dir=tmp_path / "cache")
     assert report.auc_drop <= MAX_AUC_DROP
     assert report.auc_fp32 > 0.9
+
+
+def test_histogram_methods_clip_where_minmax_does_not(faces, tmp_path: Path) -> None:
+    from onnxruntime.quantization.calibrate import load_tensors_data
+
+    from calibration.quantize import calibrate
+
+    _, fp32 = seeded_classifier()
+    calib = calibration_sample(faces, CONTRACT, n=32, detect=False)
+    ranges = {}
+    for method in ("minmax", "entropy", "percentile"):
+        path = calibrate(fp32, ArrayReader(calib.crops, calib.spectrum), method,
+                         tmp_path / f"{method}.json")
+        data = load_tensors_data(path).data
+        ranges[method] = {k: float(np.max(np.abs(v.range_value))) for k, v in data.items()}
+    mm = ranges["minmax"]
+    for method in ("entropy", "percentile"):
+        r = ranges[method]
+        assert set(r) == set(mm)
+        assert all(r[k] <= mm[k] * (1 + 1e-6) for k in mm)  # never wider than the data
+        assert sum(r[k] < 0.99 * mm[k] for k in mm) > 0, f"{method} clipped nothing"
