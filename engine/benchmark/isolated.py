@@ -28,9 +28,9 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
     import sys
 
     # Before torch loads libgomp: OpenMP workers that spin after each parallel region are
-    # descheduled mid-spin on a loaded machine, which made eager PyTorch 10-40x slower and
-    # erratic on this shared 2-core box (measured: ~8 ms vs 75-660 ms per single-crop call).
-    # The baseline and the torch rows get the passive policy, their best setting here.
+    # descheduled mid-spin on a loaded machine, which made eager PyTorch several times slower
+    # and erratic on the shared 2-core dev box. The baseline and the torch rows get the passive
+    # policy, the better setting there.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from engine.benchmark.runner import BenchOptions

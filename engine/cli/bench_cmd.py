@@ -69,12 +69,27 @@ def bench(
     abba: Annotated[bool, Opt("--abba/--no-abba", help="Measure each configuration in two "
                               "halves, forward then reverse order, so load drift on a shared "
                               "machine weighs on all configurations alike.")] = True,
+    from_json: Annotated[Path | None, Opt("--from-json", help="Re-write the tables, CSV, "
+                                          "Markdown and plot of a finished run's bench.json "
+                                          "into --out, measuring nothing.")] = None,
 ) -> None:
     """Benchmark the pipeline per stage, backend and batch size, against the baseline."""
     from rich.console import Console
 
     from engine.benchmark.report import print_report, write_results
     from engine.benchmark.runner import BenchOptions, run_bench
+
+    if from_json is not None:  # re-render a finished run: no measurement
+        import json
+
+        try:
+            doc = json.loads(Path(from_json).read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read {from_json}: {exc}") from None
+        paths = write_results(doc, out)
+        print_report(doc, Console(width=None if sys.stdout.isatty() else 160))
+        Console(stderr=True).print("wrote " + ", ".join(str(p) for p in paths.values()))
+        return
 
     opts = BenchOptions(
         videos=list(video or []),

@@ -74,6 +74,11 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
     assert "### Targets" in md and "no INT8 model measured" in md
     assert "pipeline, 1 stream" in result.output
 
+    # A finished run re-renders identically from its JSON, measuring nothing.
+    again = _bench(["--from-json", str(out / "bench.json"), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "again" / "bench.md").read_text() == md
+
 
 def test_bad_option_is_one_line_usage_error(tmp_path: Path) -> None:
     from engine.cli.app import main
