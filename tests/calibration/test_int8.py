@@ -22,14 +22,29 @@ def faces():
     return find_labelled(shared_path("faces", "ffhq-vs-stylegan1"))
 
 
-@pytest.mark.parametrize("method", ["minmax", "entropy", "percentile"])
-def test_each_method_writes_symmetric_per_channel_qdq(method: str, faces, tmp_path: Path) -> None:
-    import onnx
+@pytest.fixture(scope="module")
+def ranges_dir(faces, tmp_path_factory) -> Path:
+    """Calibration ranges of every method, computed once (entropy's KL search takes ~10 s)."""
+    from calibration.quantize import calibrate
 
     _, fp32 = seeded_classifier()
     calib = calibration_sample(faces, CONTRACT, n=32, detect=False)
-    out = quantize_int8(fp32, tmp_path / f"{method}.onnx", ArrayReader(calib.crops, calib.spectrum),
-                        method=method, cache=tmp_path / f"{method}-ranges.json")
+    folder = tmp_path_factory.mktemp("ranges")
+    for method in ("minmax", "entropy", "percentile"):
+        calibrate(fp32, ArrayReader(calib.crops, calib.spectrum), method,
+                  folder / f"{method}-ranges.json")
+    return folder
+
+
+@pytest.mark.parametrize("method", ["minmax", "entropy", "percentile"])
+def test_each_method_writes_symmetric_per_channel_qdq(
+    method: str, faces, ranges_dir: Path, tmp_path: Path
+) -> None:
+    import onnx
+
+    _, fp32 = seeded_classifier()
+    out = quantize_int8(fp32, tmp_path / f"{method}.onnx", None, method=method,
+                        cache=ranges_dir / f"{method}-ranges.json")
     counts = check_tensorrt_qdq(out)
     assert counts["quantize"] > 0 and counts["per_channel"] > 0
     ops = {n.op_type for n in onnx.load(str(out)).graph.node}
@@ -40,7 +55,6 @@ def test_each_method_writes_symmetric_per_channel_qdq(method: str, faces, tmp_pa
     p8 = backend.predict(val.crops, val.spectrum)
     p32 = load_backend("ort", fp32).predict(val.crops, val.spectrum)
     assert np.abs(p8 - p32).max() < 0.05
-    assert (tmp_path / f"{method}-ranges.json").is_file()
 
 
 def test_gate_passes_then_rerun_is_cached(faces, tmp_path: Path) -> None:
@@ -87,18 +101,12 @@ def test_shipped_classifier_passes_the_int8_gate(tmp_path: Path) -> None:
     assert report.auc_fp32 > 0.9
 
 
-def test_histogram_methods_clip_where_minmax_does_not(faces, tmp_path: Path) -> None:
+def test_histogram_methods_clip_where_minmax_does_not(ranges_dir: Path) -> None:
     from onnxruntime.quantization.calibrate import load_tensors_data
 
-    from calibration.quantize import calibrate
-
-    _, fp32 = seeded_classifier()
-    calib = calibration_sample(faces, CONTRACT, n=32, detect=False)
     ranges = {}
     for method in ("minmax", "entropy", "percentile"):
-        path = calibrate(fp32, ArrayReader(calib.crops, calib.spectrum), method,
-                         tmp_path / f"{method}.json")
-        data = load_tensors_data(path).data
+        data = load_tensors_data(ranges_dir / f"{method}-ranges.json").data
         ranges[method] = {k: float(np.max(np.abs(v.range_value))) for k, v in data.items()}
     mm = ranges["minmax"]
     for method in ("entropy", "percentile"):
