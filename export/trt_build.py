@@ -14,6 +14,7 @@ TensorRT is imported inside functions only; nothing here runs without it.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,7 +228,8 @@ def build_engine(onnx_path: Path, out: Path | None = None, opts: BuildOptions | 
     gpu_name, cc = gpu_identity()
     source = onnx_for_precision(onnx_path, opts.precision)
     contract = OrtBackend(source).contract
-    out = Path(out) if out else source.with_suffix(".engine")
+    default_out = source.with_suffix(".engine")
+    out = Path(out) if out else default_out
 
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -248,9 +250,9 @@ def build_engine(onnx_path: Path, out: Path | None = None, opts: BuildOptions | 
         profile.set_shape(name, s["min"], s["opt"], s["max"])
     config.add_optimization_profile(profile)
 
-    cache_file = opts.timing_cache or DEFAULT_CACHE / (
-        f"timing-{gpu_name.replace(' ', '_')}-trt{trt.__version__}.cache"
-    )
+    safe_gpu = re.sub(r"[^A-Za-z0-9.-]+", "_", gpu_name)
+    cache_name = f"timing-{safe_gpu}-trt{trt.__version__}.cache"
+    cache_file = opts.timing_cache or DEFAULT_CACHE / cache_name
     blob = cache_file.read_bytes() if cache_file.is_file() else b""
     timing_cache = config.create_timing_cache(blob)
     config.set_timing_cache(timing_cache, ignore_mismatch=False)
@@ -291,6 +293,7 @@ def build_engine(onnx_path: Path, out: Path | None = None, opts: BuildOptions | 
         build_command=build_command(
             source, opts.precision, (opts.min_batch, opts.opt_batch, opts.max_batch),
             opts.workspace_mb, opts.opt_level, opts.hardware_compat,
+            out=None if out == default_out else out,
         ),
     )
     manifest_file = write_manifest(manifest, out)

@@ -120,7 +120,8 @@ def read_manifest(engine: Path) -> EngineManifest:
 
 
 def build_command(onnx: Path, precision: str, profile_batches: tuple[int, int, int],
-                  workspace_mb: int, opt_level: int, hardware_compat: str) -> str:
+                  workspace_mb: int, opt_level: int, hardware_compat: str,
+                  out: Path | None = None) -> str:
     """The exact `deepscreen export trt` command that (re)builds an engine with these options."""
     lo, opt, hi = profile_batches
     args = [
@@ -130,6 +131,8 @@ def build_command(onnx: Path, precision: str, profile_batches: tuple[int, int, i
     ]
     if hardware_compat != "none":
         args += ["--hardware-compat", hardware_compat]
+    if out is not None:
+        args += ["--out", str(out)]
     return shlex.join(args)
 
 
