@@ -49,7 +49,7 @@ class OptimConfig:
     warmup_epochs: float = 0.5
     patience: int = 4
     num_workers: int = 1
-    threads: int = 2
+    threads: int = 1
     device: str = "auto"
     amp: bool = True
     tensorboard: bool = False

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import logging
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,44 +176,59 @@ def detect_faces(
 
     Images with no detected face get :func:`whole_image_box` and no landmarks.
     """
+    # Keys are resolved paths, so "../shared/x.jpg" and "/work/shared/x.jpg" share an entry.
+    keys = {p: str(Path(p).resolve()) for p in paths}
     cache: dict[str, Face] = {}
     cache_path = Path(cache_file) if cache_file else None
     if cache_path and cache_path.is_file():
         data = np.load(cache_path, allow_pickle=False)
         for p, b, lm, d in zip(data["paths"], data["boxes"], data["landmarks"], data["detected"],
                                strict=True):
-            cache[str(p)] = Face(tuple(float(v) for v in b), lm if d else None, bool(d))
-    todo = [p for p in paths if p not in cache]
+            cache[str(Path(str(p)).resolve())] = Face(
+                tuple(float(v) for v in b), lm if d else None, bool(d)
+            )
+    todo = [p for p in paths if keys[p] not in cache]
     if todo:
         detector = make_detector(min_face)
-        try:
-            from tqdm import tqdm
-
-            it = tqdm(todo, desc="detecting faces", unit="img", leave=False)
-        except ImportError:
-            it = todo
-        for p in it:
+        for p in _progress(todo, "detecting faces"):
             img = read_bgr(p)
             det = largest_face(detector.detect(img))
             if det is None:
-                cache[p] = Face(whole_image_box(img.shape, margin), None, False)
+                cache[keys[p]] = Face(whole_image_box(img.shape, margin), None, False)
             else:
                 lm = np.asarray(det.landmarks, np.float32).reshape(5, 2)
-                cache[p] = Face(tuple(float(v) for v in det.box), lm, True)
+                cache[keys[p]] = Face(tuple(float(v) for v in det.box), lm, True)
         if cache_path:
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            keys = sorted(cache)
-            np.savez(
-                cache_path,
-                paths=np.array(keys),
-                boxes=np.array([cache[k].box for k in keys], np.float32),
-                landmarks=np.stack(
-                    [cache[k].landmarks if cache[k].detected else np.zeros((5, 2), np.float32)
-                     for k in keys]
-                ),
-                detected=np.array([cache[k].detected for k in keys]),
-            )
-    missed = sum(1 for p in paths if not cache[p].detected)
+            _save_faces(cache_path, cache)
+    missed = sum(1 for p in paths if not cache[keys[p]].detected)
     if missed:
         log.info("no face found in %d of %d images: used as aligned crops", missed, len(paths))
-    return {p: cache[p] for p in paths}
+    return {p: cache[keys[p]] for p in paths}
+
+
+def _save_faces(path: Path, cache: dict[str, Face]) -> None:
+    """Write the detection cache atomically (other runs may be reading it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = sorted(cache)
+    tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
+    np.savez(
+        tmp,
+        paths=np.array(keys),
+        boxes=np.array([cache[k].box for k in keys], np.float32),
+        landmarks=np.stack(
+            [cache[k].landmarks if cache[k].detected else np.zeros((5, 2), np.float32)
+             for k in keys]
+        ),
+        detected=np.array([cache[k].detected for k in keys]),
+    )
+    os.replace(tmp, path)
+
+
+def _progress(items: list, desc: str):
+    if len(items) < 50:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=desc, unit="img", leave=False, mininterval=5)

@@ -54,6 +54,8 @@ class TrainDataset(torch.utils.data.Dataset):
     ) -> None:
         self.samples, self.faces, self.contract = samples, faces, contract
         self.augment, self.sbi, self.seed = augment, sbi, seed
+        # Decoded once: workers fork after this, so they share the pixels copy-on-write.
+        self.images = [read_bgr(s.path) for s in samples]
         self.blendable = [
             i for i, s in enumerate(samples) if s.label == 0 and faces[s.path].detected
         ]
@@ -80,7 +82,7 @@ class TrainDataset(torch.utils.data.Dataset):
         sample = self.samples[item.sample]
         face = self.faces[sample.path]
         rng = sample_rng(self.seed, self.epoch, k)
-        img = read_bgr(sample.path)
+        img = self.images[item.sample]
         label = sample.label
         if item.sbi:
             img, _ = self_blend(img, face.landmarks, self.sbi, rng)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from engine.errors import UsageError
@@ -85,12 +86,14 @@ def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
+def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None) -> TrainResult:
     """Run one training job as configured; see docs/TRAINING.md.
 
     Args:
         cfg: the configuration.
         resume: continue from ``run_dir/last.pt`` (same config) instead of starting over.
+        stop_after: stop after this many epochs of this call (simulates an interruption; the
+            run can be continued with ``resume=True`` and ends exactly as an uninterrupted one).
     """
     import torch
 
@@ -102,6 +105,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
     run.mkdir(parents=True, exist_ok=True)
     (run / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2))
     torch.set_num_threads(cfg.optim.threads)
+    cv2.setNumThreads(1)  # augmentation workers run in parallel already
     torch.use_deterministic_algorithms(True, warn_only=True)
     seed_everything(cfg.seed)
     device = _device(cfg.optim.device)
@@ -157,6 +161,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
     loss_fn = torch.nn.BCEWithLogitsLoss()
     for epoch in range(start_epoch, cfg.optim.epochs):
         if bad_epochs >= cfg.optim.patience:
+            log.info("early stop: no validation AUC gain for %d epochs", bad_epochs)
+            break
+        if stop_after is not None and epoch - start_epoch >= stop_after:
             break
         t0 = time.perf_counter()
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same per epoch on resume
@@ -165,7 +172,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=cfg.optim.batch_size, shuffle=True, generator=order,
             num_workers=cfg.optim.num_workers, drop_last=False,
-            persistent_workers=False,
+            persistent_workers=False, worker_init_fn=_worker_init,
         )
         model.train()
         losses = []
@@ -231,6 +238,10 @@ def _finish(run, best_path, best_epoch, by_split, faces, cfg, device) -> TrainRe
         {"best_epoch": best_epoch, "threshold": contract.threshold, "val": val, "test": test},
         indent=2))
     return TrainResult(run, best_path, best_epoch, val, test)
+
+
+def _worker_init(_worker_id: int) -> None:
+    cv2.setNumThreads(1)
 
 
 def _device(name: str):

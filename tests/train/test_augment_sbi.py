@@ -1,0 +1,105 @@
+"""Augmentations change images as promised; SBI blends only inside its mask."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+from train.augment import AugmentConfig, augment_crop, gaussian_blur, jpeg_recompress, rotate
+from train.sbi import SBIConfig, blend_mask, face_polygon, self_blend
+
+
+@pytest.fixture(scope="module")
+def astronaut_bgr() -> np.ndarray:
+    return cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="module")
+def astronaut_landmarks(astronaut_bgr) -> np.ndarray:
+    from engine.detect import MTCNNDetector
+
+    dets = MTCNNDetector(min_face=60, threads=1).detect(astronaut_bgr)
+    assert dets, "the detector should find the astronaut's face"
+    best = max(dets, key=lambda d: d.width * d.height)
+    return np.asarray(best.landmarks, np.float32)
+
+
+def _high_freq_energy(img: np.ndarray) -> float:
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return float(np.abs(cv2.Laplacian(gray, cv2.CV_32F)).mean())
+
+
+def test_blur_removes_high_frequencies(astronaut_bgr) -> None:
+    out = gaussian_blur(astronaut_bgr, 2.0)
+    assert out.shape == astronaut_bgr.shape and out.dtype == np.uint8
+    assert _high_freq_energy(out) < 0.5 * _high_freq_energy(astronaut_bgr)
+
+
+def test_jpeg_recompression_changes_pixels_more_at_low_quality(astronaut_bgr) -> None:
+    err = {q: np.abs(jpeg_recompress(astronaut_bgr, q).astype(int) - astronaut_bgr).mean()
+           for q in (20, 95)}
+    assert err[95] > 0
+    assert err[20] > 2 * err[95]
+
+
+def test_rotate_keeps_shape_and_moves_pixels(astronaut_bgr) -> None:
+    out = rotate(astronaut_bgr, 8.0)
+    assert out.shape == astronaut_bgr.shape
+    assert np.abs(out.astype(int) - astronaut_bgr).mean() > 5
+
+
+def test_zero_probabilities_disable_every_augmentation(astronaut_bgr) -> None:
+    off = AugmentConfig(p_blur=0, p_jpeg=0, p_flip=0, p_rotate=0, p_rescale=0, p_color=0)
+    for seed in range(5):
+        out = augment_crop(astronaut_bgr.copy(), off, np.random.default_rng(seed))
+        assert np.array_equal(out, astronaut_bgr)
+
+
+def test_probability_one_always_applies(astronaut_bgr) -> None:
+    flip_only = AugmentConfig(p_blur=0, p_jpeg=0, p_flip=1, p_rotate=0, p_rescale=0, p_color=0)
+    out = augment_crop(astronaut_bgr.copy(), flip_only, np.random.default_rng(0))
+    assert np.array_equal(out, astronaut_bgr[:, ::-1])
+    jpeg_only = replace(flip_only, p_flip=0, p_jpeg=1, jpeg_quality=(30, 30))
+    out = augment_crop(astronaut_bgr.copy(), jpeg_only, np.random.default_rng(0))
+    assert np.array_equal(out, jpeg_recompress(astronaut_bgr, 30))
+
+
+def test_same_rng_seed_same_augmentation(astronaut_bgr) -> None:
+    cfg = AugmentConfig(p_blur=0.5, p_jpeg=0.5, p_rotate=0.5, p_color=0.5)
+    a = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(3))
+    b = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(3))
+    assert np.array_equal(a, b)
+
+
+def test_face_polygon_surrounds_the_landmarks(astronaut_landmarks) -> None:
+    poly = face_polygon(astronaut_landmarks)
+    hull = cv2.convexHull(poly)
+    for point in astronaut_landmarks:
+        assert cv2.pointPolygonTest(hull, (float(point[0]), float(point[1])), False) >= 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_sbi_changes_only_inside_the_mask(astronaut_bgr, astronaut_landmarks, seed) -> None:
+    out, mask = self_blend(astronaut_bgr, astronaut_landmarks, SBIConfig(),
+                           np.random.default_rng(seed))
+    assert out.shape == astronaut_bgr.shape and out.dtype == np.uint8
+    outside = mask == 0
+    assert outside.any() and (~outside).any()
+    assert np.array_equal(out[outside], astronaut_bgr[outside])
+    diff = np.abs(out.astype(int) - astronaut_bgr).sum(axis=2)
+    assert diff[mask > 0.5].mean() > 1.0  # visibly blended inside
+    # The mask covers the face: every landmark lies inside it.
+    for x, y in astronaut_landmarks.round().astype(int):
+        assert mask[y, x] > 0
+
+
+def test_sbi_mask_is_soft_and_bounded(astronaut_bgr, astronaut_landmarks) -> None:
+    mask = blend_mask(astronaut_bgr.shape[:2], astronaut_landmarks, SBIConfig(),
+                      np.random.default_rng(5))
+    assert mask.dtype == np.float32 and mask.min() >= 0 and mask.max() <= 1
+    assert ((mask > 0.05) & (mask < 0.95)).any(), "edges must be feathered"
+    assert (mask > 0).mean() < 0.5, "the mask must stay around the face"
