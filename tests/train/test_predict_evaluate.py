@@ -24,9 +24,17 @@ def shipped() -> Path:
 
 
 def _run_without_torch(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    # A None entry in sys.modules makes every `import torch` fail, as on an edge box.
-    code = ("import sys; sys.modules['torch'] = None; from engine.cli.app import main; "
-            f"main({args!r})")
+    # A meta-path finder that refuses torch makes every `import torch` fail, as on an edge box.
+    code = (
+        "import sys\n"
+        "class _NoTorch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' or name.startswith('torch.'):\n"
+        "            raise ImportError('torch is blocked in this test')\n"
+        "sys.meta_path.insert(0, _NoTorch())\n"
+        "from engine.cli.app import main\n"
+        f"main({args!r})\n"
+    )
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
                           timeout=300)
 
