@@ -48,7 +48,7 @@ def verify(
     from rich.table import Table
 
     from calibration.faces import DEFAULT_FACES
-    from engine.backends.verify import GATES, run_verify
+    from engine.backends.verify import GATES, gate_text, run_verify
 
     roots = data or ([DEFAULT_FACES] if DEFAULT_FACES.is_dir() else [])
     result = run_verify(roots, model, checkpoint, samples, url, not cpu_only, not no_detect)
@@ -70,7 +70,7 @@ def verify(
     console.print(table)
     for i, note in enumerate(notes, 1):
         console.print(f"[{i}] {note}", markup=False, highlight=False)
-    gates = ", ".join(f"{p}: diff <= {d:g}, AUC drop <= {a:g}" for p, (d, a) in GATES.items())
+    gates = "; ".join(f"{p}: {gate_text(p)}" for p in GATES)
     console.print(f"gates: {gates}")
     if not result.ok:
         raise typer.Exit(1)

@@ -33,14 +33,14 @@ def test_verify_passes_fp32_and_fp16_and_fails_a_broken_model(tmp_path: Path) ->
     assert ok.exit_code == 0, ok.output
     assert "ort-cpu" in ok.output and "fp16" in ok.output and "FAIL" not in ok.output
 
-    # A "quantized" sibling whose output layer was damaged (logit bias +3) must fail its gate.
+    # A "half-precision" sibling whose output layer was damaged (logit bias +3) must fail its gate.
     broken = onnx.load(str(model))
     head = next(n for n in broken.graph.node if "logit" in n.output)
     assert head.op_type == "Gemm"
     bias = next(t for t in broken.graph.initializer if t.name == head.input[2])
     b = numpy_helper.to_array(bias)
     bias.CopyFrom(numpy_helper.from_array((b + 3.0).astype(b.dtype), bias.name))
-    onnx.save(broken, str(tmp_path / "classifier.int8.onnx"))
+    onnx.save(broken, str(tmp_path / "classifier.fp16.onnx"))
     bad = _run(*common)
     assert bad.exit_code == 1, bad.output
     assert "FAIL" in bad.output
@@ -57,3 +57,29 @@ def test_verify_without_data_is_a_usage_error(tmp_path: Path) -> None:
         assert "--data" in str(exc)
     else:
         raise AssertionError("verify without data must refuse")
+
+
+def test_verify_fails_an_int8_model_that_ranks_faces_wrongly(tmp_path: Path) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    from tests.export.seeded_model import SHIPPED
+
+    if not SHIPPED.is_file():
+        import pytest
+
+        pytest.skip("needs the shipped (trained) classifier: an untrained one ranks at chance")
+    faces = shared_path("faces", "ffhq-vs-stylegan1")
+    model = tmp_path / "classifier.onnx"
+    shutil.copyfile(SHIPPED, model)
+    # Negated output layer: every probability moves, and the ranking of the faces inverts.
+    broken = onnx.load(str(model))
+    head = next(n for n in broken.graph.node if "logit" in n.output)
+    for name in head.input[1:]:
+        t = next(t for t in broken.graph.initializer if t.name == name)
+        t.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(t), t.name))
+    onnx.save(broken, str(tmp_path / "classifier.int8.onnx"))
+    out = _run("--data", str(faces), "--model", str(model), "--samples", "48", "--cpu-only",
+               "--no-detect")
+    assert out.exit_code == 1, out.output
+    assert "FAIL" in out.output and "AUC drop <= 0.005" in out.output
