@@ -10,7 +10,6 @@ Images in which no face is found are treated as aligned face crops (the whole im
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import math
@@ -97,17 +96,10 @@ def hash_split(samples: list[Sample], val: float, test: float, salt: str = "") -
 
 def read_manifest(path: str | Path) -> list[Sample]:
     """Samples from a ``deepscreen data split`` manifest (path,label,source,group,split)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"manifest not found: {path}")
-    base = path.parent
-    out = []
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            p = Path(row["path"])
-            p = p if p.is_absolute() or p.exists() else base / p
-            out.append(Sample(str(p), int(row["label"]), row["source"], row["split"]))
-    return out
+    from train.splits import read_manifest as read_split_manifest
+
+    return [Sample(str(it.path), it.label, it.source, it.split)
+            for it in read_split_manifest(path)]
 
 
 def read_bgr(path: str | Path) -> np.ndarray:

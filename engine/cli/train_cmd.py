@@ -79,6 +79,10 @@ def evaluate_command(
         Path | None,
         typer.Option("--in-domain", help="Training folder: its hash-split test part is scored."),
     ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="`deepscreen data split` CSV: its test split is scored."),
+    ] = None,
     data: Annotated[
         list[Path] | None,
         typer.Option("--data", help="Labelled folder (real*/fake* subfolders). Repeatable."),
@@ -98,13 +102,13 @@ def evaluate_command(
     With no source given, scores the standard set from ../shared/data: ffhq-vs-stylegan1 test
     split, stylegan2-tpdne, utkface and the ffpp-c23 videos.
     """
-    from train.data import discover
+    from train.data import discover, read_manifest
     from train.evaluate import in_domain_test as test_split
     from train.evaluate import score_images, score_videos, write_report
     from train.predict import DEFAULT_MODEL, open_scorer
 
     data, videos = list(data or []), list(videos or [])
-    if in_domain is None and not data and not videos:
+    if in_domain is None and manifest is None and not data and not videos:
         if not STANDARD_IN_DOMAIN.is_dir():
             raise UsageError(f"no source given and the standard set is absent ({SHARED})")
         in_domain = STANDARD_IN_DOMAIN
@@ -112,6 +116,11 @@ def evaluate_command(
         videos = [p for p in STANDARD_VIDEOS if p.is_dir()]
     scorer = open_scorer(model)
     in_groups = score_images(test_split(in_domain), scorer, cache_dir) if in_domain else []
+    if manifest is not None:
+        test = [s for s in read_manifest(manifest) if s.split == "test"]
+        if not test:
+            raise UsageError(f"{manifest} has no test split")
+        in_groups += score_images(test, scorer, cache_dir)
     groups = list(in_groups)
     for folder in data:
         groups += score_images(discover(folder), scorer, cache_dir)
