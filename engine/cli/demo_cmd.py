@@ -52,6 +52,7 @@ def demo(
     ] = True,
 ) -> None:
     """Screen a built-in clip (real portraits and face swaps) and show the verdict per segment."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -71,24 +72,25 @@ def demo(
         )
 
     run = result.summary
-    table = Table(title=f"deepscreen demo: verdict per segment ({result.rule} rule, "
-                        f"threshold {result.threshold:.2f}, backend {run.backend or '?'})")
-    for col, justify in (("segment", "left"), ("time", "right"), ("truth", "left"),
-                         ("frames", "right"), ("scored", "right"), ("mean p_fake", "right"),
-                         ("verdict", "left"), ("engine live", "left")):
-        table.add_column(col, justify=justify)
+    # Fits an 80-column terminal (and CI logs): no vertical rules, short cells.
+    table = Table(title=f"deepscreen demo ({result.rule} rule, threshold {result.threshold:.2f}, "
+                        f"{run.backend or '?'})", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col, justify in (("segment", "left"), ("seconds", "right"), ("truth", "left"),
+                         ("frames", "right"), ("p_fake", "right"), ("verdict", "left"),
+                         ("live", "left")):
+        table.add_column(col, justify=justify, no_wrap=True)
     for r in result.segments:
         s = r.segment
         colour = {True: "green", False: "red", None: "yellow"}[r.correct]
         table.add_row(
-            s.name, f"{s.start_t:.1f}-{s.end_t:.1f} s", s.truth, str(r.frames),
-            str(r.scored_frames), _fmt_p(r.mean_p_fake), f"[{colour}]{r.verdict}[/{colour}]",
-            r.live_verdict,
+            s.name, f"{s.start_t:g}-{s.end_t:g}", s.truth, f"{r.scored_frames}/{r.frames}",
+            _fmt_p(r.mean_p_fake), f"[{colour}]{r.verdict}[/{colour}]", r.live_verdict,
         )
     console.print(table)
     console.print(
-        "verdict: the voting rule over the segment's own frames; engine live: the stream "
-        "verdict the engine held at the segment's end (sliding window with hysteresis)."
+        "frames: with a classified face / processed. p_fake: mean over those frames. verdict: "
+        "the voting rule over the segment's own frames. live: the stream verdict the "
+        "engine held at the segment's end (sliding window with hysteresis)."
     )
 
     if result.timeline:
