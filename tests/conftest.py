@@ -5,17 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_data import REPO, SHARED_DATA, shared_path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def shared_path(*parts: str) -> Path:
-    """Path inside ../shared/data; the calling test is skipped when it does not exist."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not present: {path}")
-    return path
+__all__ = ["REPO", "SHARED_DATA", "shared_path"]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
+from shared_data import shared_path
 from skimage import data
 
 from engine.errors import InputError, UsageError

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import shared_path
+from shared_data import shared_path
 
 from engine.sources import LiveSource, open_source
 
