@@ -88,7 +88,12 @@ ENTROPY_QUANTIZED_BINS = 128
 
 
 def calibrate(
-    fp32: Path, reader: ArrayReader, method: str, cache: Path, percentile: float = 99.999
+    fp32: Path,
+    reader: ArrayReader,
+    method: str,
+    cache: Path,
+    percentile: float = 99.999,
+    bins: int = HIST_BINS,
 ) -> Path:
     """Collect activation ranges with ONNX Runtime's calibrators and store them in ``cache``.
 
@@ -101,9 +106,9 @@ def calibrate(
 
     options: dict[str, object] = {"symmetric": True}
     if method == "entropy":
-        options.update(num_bins=HIST_BINS, num_quantized_bins=ENTROPY_QUANTIZED_BINS)
+        options.update(num_bins=bins, num_quantized_bins=ENTROPY_QUANTIZED_BINS)
     elif method == "percentile":
-        options.update(num_bins=HIST_BINS, percentile=percentile)
+        options.update(num_bins=bins, percentile=percentile)
     with tempfile.TemporaryDirectory(prefix="deepscreen-calib-") as tmp, \
             contextlib.redirect_stdout(io.StringIO()):
         calibrator = create_calibrator(
