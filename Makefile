@@ -7,12 +7,16 @@ PIP := $(PY) -m pip
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 EXT_STAMP := $(VENV)/.cpp-ext-installed
+# A real Open Inference Protocol server (MLServer) for the remote-backend tests, in its own venv
+# because its pins clash with the project's.
+SERVE_VENV ?= .venv-serve
+SERVE_STAMP := $(SERVE_VENV)/.installed
 # Pinned because these builds lie in the development machines' local package cache; any other
 # torch is a multi-GB download. Override on other machines: make test TORCH_PINS="torch torchvision"
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
 
-.PHONY: demo test install dev cpp-ext lint clean
+.PHONY: demo test install dev cpp-ext serve-venv lint clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -35,18 +39,24 @@ $(EXT_STAMP): $(DEV_STAMP) $(wildcard cpp_ext/*.toml cpp_ext/*.txt cpp_ext/src/*
 		$(PIP) install -q --no-build-isolation ./cpp_ext && touch $@; \
 	else echo "skipping the CUDA extension (no nvcc or no cpp_ext/pyproject.toml)"; fi
 
+$(SERVE_STAMP):
+	python3 -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install -q mlserver==1.7.1 onnxruntime numpy
+	touch $@
+
 install: $(RUNTIME_STAMP)
 dev: $(DEV_STAMP)
 cpp-ext: $(EXT_STAMP)
+serve-venv: $(SERVE_STAMP)
 
 demo: $(RUNTIME_STAMP)
 	$(VENV)/bin/deepscreen demo
 
-test: $(DEV_STAMP) $(EXT_STAMP)
+test: $(DEV_STAMP) $(EXT_STAMP) $(SERVE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check engine export train calibration tests bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(SERVE_VENV) build *.egg-info

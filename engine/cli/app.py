@@ -11,7 +11,6 @@ import importlib
 import logging
 import os
 import sys
-from typing import Optional
 
 import typer
 
@@ -49,8 +48,8 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Optional[bool] = typer.Option(  # noqa: UP007 - typer needs Optional on 3.10
-        None, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
 ) -> None:
