@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from engine.backends.factory import DEFAULT_MODEL
-
-
-def shipped_model() -> Path:
-    """The shipped classifier ONNX; the calling test is skipped when it is absent.
-
-    ``DEEPSCREEN_TEST_MODEL`` points at another deepscreen classifier ONNX (same inputs and
-    metadata) for development before the shipped one exists; CI uses the shipped file.
-    """
-    override = os.environ.get("DEEPSCREEN_TEST_MODEL")
-    path = Path(override) if override else DEFAULT_MODEL
-    if not path.is_file():
-        pytest.skip(f"classifier model not present: {path} (trained and exported by `deepscreen "
-                    "train` / `deepscreen export onnx`)")
-    return path
+from tests.pipeline.shipped import shipped_model
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import urllib.request
 
 import cv2
 import numpy as np
+from shared_data import shared_path
 from skimage import data
 
 from engine.metrics import MetricsServer
 from engine.pipeline import Pipeline, PipelineConfig, PipelineMetrics, run_pipeline
 from engine.pipeline.runner import open_sources
 from engine.sinks import JsonlEventSink
-from tests.conftest import shared_path
 
 
 def run(specs, stack, config=None, sinks=(), metrics=None, stop=None):

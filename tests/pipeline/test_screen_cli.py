@@ -13,10 +13,10 @@ from pathlib import Path
 
 import cv2
 import pytest
+from shared_data import shared_path
 from skimage import data
 
-from tests.conftest import shared_path
-from tests.pipeline.conftest import shipped_model
+from tests.pipeline.shipped import shipped_model
 
 
 def cli(*args: str) -> list[str]:

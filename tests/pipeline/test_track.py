@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from shared_data import shared_path
 
 from engine.track import Tracker, TrackerConfig, centre_distance, iou
 from engine.types import Detection
-from tests.conftest import shared_path
 
 
 def det(x: float, y: float, side: float = 50.0, score: float = 0.99) -> Detection:
