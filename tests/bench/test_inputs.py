@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.benchmark.inputs import as_640x480, default_videos, resize_video, video_info
-from tests.conftest import shared_path
+from tests.shared_data import shared_path
 
 
 def test_default_is_the_shared_640x480_ffpp_clips(tmp_path: Path,
