@@ -66,6 +66,13 @@ def screen(
         Path | None,
         typer.Option("--model", help="Classifier model (default: the shipped classifier.onnx)."),
     ] = None,
+    backend_url: Annotated[
+        str | None,
+        typer.Option(
+            "--backend-url",
+            help="host:port of an Open Inference Protocol server (Triton, MLServer) for remote.",
+        ),
+    ] = None,
     spectral: Annotated[
         str,
         typer.Option("--spectral", help="Spectral feature: auto, cuda, cpu."),
@@ -214,7 +221,10 @@ def screen(
     from engine.detect import MTCNNDetector
     from engine.features.spectral import SpectralFeature
 
-    clf = load_backend(backend, model)
+    if backend == "remote" and not backend_url:
+        raise UsageError("--backend remote needs --backend-url HOST:PORT")
+    backend_opts = {"url": backend_url} if backend == "remote" else {}
+    clf = load_backend(backend, model, **backend_opts)
     feature = SpectralFeature(clf.contract.spectrum_bins, backend=spectral)
     detector = MTCNNDetector(min_face=config.min_face)
     sinks = []

@@ -140,3 +140,49 @@ def test_verify_includes_the_remote_server(server: str, tiny_onnx: Path) -> None
     rows = {r.backend: r for r in result.rows}
     assert rows["remote"].passed and rows["remote"].max_abs_diff <= 1e-6
     assert result.ok
+
+
+def _screen_events(tmp_path: Path, folder: Path, model: Path, *backend_args: str) -> list[dict]:
+    import json
+    import sys
+
+    events = tmp_path / f"events-{len(backend_args)}.jsonl"
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.cli.app", "screen", str(folder), "--model", str(model),
+         "--min-frames", "2", "--events", str(events), *backend_args],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode in (0, 3, 4), out.stderr[-2000:]
+    return [json.loads(line) for line in events.read_text().splitlines()]
+
+
+def test_screen_with_the_remote_backend_matches_local(
+    server: str, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    """`deepscreen screen --backend remote` decides exactly what the local backend decides."""
+    import shutil
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    portrait = REPO / "engine" / "assets" / "grace_hopper_512x512.jpg"
+    for i in range(4):
+        shutil.copy(portrait, folder / f"{i:02d}.jpg")
+    local = _screen_events(tmp_path, folder, tiny_onnx, "--backend", "ort")
+    remote = _screen_events(
+        tmp_path, folder, tiny_onnx, "--backend", "remote", "--backend-url", server
+    )
+    assert local, "the local run decided nothing"
+    assert [e["verdict"] for e in remote] == [e["verdict"] for e in local]
+    for a, b in zip(remote, local, strict=True):
+        assert abs(a["p_fake"] - b["p_fake"]) < 1e-5
+
+
+def test_screen_remote_without_url_is_a_usage_error() -> None:
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.cli.app", "screen", str(REPO), "--backend", "remote"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 2
+    assert "--backend-url" in out.stderr
