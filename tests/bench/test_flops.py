@@ -69,23 +69,10 @@ def test_unreadable_file_is_a_model_error(tmp_path: Path) -> None:
 
 def _torch_macs(module, *inputs) -> int:
     """MACs of nn.Conv2d / nn.Linear layers, counted by forward hooks in PyTorch."""
-    torch = pytest.importorskip("torch")
-    total = 0
+    pytest.importorskip("torch")
+    from engine.benchmark.torch_model import torch_macs
 
-    def hook(m, _inp, out):
-        nonlocal total
-        if isinstance(m, torch.nn.Conv2d):
-            k = m.kernel_size[0] * m.kernel_size[1]
-            total += out.numel() * (m.in_channels // m.groups) * k
-        elif isinstance(m, torch.nn.Linear):
-            total += out.numel() * m.in_features
-
-    handles = [m.register_forward_hook(hook) for m in module.modules()]
-    with torch.no_grad():
-        module(*inputs)
-    for h in handles:
-        h.remove()
-    return total
+    return torch_macs(module, *inputs)
 
 
 @pytest.mark.parametrize("name,size", [("rnet", 24), ("onet", 48)])
