@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from engine.memory import heap_stats  # noqa: E402
 from engine.sources import Source, open_source  # noqa: E402
 
 CLIPS = REPO.parent / "shared" / "data" / "videos" / "ffpp-c23"
@@ -47,6 +48,19 @@ def thread_names() -> list[str]:
         except OSError:  # the thread exited meanwhile
             pass
     return sorted(names)
+
+
+def heap_status() -> tuple[float, float, float]:
+    """glibc's view of the C heap in MiB: (in use, free but kept in arenas, mmapped blocks).
+
+    RSS that grows while "in use" stays flat is fragmentation (freed memory the allocator keeps);
+    growth of "in use" is memory something still holds (a cache, an arena, a leak). Zeros when
+    the C library is not glibc.
+    """
+    stats = heap_stats()
+    if stats is None:
+        return 0.0, 0.0, 0.0
+    return stats.in_use_mb, stats.free_mb, stats.mmapped_mb
 
 
 def proc_status() -> tuple[float, int]:
@@ -64,6 +78,9 @@ def proc_status() -> tuple[float, int]:
 class Sample:
     t: float
     rss_mb: float
+    heap_used_mb: float
+    heap_free_mb: float
+    heap_mmap_mb: float
     threads: int
     read: int
     dropped: int
@@ -83,6 +100,8 @@ class Report:
     rss_max_after_warmup_mb: float = 0.0
     rss_growth_mb: float = 0.0
     rss_slope_mb_per_min: float = 0.0
+    heap_used_growth_mb: float = 0.0
+    trim_every_s: float | None = None
     threads_before: int = 0
     threads_running: int = 0
     threads_after_stop: int = 0
@@ -142,6 +161,9 @@ def main() -> int:  # noqa: C901 - one linear script
                     help="run engine.pipeline.run_pipeline instead of plain consumers")
     ap.add_argument("--model", type=Path,
                     help="classifier ONNX for --pipeline (default: the packaged model)")
+    ap.add_argument("--trim-every", type=float, default=None,
+                    help="--pipeline: PipelineConfig.trim_every_s (default: the engine's "
+                         "default; 0 turns the periodic heap trim off)")
     ap.add_argument("--json", type=Path, help="write the report here")
     args = ap.parse_args()
 
@@ -200,7 +222,11 @@ def main() -> int:  # noqa: C901 - one linear script
 
         def run() -> None:
             try:
-                result["summary"] = run_pipeline(sources, PipelineConfig(), stop_event=stop,
+                config = PipelineConfig()
+                if args.trim_every is not None:
+                    config.trim_every_s = args.trim_every
+                report.trim_every_s = config.trim_every_s
+                result["summary"] = run_pipeline(sources, config, stop_event=stop,
                                                  model=args.model)
             except Exception as exc:  # reported below; the soak must still clean up
                 result["error"] = f"{type(exc).__name__}: {exc}"
@@ -228,11 +254,14 @@ def main() -> int:  # noqa: C901 - one linear script
                 next_restart = now + args.restart_every
             rss, threads = proc_status()
             stats = [s.stats for s in sources]
-            sample = Sample(round(now - t0, 1), round(rss, 1), threads,
+            used, free, mmapped = heap_status()
+            sample = Sample(round(now - t0, 1), round(rss, 1), round(used, 1), round(free, 1),
+                            round(mmapped, 1), threads,
                             sum(s.read for s in stats), sum(s.dropped for s in stats),
                             sum(s.reconnects for s in stats))
             report.samples.append(sample)
-            print(f"t={sample.t:6.1f}s rss={sample.rss_mb:7.1f} MiB threads={threads:3d} "
+            print(f"t={sample.t:6.1f}s rss={sample.rss_mb:7.1f} MiB heap used/free/mmap="
+                  f"{used:6.1f}/{free:6.1f}/{mmapped:6.1f} threads={threads:3d} "
                   f"read={sample.read:7d} dropped={sample.dropped:6d} "
                   f"reconnects={sample.reconnects}", flush=True)
     except KeyboardInterrupt:
@@ -291,6 +320,8 @@ def main() -> int:  # noqa: C901 - one linear script
         report.rss_max_after_warmup_mb = max(s.rss_mb for s in after)
         report.rss_growth_mb = round(report.rss_max_after_warmup_mb - base, 1)
         report.rss_slope_mb_per_min = round(slope_per_min(after), 2)
+        used_base = statistics.fmean(s.heap_used_mb for s in after[:3])
+        report.heap_used_growth_mb = round(max(s.heap_used_mb for s in after) - used_base, 1)
         if report.rss_growth_mb > args.max_growth_mb:
             report.failures.append(f"RSS grew {report.rss_growth_mb} MiB after warm-up "
                                    f"(bound {args.max_growth_mb} MiB)")

@@ -25,8 +25,15 @@ from engine.types import Detection
 # MTCNN's P-Net sees 12x12 windows at stride 2 on each pyramid level.
 CELL = 12
 STRIDE = 2
-# R-Net and O-Net batches are split so memory stays bounded on crowded frames.
-MAX_BATCH = 512
+# R-Net and O-Net batches are split so memory stays bounded on crowded frames. ONNX Runtime's
+# CPU arena grows to the largest batch it has ever run and never shrinks: measured on the dev
+# box, O-Net needs about 65 MiB of arena at 64 crops, 670 MiB at 256 and 1.2 GiB at 512;
+# R-Net about 31 MiB at 128 and 130 MiB at 512. A crowded frame late in a long run used to
+# grow the process by tens of MiB at a time (the soak's "steps", docs/SOURCES.md). With
+# 64/16 and the warm-up below the three sessions hold about 67 MiB (C heap in use after
+# loading), flat whatever the frames; the per-call overhead of small chunks is microseconds.
+RNET_BATCH = 64
+ONET_BATCH = 16
 
 
 def _net_input(x: np.ndarray) -> np.ndarray:
@@ -44,9 +51,9 @@ def _net_input(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _batched(run, crops: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Run a net over crops in chunks of MAX_BATCH and concatenate each output."""
-    outs = [run(crops[i : i + MAX_BATCH]) for i in range(0, len(crops), MAX_BATCH)]
+def _batched(run, crops: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """Run a net over crops in chunks of ``size`` and concatenate each output."""
+    outs = [run(crops[i : i + size]) for i in range(0, len(crops), size)]
     return tuple(np.concatenate(parts) for parts in zip(*outs, strict=True))
 
 
@@ -127,6 +134,20 @@ class MTCNNDetector:
         self.thresholds = thresholds
         self.scale_factor = float(scale_factor)
         self.nets = MTCNNNets.load(model_dir, providers, threads)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run R-Net and O-Net once at their largest chunk size.
+
+        ONNX Runtime sizes its arena on the first run of each shape; doing the largest one now
+        puts that memory in the start-up footprint instead of a step in the middle of a run
+        (and keeps the first crowded frame from paying for the allocation). Twice, because ONNX
+        Runtime records a shape's memory pattern on the first run and allocates it as one block
+        on the second.
+        """
+        for _ in range(2):
+            self.nets.run_rnet(np.zeros((RNET_BATCH, 3, 24, 24), np.float32))
+            self.nets.run_onet(np.zeros((ONET_BATCH, 3, 48, 48), np.float32))
 
     def pyramid_scales(self, height: int, width: int) -> list[float]:
         """Scales at which P-Net scans a frame of this size (largest first)."""
@@ -222,7 +243,7 @@ class MTCNNDetector:
     def _stage_rnet(self, table, boxes, height, width) -> np.ndarray:
         crops, valid = self._crops(table, boxes, height, width, 24)
         boxes = boxes[valid]
-        reg, prob = _batched(self.nets.run_rnet, crops)
+        reg, prob = _batched(self.nets.run_rnet, crops, RNET_BATCH)
         score = prob[:, 1]
         keep = score > self.thresholds[1]
         boxes = np.concatenate([boxes[keep, :4], score[keep, None]], axis=1)
@@ -233,7 +254,7 @@ class MTCNNDetector:
     def _stage_onet(self, table, boxes, height, width) -> tuple[np.ndarray, np.ndarray]:
         crops, valid = self._crops(table, boxes, height, width, 48)
         boxes = boxes[valid]
-        reg, marks, prob = _batched(self.nets.run_onet, crops)
+        reg, marks, prob = _batched(self.nets.run_onet, crops, ONET_BATCH)
         score = prob[:, 1]
         keep = score > self.thresholds[2]
         boxes = np.concatenate([boxes[keep, :4], score[keep, None]], axis=1)

@@ -29,6 +29,9 @@ class PipelineConfig:
         duration_s: stop the whole run after this many seconds of wall time (0 = no limit).
         min_crop: crops smaller than this side (pixels) are not classified.
         tick_s: period of live-view / metrics refreshes.
+        trim_every_s: hand free C-heap pages back to the kernel this often (glibc
+            ``malloc_trim``; 0 = never). Without it the RSS of a long run creeps up with heap
+            fragmentation from the frame churn (see :mod:`engine.memory`).
     """
 
     detect_every: int = 5
@@ -47,6 +50,7 @@ class PipelineConfig:
     duration_s: float = 0.0
     min_crop: int = 16
     tick_s: float = 0.25
+    trim_every_s: float = 5.0
 
     def validate(self) -> PipelineConfig:
         """Raise :class:`UsageError` for impossible values; returns self."""
@@ -64,6 +68,7 @@ class PipelineConfig:
             (0.0 <= self.hysteresis < 0.5, "hysteresis must be in [0, 0.5)"),
             (self.threshold is None or 0.0 < self.threshold < 1.0, "threshold must be in (0, 1)"),
             (self.max_frames >= 0 and self.duration_s >= 0, "limits must be >= 0"),
+            (self.trim_every_s >= 0, "trim_every_s must be >= 0 (0 = never)"),
         ]
         for ok, message in checks:
             if not ok:

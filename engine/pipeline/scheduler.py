@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.batching import CropBatcher, CropItem
+from engine.memory import trim_heap
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState
 from engine.pipeline.summary import BatchStats, RunSummary, StreamSummary
@@ -160,6 +161,7 @@ class Pipeline:
         cfg = self.config
         deadline = self._t0 + cfg.duration_s if cfg.duration_s else None
         next_tick = 0.0
+        next_trim = self._t0 + cfg.trim_every_s if cfg.trim_every_s else float("inf")
         rr = 0
         while True:
             active = [s for s in self.states if not s.ended]
@@ -191,6 +193,10 @@ class Pipeline:
                 snap = self.snapshot()
                 for sink in self.sinks:
                     sink.on_tick(snap)
+            if now >= next_trim:
+                next_trim = now + cfg.trim_every_s
+                with self.timer.time("trim"):
+                    trim_heap()
             if not progressed:
                 self._idle(active[rr % len(active)])
 

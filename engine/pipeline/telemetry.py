@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import math
+
+from engine.benchmark.memory import current_rss_mib
+from engine.memory import MIB, heap_stats
 from engine.metrics import BATCH_BUCKETS, Registry
 from engine.pipeline.summary import StreamSummary
 from engine.sources.base import STATES
@@ -54,6 +58,12 @@ class PipelineMetrics:
                                  buckets=BATCH_BUCKETS)
         self.latency = r.histogram("deepscreen_stage_latency_seconds",
                                    "Latency of each pipeline stage.", ["stage"])
+        # Memory, so a scrape history shows a leak or fragmentation before the box runs out.
+        self.rss = r.gauge("deepscreen_process_resident_bytes",
+                           "Resident set size of the engine process.")
+        self.heap = r.gauge("deepscreen_heap_bytes",
+                            "glibc C heap: in_use (allocated) and free (kept by the allocator).",
+                            ["kind"])
         self._snapshot: Callable[[], list[StreamSummary]] | None = None
         self._active: Callable[[], dict[str, int]] | None = None
         r.add_collector(self._collect)
@@ -71,6 +81,13 @@ class PipelineMetrics:
         self.latency.observe(seconds, stage=stage)
 
     def _collect(self) -> None:
+        rss = current_rss_mib()
+        if not math.isnan(rss):
+            self.rss.set(rss * MIB)
+        heap = heap_stats()
+        if heap is not None:
+            self.heap.set(heap.in_use_mb * MIB, kind="in_use")
+            self.heap.set(heap.free_mb * MIB, kind="free")
         if self._snapshot is None:
             return
         active = self._active() if self._active else {}

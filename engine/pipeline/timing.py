@@ -1,7 +1,7 @@
 """Per-stage latency bookkeeping for the streaming pipeline.
 
-Every stage (decode, detect, track, crop, spectral, preprocess, classify, vote, and the time a
-crop waits in the batcher) is timed with ``time.perf_counter``. A :class:`StageTimer` keeps the
+Every stage (decode, detect, track, crop, spectral, preprocess, classify, vote, the time a
+crop waits in the batcher, and the periodic heap trim) is timed with ``time.perf_counter``. A :class:`StageTimer` keeps the
 exact count, sum and maximum plus a bounded reservoir of recent samples for percentiles, so a
 run of hours does not grow memory. The same samples feed the Prometheus histograms.
 """
@@ -18,7 +18,7 @@ import numpy as np
 
 STAGES = (
     "decode", "wait", "detect", "track", "crop", "batch_wait", "spectral", "preprocess",
-    "classify", "vote",
+    "classify", "vote", "trim",
 )
 
 

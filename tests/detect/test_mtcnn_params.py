@@ -8,6 +8,8 @@ import pytest
 import skimage.data
 
 from engine.detect import MTCNNDetector
+from engine.detect.mtcnn import ONET_BATCH, RNET_BATCH, _batched
+from engine.memory import heap_stats, heap_supported
 from engine.errors import InputError, ModelError, UsageError
 from engine.types import Detection
 from tests.conftest import shared_path
@@ -120,3 +122,21 @@ def test_corrupt_model(tmp_path) -> None:
 
 def test_tiny_image_has_no_pyramid(detector) -> None:
     assert detector.detect(np.zeros((30, 30, 3), np.uint8)) == []
+
+
+@pytest.mark.skipif(not heap_supported(), reason="needs glibc >= 2.33 for heap statistics")
+def test_crowded_batches_do_not_grow_memory() -> None:
+    """Hundreds of R-Net/O-Net candidates run in chunks the warm-up already sized the arena for.
+
+    Before chunking at RNET_BATCH/ONET_BATCH, one crowded frame with 300 O-Net candidates grew
+    ONNX Runtime's arena by hundreds of MiB, for the rest of the process's life.
+    """
+    det = MTCNNDetector(min_face=40, threads=1)
+    rng = np.random.default_rng(0)
+    before = heap_stats().in_use_mb
+    for n in (300, 7, 129, 64, 1):
+        _batched(det.nets.run_rnet, rng.normal(size=(n, 3, 24, 24)).astype(np.float32),
+                 RNET_BATCH)
+        _batched(det.nets.run_onet, rng.normal(size=(n, 3, 48, 48)).astype(np.float32),
+                 ONET_BATCH)
+    assert heap_stats().in_use_mb - before < 4.0

@@ -14,6 +14,7 @@ from shared_data import shared_path
 from skimage import data
 
 from engine.metrics import MetricsServer
+from engine.memory import heap_supported
 from engine.pipeline import Pipeline, PipelineConfig, PipelineMetrics, run_pipeline
 from engine.pipeline.runner import open_sources
 from engine.sinks import JsonlEventSink
@@ -150,6 +151,11 @@ def test_metrics_scraped_while_running(stack) -> None:
     assert 'deepscreen_frames_dropped_total{stream="519.mp4",where="source"}' in text
     assert 'deepscreen_stage_latency_seconds_count{stage="detect"}' in text
     assert "deepscreen_batch_size_bucket" in text
+    # The RSS gauge is this process's resident set: tens of MiB at least, well below 100 GiB.
+    assert 50 * 2**20 < value(text, "deepscreen_process_resident_bytes") < 100 * 2**30
+    if heap_supported():
+        assert value(text, 'deepscreen_heap_bytes{kind="in_use"}') > 10 * 2**20
+        assert 'deepscreen_heap_bytes{kind="free"}' in text
     assert scraped["health"] == (200, {"status": "ok", "streams": {"519.mp4": "streaming"}})
     assert summary.interrupted
     assert_accounting(summary)
