@@ -5,9 +5,8 @@ Stream labels are the sources' scrubbed names, so no credential reaches a scrape
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import math
+from collections.abc import Callable
 
 from engine.benchmark.memory import current_rss_mib
 from engine.memory import MIB, heap_stats

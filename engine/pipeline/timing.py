@@ -1,9 +1,10 @@
 """Per-stage latency bookkeeping for the streaming pipeline.
 
 Every stage (decode, detect, track, crop, spectral, preprocess, classify, vote, the time a
-crop waits in the batcher, and the periodic heap trim) is timed with ``time.perf_counter``. A :class:`StageTimer` keeps the
-exact count, sum and maximum plus a bounded reservoir of recent samples for percentiles, so a
-run of hours does not grow memory. The same samples feed the Prometheus histograms.
+crop waits in the batcher, and the periodic heap trim) is timed with ``time.perf_counter``.
+A :class:`StageTimer` keeps the exact count, sum and maximum plus a bounded reservoir of
+recent samples for percentiles, so a run of hours does not grow memory. The same samples
+feed the Prometheus histograms.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import skimage.data
 
 from engine.detect import MTCNNDetector
 from engine.detect.mtcnn import ONET_BATCH, RNET_BATCH, _batched
-from engine.memory import heap_stats, heap_supported
 from engine.errors import InputError, ModelError, UsageError
+from engine.memory import heap_stats, heap_supported
 from engine.types import Detection
 from tests.conftest import shared_path
 from tests.detect.mtcnn_reference import assert_same_faces, reference_detect

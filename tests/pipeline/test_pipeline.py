@@ -13,8 +13,8 @@ import numpy as np
 from shared_data import shared_path
 from skimage import data
 
-from engine.metrics import MetricsServer
 from engine.memory import heap_supported
+from engine.metrics import MetricsServer
 from engine.pipeline import Pipeline, PipelineConfig, PipelineMetrics, run_pipeline
 from engine.pipeline.runner import open_sources
 from engine.sinks import JsonlEventSink
