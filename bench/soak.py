@@ -113,6 +113,7 @@ class Report:
     invariant_ok: bool = True
     failures: list[str] = field(default_factory=list)
     per_stream: list[dict[str, object]] = field(default_factory=list)
+    stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 class Drainer(threading.Thread):
@@ -292,6 +293,12 @@ def main() -> int:  # noqa: C901 - one linear script
             f"{', '.join(t.name for t in threading.enumerate())}")
 
     summary = result.get("summary")
+    if summary is not None:
+        report.stages_ms = {
+            name: {"count": st.count, "p50": round(st.p50_ms, 3), "p99": round(st.p99_ms, 3),
+                   "max": round(st.max_ms, 3)}
+            for name, st in summary.stages.items()  # type: ignore[attr-defined]
+        }
     for i, src in enumerate(sources):
         st = src.stats
         report.frames_read += st.read
