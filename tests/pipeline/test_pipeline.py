@@ -10,9 +10,11 @@ import urllib.request
 
 import cv2
 import numpy as np
+import pytest
 from shared_data import shared_path
 from skimage import data
 
+from engine.errors import UsageError
 from engine.memory import heap_supported
 from engine.metrics import MetricsServer
 from engine.pipeline import Pipeline, PipelineConfig, PipelineMetrics, run_pipeline
@@ -169,3 +171,21 @@ def test_run_pipeline_builds_what_it_is_not_given(model_path) -> None:
     assert s.processed == 10 and summary.backend == "ort-cpu" and summary.spectral == "cpu"
     assert np.isfinite(summary.stages["classify"].mean_ms)
     assert_accounting(summary)
+
+
+def test_heap_is_trimmed_periodically_and_trim_can_be_off(tmp_path, stack) -> None:
+    face = data.astronaut()[:, :, ::-1]
+    for i in range(6):
+        cv2.imwrite(str(tmp_path / f"{i:02d}.png"), face)
+    _, on = run([tmp_path], stack, PipelineConfig(detect_every=1, trim_every_s=1e-4))
+    _, off = run([tmp_path], stack, PipelineConfig(detect_every=1, trim_every_s=0))
+    assert on.stages["trim"].count >= 1
+    assert "trim" not in off.stages
+    for summary in (on, off):
+        assert not summary.error and summary.streams[0].processed == 6
+        assert_accounting(summary)
+
+
+def test_negative_trim_period_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="trim_every_s"):
+        PipelineConfig(trim_every_s=-1).validate()
