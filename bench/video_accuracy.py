@@ -27,7 +27,7 @@ import argparse
 import json
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -147,11 +147,15 @@ def main(argv: list[str] | None = None) -> int:
         y = 1 if labels[s.stream] == "fake" else 0
         probs = np.array([c[3] for c in recorder.crops[s.stream]], dtype=np.float64)
         seq = frame_sequence(recorder.crops[s.stream])
+        # Crops per face track, largest first: the subject's track and the detector's false
+        # positives (which vote too) side by side.
+        per_track = Counter(c[1] for c in recorder.crops[s.stream])
         all_p.append(probs)
         all_y.append(np.full(len(probs), y))
         row = {
             "clip": s.stream, "label": labels[s.stream], "frames": s.processed,
             "crops": int(len(probs)),
+            "track_crops": "/".join(str(n) for _, n in per_track.most_common()),
             "frame_acc": float(np.mean((probs >= thr) == bool(y))) if len(probs) else None,
             "mean_p": float(probs.mean()) if len(probs) else None,
             "engine_rule": args.rule, "engine_verdict": recorder.final.get(s.stream, {}).get(
@@ -185,10 +189,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_report(report: dict) -> None:
-    cols = ["clip", "label", "frames", "crops", "frame_acc", "mean_p"] + [
+    cols = ["clip", "label", "frames", "crops", "track_crops", "frame_acc", "mean_p"] + [
         f"{k}_{r}" for r in RULES for k in ("video", "stream")] + ["engine_verdict"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
+    print("(track_crops: crops classified per face track, largest first)")
     for r in report["clips"]:
         cells = []
         for c in cols:

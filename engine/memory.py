@@ -8,17 +8,28 @@ space fragments, and the process RSS creeps up for minutes although the memory i
 returns whole free pages to the kernel (``MADV_DONTNEED``), which brings RSS back to what is in
 use. It takes a few milliseconds, so the scheduler calls it every few seconds, not per frame.
 
-On a C library other than glibc (musl, macOS) both functions are harmless no-ops.
+The second measure is :func:`set_mmap_threshold`: glibc serves blocks above a threshold with
+their own ``mmap`` and unmaps them on free, but by default it raises that threshold (up to
+32 MiB) the first time such a block is freed, after which every decoded frame comes from the
+arenas and fragments them. Fixing the threshold below a frame's size keeps frames out of the
+arenas altogether. The pipeline does both.
+
+On a C library other than glibc (musl, macOS) these functions are harmless no-ops.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 MIB = 1024.0 * 1024.0
+# mallopt parameter number of M_MMAP_THRESHOLD in glibc's <malloc.h>.
+_M_MMAP_THRESHOLD = -3
+# glibc reads this variable at start-up; when a user set it, the pipeline leaves it alone.
+MMAP_THRESHOLD_ENV = "MALLOC_MMAP_THRESHOLD_"
 
 
 class _Mallinfo2(ctypes.Structure):
@@ -57,6 +68,8 @@ def _libc() -> ctypes.CDLL | None:
     libc.malloc_trim.restype = ctypes.c_int
     libc.mallinfo2.argtypes = []
     libc.mallinfo2.restype = _Mallinfo2
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    libc.mallopt.restype = ctypes.c_int
     return libc
 
 
@@ -89,3 +102,18 @@ def trim_heap() -> bool:
     if libc is None:
         return False
     return bool(libc.malloc_trim(0))
+
+
+def set_mmap_threshold(nbytes: int) -> bool:
+    """Serve every allocation of at least ``nbytes`` with its own mmap, for the whole process.
+
+    Setting it also turns off glibc's dynamic threshold. Does nothing when the process was
+    started with ``MALLOC_MMAP_THRESHOLD_`` in its environment (the user's choice wins).
+
+    Returns:
+        True when the threshold was set.
+    """
+    libc = _libc()
+    if libc is None or MMAP_THRESHOLD_ENV in os.environ:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(nbytes)))

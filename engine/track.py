@@ -245,6 +245,11 @@ class Tracker:
                     min(max(box[2], 1.0), float(w)),
                     min(max(box[3], 1.0), float(h)),
                 )
+            if box[2] - box[0] < 1.0 or box[3] - box[1] < 1.0:
+                # The corners move independently, so a box that shrank between detections, or
+                # one leaving the frame and clipped to its edge, extrapolates to nothing (seen
+                # in the soak: x1 > x2). Hold the last real box; the next detection decides.
+                continue
             track.box = box
 
     def _continue(self, track: Track, det: Detection, frame_index: int) -> None:

@@ -32,6 +32,10 @@ class PipelineConfig:
         trim_every_s: hand free C-heap pages back to the kernel this often (glibc
             ``malloc_trim``; 0 = never). Without it the RSS of a long run creeps up with heap
             fragmentation from the frame churn (see :mod:`engine.memory`).
+        mmap_threshold_kb: when the run starts, make glibc serve every allocation of at least
+            this many KiB (decoded frames) with its own mmap, returned to the kernel on free
+            (0 = leave glibc's dynamic threshold; an explicit ``MALLOC_MMAP_THRESHOLD_`` in the
+            environment always wins). Process-wide.
     """
 
     detect_every: int = 5
@@ -51,6 +55,7 @@ class PipelineConfig:
     min_crop: int = 16
     tick_s: float = 0.25
     trim_every_s: float = 5.0
+    mmap_threshold_kb: int = 512
 
     def validate(self) -> PipelineConfig:
         """Raise :class:`UsageError` for impossible values; returns self."""
@@ -69,6 +74,7 @@ class PipelineConfig:
             (self.threshold is None or 0.0 < self.threshold < 1.0, "threshold must be in (0, 1)"),
             (self.max_frames >= 0 and self.duration_s >= 0, "limits must be >= 0"),
             (self.trim_every_s >= 0, "trim_every_s must be >= 0 (0 = never)"),
+            (self.mmap_threshold_kb >= 0, "mmap_threshold_kb must be >= 0 (0 = glibc's default)"),
         ]
         for ok, message in checks:
             if not ok:

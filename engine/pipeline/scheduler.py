@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.batching import CropBatcher, CropItem
-from engine.memory import trim_heap
+from engine.memory import set_mmap_threshold, trim_heap
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState
 from engine.pipeline.summary import BatchStats, RunSummary, StreamSummary
@@ -124,6 +124,9 @@ class Pipeline:
         :attr:`RunSummary.error` (exit code 1). Sinks are always closed.
         """
         self._t0 = time.perf_counter()
+        if self.config.mmap_threshold_kb:
+            # Before the readers start: their frames then never enter the malloc arenas.
+            set_mmap_threshold(self.config.mmap_threshold_kb * 1024)
         names = [s.name for s in self.states]
         for sink in self.sinks:
             sink.open(names)

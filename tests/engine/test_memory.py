@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.memory import heap_stats, heap_supported, trim_heap
+from engine.memory import (
+    MMAP_THRESHOLD_ENV,
+    heap_stats,
+    heap_supported,
+    set_mmap_threshold,
+    trim_heap,
+)
 
 pytestmark = pytest.mark.skipif(not heap_supported(), reason="needs glibc >= 2.33")
 
@@ -60,3 +66,25 @@ def test_trim_returns_fragmented_free_memory() -> None:
         assert rss_mb() < kept - 80.0
     finally:
         libc.free(pin)
+
+
+def test_fixed_mmap_threshold_maps_frame_sized_blocks(monkeypatch) -> None:
+    """After set_mmap_threshold, a block above it is its own mapping (gone from RSS on free)."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    monkeypatch.delenv(MMAP_THRESHOLD_ENV, raising=False)
+    assert set_mmap_threshold(512 * 1024)
+    before = heap_stats().mmapped_mb
+    frame = libc.malloc(640 * 480 * 3)  # one VGA BGR frame, 900 KiB
+    try:
+        assert heap_stats().mmapped_mb - before == pytest.approx(0.88, abs=0.02)
+    finally:
+        libc.free(frame)
+    assert heap_stats().mmapped_mb == pytest.approx(before, abs=0.01)
+
+
+def test_mmap_threshold_from_the_environment_wins(monkeypatch) -> None:
+    monkeypatch.setenv(MMAP_THRESHOLD_ENV, "1048576")
+    assert not set_mmap_threshold(512 * 1024)

@@ -186,6 +186,7 @@ def test_heap_is_trimmed_periodically_and_trim_can_be_off(tmp_path, stack) -> No
         assert_accounting(summary)
 
 
-def test_negative_trim_period_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="trim_every_s"):
-        PipelineConfig(trim_every_s=-1).validate()
+@pytest.mark.parametrize("field", ["trim_every_s", "mmap_threshold_kb"])
+def test_negative_memory_settings_are_usage_errors(field) -> None:
+    with pytest.raises(UsageError, match=field):
+        PipelineConfig(**{field: -1}).validate()

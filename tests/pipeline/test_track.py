@@ -80,6 +80,18 @@ def test_predict_extrapolates_between_detections_and_clips_to_the_frame() -> Non
     assert x2 <= 640 and x1 <= 639
 
 
+def test_predict_never_makes_a_degenerate_box() -> None:
+    """A box that shrank fast near the top edge used to extrapolate to x1 > x2 (a soak crash)."""
+    tracker = Tracker(TrackerConfig(velocity_damping=0.5))
+    tracker.update([Detection((500.0, 0.0, 560.0, 60.0), 0.9, np.zeros((5, 2), np.float32))], 0)
+    tracker.update([Detection((520.0, 0.0, 560.0, 40.0), 0.9, np.zeros((5, 2), np.float32))], 5)
+    assert len(tracker.tracks) == 1 and tracker.tracks[0].hits == 2  # matched: has a velocity
+    for frame in range(6, 60):
+        tracker.predict(frame, (480, 640, 3))
+        x1, y1, x2, y2 = tracker.tracks[0].box
+        assert x2 - x1 >= 1.0 and y2 - y1 >= 1.0, (frame, tracker.tracks[0].box)
+
+
 def _frames(path, n: int, scale: float = 1.0):
     cap = cv2.VideoCapture(str(path))
     try:
