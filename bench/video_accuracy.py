@@ -191,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
 def print_report(report: dict) -> None:
     cols = ["clip", "label", "frames", "crops", "track_crops", "frame_acc", "mean_p"] + [
         f"{k}_{r}" for r in RULES for k in ("video", "stream")] + ["engine_verdict"]
+    print("track_crops: crops classified per face track, largest first\n")
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
-    print("(track_crops: crops classified per face track, largest first)")
     for r in report["clips"]:
         cells = []
         for c in cols:
