@@ -11,8 +11,8 @@ use. It takes a few milliseconds, so the scheduler calls it every few seconds, n
 The second measure is :func:`set_mmap_threshold`: glibc serves blocks above a threshold with
 their own ``mmap`` and unmaps them on free, but by default it raises that threshold (up to
 32 MiB) the first time such a block is freed, after which every decoded frame comes from the
-arenas and fragments them. Fixing the threshold below a frame's size keeps frames out of the
-arenas altogether. The pipeline does both.
+arenas and fragments them. With the threshold fixed below a frame's size, a frame that does not
+fit in free heap space gets its own mapping instead of growing an arena. The pipeline does both.
 
 On a C library other than glibc (musl, macOS) these functions are harmless no-ops.
 """
@@ -105,9 +105,11 @@ def trim_heap() -> bool:
 
 
 def set_mmap_threshold(nbytes: int) -> bool:
-    """Serve every allocation of at least ``nbytes`` with its own mmap, for the whole process.
+    """Give allocations of at least ``nbytes`` their own mmap, for the whole process.
 
-    Setting it also turns off glibc's dynamic threshold. Does nothing when the process was
+    glibc still serves such a block from free heap space when it fits; only instead of growing
+    an arena for it does it map (and on free, unmap) it. Setting the threshold also turns off
+    glibc's dynamic threshold. Does nothing when the process was
     started with ``MALLOC_MMAP_THRESHOLD_`` in its environment (the user's choice wins).
 
     Returns:

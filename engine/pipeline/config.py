@@ -32,10 +32,10 @@ class PipelineConfig:
         trim_every_s: hand free C-heap pages back to the kernel this often (glibc
             ``malloc_trim``; 0 = never). Without it the RSS of a long run creeps up with heap
             fragmentation from the frame churn (see :mod:`engine.memory`).
-        mmap_threshold_kb: when the run starts, make glibc serve every allocation of at least
-            this many KiB (decoded frames) with its own mmap, returned to the kernel on free
-            (0 = leave glibc's dynamic threshold; an explicit ``MALLOC_MMAP_THRESHOLD_`` in the
-            environment always wins). Process-wide.
+        mmap_threshold_kb: when the run starts, make glibc map allocations of at least this
+            many KiB (decoded frames) on their own instead of growing its arenas, so they go back
+            to the kernel on free (0 = leave glibc's dynamic threshold; an explicit
+            ``MALLOC_MMAP_THRESHOLD_`` in the environment always wins). Process-wide.
     """
 
     detect_every: int = 5
