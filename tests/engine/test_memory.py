@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.benchmark.memory import current_rss_mib
 from engine.memory import (
     MMAP_THRESHOLD_ENV,
     heap_stats,
@@ -22,13 +23,6 @@ pytestmark = pytest.mark.skipif(not heap_supported(), reason="needs glibc >= 2.3
 
 BLOCK = 64 * 1024  # below glibc's mmap threshold: served from the heap, not by mmap
 COUNT = 1600  # 100 MiB in total
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    raise AssertionError("no VmRSS in /proc/self/status")
 
 
 def test_heap_stats_follow_allocations() -> None:
@@ -63,10 +57,10 @@ def test_trim_returns_fragmented_free_memory() -> None:
     try:
         for p in ptrs:
             libc.free(p)
-        kept = rss_mb()
+        kept = current_rss_mib()
         assert heap_stats().free_mb > 90.0  # freed, but the allocator still holds it
         assert trim_heap()
-        assert rss_mb() < kept - 80.0
+        assert current_rss_mib() < kept - 80.0
     finally:
         libc.free(pin)
 
