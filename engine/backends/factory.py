@@ -8,7 +8,8 @@ Names:
 - ``tensorrt``: a native TensorRT engine (``MODEL`` is the ``.engine`` file, or an ONNX file
   with a built ``<stem>.engine`` and its manifest beside it), run with pycuda.
 - ``torch`` / ``torch-cpu`` / ``torch-cuda``: the PyTorch reference (needs the training extra
-  and a checkpoint; lives in :mod:`export.torch_backend`).
+  and a checkpoint; registered by the export package under the ``deepscreen.backends``
+  entry points).
 - ``remote``: an Open Inference Protocol (KServe v2 / Triton) server, ``url=`` required.
 - ``auto``: the fastest one that works here, said in the log.
 """
@@ -21,11 +22,14 @@ from pathlib import Path
 
 from engine.backends.base import Backend
 from engine.errors import BackendUnavailable, DeepscreenError, ModelError, UsageError
+from engine.paths import DEFAULT_CLASSIFIER
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "classifier.onnx"
+DEFAULT_MODEL = DEFAULT_CLASSIFIER
 ENGINE_SUFFIXES = (".engine", ".plan")
+# Entry-point group through which upper layers add backends (see pyproject.toml).
+PLUGIN_GROUP = "deepscreen.backends"
 
 BACKEND_NAMES = (
     "auto",
@@ -83,15 +87,23 @@ def _open_tensorrt(model: Path, **opts) -> Backend:
     return TensorRTBackend(engine, **opts)
 
 
-def _open_torch(model: Path, device: str, **opts) -> Backend:
-    if importlib.util.find_spec("torch") is None:
-        raise BackendUnavailable(
-            "the torch backend needs PyTorch (pip install -e '.[train]'); the engine itself "
-            "runs without it"
-        )
-    from export.torch_backend import TorchBackend
+def _open_plugin(name: str, model: Path, **opts) -> Backend:
+    """Open a backend that an upper layer provides through the ``deepscreen.backends`` entry
+    points (the PyTorch reference lives with the training code, which the runtime never
+    imports by name: the layers point one way)."""
+    from importlib.metadata import entry_points
 
-    return TorchBackend(model, device=device, **opts)
+    found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+    hint = "pip install -e '.[train]'; the engine itself runs without it"
+    if name not in found:
+        raise BackendUnavailable(f"the {name} backend is not installed here ({hint})")
+    try:
+        # Heavy libraries are imported when the backend opens, not when the plugin loads.
+        return found[name].load()(model, **opts)
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"the {name} backend needs {exc.name or 'its libraries'} ({hint})"
+        ) from exc
 
 
 def _open_one(name: str, model: Path | None, **opts) -> Backend:
@@ -111,7 +123,8 @@ def _open_one(name: str, model: Path | None, **opts) -> Backend:
     if name == "tensorrt":
         return _open_tensorrt(path, **opts)
     if name in ("torch", "torch-cpu", "torch-cuda"):
-        return _open_torch(path, device="cuda" if name == "torch-cuda" else "cpu", **opts)
+        device = "cuda" if name == "torch-cuda" else "cpu"
+        return _open_plugin("torch", path, device=device, **opts)
     raise UsageError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 
 from engine.backends.base import Backend
 from engine.backends.metrics import accuracy_at, roc_auc
-from engine.errors import DeepscreenError, UsageError
+from engine.errors import DeepscreenError
 
 log = logging.getLogger(__name__)
 
@@ -109,30 +108,27 @@ def _candidates(include_gpu: bool, url: str | None) -> list[str]:
     return names
 
 
-def run_verify(
-    data: Sequence[Path],
+def verify_faces(
+    faces,
     model: Path,
     checkpoint: Path | None = None,
-    samples: int = 64,
     url: str | None = None,
     include_gpu: bool = True,
-    detect: bool = True,
 ) -> VerifyResult:
-    """Run the verification; see the module docstring.
+    """Run every backend and precision on one prepared face set; see the module docstring.
 
-    Raises:
-        UsageError: no labelled data.
-        ModelError: the model is missing.
+    Args:
+        faces: the labelled set, already prepared (``crops``, ``spectrum``, ``labels`` and
+            ``len()``); the command line gathers it with the calibration tools.
+        model: the FP32 ONNX (its FP16/INT8 siblings are picked up).
+        checkpoint: a training checkpoint that makes FP32 PyTorch the reference.
+        url: a remote Open Inference Protocol server to verify as well.
+        include_gpu: also try the CUDA and TensorRT backends.
     """
-    from calibration.faces import find_labelled
-    from calibration.splits import validation_sample
     from engine.backends.factory import load_backend
 
-    if not data:
-        raise UsageError("verify needs labelled faces: pass --data DIR (with real/ and fake/)")
     fp32 = load_backend("ort-cpu", model)
     contract = fp32.contract
-    faces = validation_sample(find_labelled(list(data)), contract, samples, detect=detect)
 
     rows: list[VerifyRow] = []
     reference = f"FP32 ONNX Runtime CPU ({model.name})"

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import ModelError
+from engine.paths import MODELS_DIR
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
+DEFAULT_MODEL_DIR = MODELS_DIR
 # Output names fixed by export/mtcnn.py; checked on load so a foreign file fails clearly.
 EXPECTED_OUTPUTS = {
     "pnet": ("reg", "prob"),

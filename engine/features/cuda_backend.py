@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.errors import BackendUnavailable, InputError
+from engine.features.crop_shapes import centre_square, group_by_side
 
 
 def _import_extension():
@@ -62,8 +63,6 @@ class CudaSpectral:
             raise InputError(str(exc)) from exc
 
     def _grouped(self, crops: Sequence) -> np.ndarray:
-        from engine.features.spectral import centre_square, group_by_side
-
         items = [c if hasattr(c, "__cuda_array_interface__") else np.asarray(c) for c in crops]
         out = np.zeros((len(items), self.bins), np.float32)
         if any(hasattr(c, "__cuda_array_interface__") for c in items):

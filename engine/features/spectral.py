@@ -40,6 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.errors import BackendUnavailable, InputError, UsageError
+from engine.features.crop_shapes import centre_square, group_by_side, squeeze_channel
 from engine.features.radial_plan import (
     max_radius,
     radial_plan,
@@ -54,14 +55,6 @@ MIN_SIDE = 8
 DEFAULT_BINS = 80
 
 Crops = np.ndarray | Sequence[np.ndarray]
-
-
-def centre_square(crop: np.ndarray) -> np.ndarray:
-    """Centre-crop an (H, W[, C]) array to (S, S[, C]) with S = min(H, W); a view, no copy."""
-    h, w = crop.shape[:2]
-    s = min(h, w)
-    top, left = (h - s) // 2, (w - s) // 2
-    return crop[top : top + s, left : left + s]
 
 
 def to_gray(crop: np.ndarray, dtype: type = np.float64) -> np.ndarray:
@@ -184,18 +177,6 @@ def _batch_fast(batch: np.ndarray, bins: int) -> np.ndarray:
     return np.divide(out, mean, out=np.zeros_like(out), where=mean > 0)
 
 
-def _squeeze_channel(crop: np.ndarray) -> np.ndarray:
-    return crop[..., 0] if crop.ndim == 3 and crop.shape[2] == 1 else crop
-
-
-def group_by_side(items: Sequence[np.ndarray]) -> dict[tuple, list[int]]:
-    """Indices of crops that share a square shape after centre-cropping (one batch each)."""
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(items):
-        groups.setdefault(centre_square(_squeeze_channel(c)).shape, []).append(i)
-    return groups
-
-
 def radial_spectrum(crops: Crops, bins: int = DEFAULT_BINS) -> np.ndarray:
     """The spectral feature of a batch on the CPU (fast path; matches the reference to 1e-6).
 
@@ -222,7 +203,7 @@ def radial_spectrum(crops: Crops, bins: int = DEFAULT_BINS) -> np.ndarray:
         return _batch_fast(square, bins).astype(np.float32)
     out = np.zeros((len(items), bins), np.float32)
     for idx in group_by_side(items).values():
-        batch = np.stack([centre_square(_squeeze_channel(items[i])) for i in idx])
+        batch = np.stack([centre_square(squeeze_channel(items[i])) for i in idx])
         out[idx] = _batch_fast(batch, bins)
     return out
 

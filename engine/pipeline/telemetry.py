@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from engine.benchmark.memory import current_rss_mib
 from engine.memory import MIB, heap_stats
 from engine.metrics import BATCH_BUCKETS, Registry
 from engine.pipeline.summary import StreamSummary
+from engine.rss import current_rss_mib
 from engine.sources.base import STATES
 
 

@@ -148,7 +148,7 @@ def _screen_events(tmp_path: Path, folder: Path, model: Path, *backend_args: str
 
     events = tmp_path / f"events-{len(backend_args)}.jsonl"
     out = subprocess.run(
-        [sys.executable, "-m", "engine.cli.app", "screen", str(folder), "--model", str(model),
+        [sys.executable, "-m", "deepscreen_cli.app", "screen", str(folder), "--model", str(model),
          "--min-frames", "2", "--events", str(events), *backend_args],
         capture_output=True, text=True, timeout=300,
     )
@@ -181,7 +181,7 @@ def test_screen_remote_without_url_is_a_usage_error() -> None:
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-m", "engine.cli.app", "screen", str(REPO), "--backend", "remote"],
+        [sys.executable, "-m", "deepscreen_cli.app", "screen", str(REPO), "--backend", "remote"],
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 2

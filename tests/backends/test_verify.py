@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from engine.cli.app import app
+from deepscreen_cli.app import app
 from tests.conftest import shared_path
 from tests.export.seeded_model import seeded_classifier
 
@@ -47,7 +47,7 @@ def test_verify_passes_fp32_and_fp16_and_fails_a_broken_model(tmp_path: Path) ->
 
 
 def test_verify_without_data_is_a_usage_error(tmp_path: Path) -> None:
-    from engine.backends.verify import run_verify
+    from deepscreen_cli.verify_cmd import run_verify
     from engine.errors import UsageError
 
     _, fp32 = seeded_classifier()

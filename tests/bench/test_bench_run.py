@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli.app import app
+from deepscreen_cli.app import app
 
 STAGES = {"decode", "detect", "track", "crop", "spectral", "preprocess", "classify", "vote"}
 
@@ -81,7 +81,7 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
 
 
 def test_bad_option_is_one_line_usage_error(tmp_path: Path) -> None:
-    from engine.cli.app import main
+    from deepscreen_cli.app import main
 
     with pytest.raises(SystemExit) as exc:
         main(["bench", "--batch-sizes", "one", "--out", str(tmp_path)])

@@ -10,7 +10,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from engine.benchmark.flops import count_macs, spectral_bytes  # noqa: E402
+from bench.flops import count_macs, spectral_bytes  # noqa: E402
 from engine.errors import ModelError  # noqa: E402
 
 MODELS = Path(__file__).resolve().parents[2] / "engine" / "models"
@@ -70,7 +70,7 @@ def test_unreadable_file_is_a_model_error(tmp_path: Path) -> None:
 def _torch_macs(module, *inputs) -> int:
     """MACs of nn.Conv2d / nn.Linear layers, counted by forward hooks in PyTorch."""
     pytest.importorskip("torch")
-    from engine.benchmark.torch_model import torch_macs
+    from bench.torch_model import torch_macs
 
     return torch_macs(module, *inputs)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.benchmark.inputs import as_640x480, default_videos, resize_video, video_info
+from bench.inputs import as_640x480, default_videos, resize_video, video_info
 from tests.shared_data import shared_path
 
 

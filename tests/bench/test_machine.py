@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.benchmark.machine import list_gpus, machine_stamp, parse_cpuinfo, sha256_file
-from engine.benchmark.memory import current_rss_mib, peak_rss_mib, reset_peak_rss
+from bench.machine import list_gpus, machine_stamp, parse_cpuinfo, sha256_file
+from engine.rss import current_rss_mib, peak_rss_mib, reset_peak_rss
 
 TWO_SOCKETS = """processor\t: 0
 model name\t: Test CPU 9000

@@ -10,12 +10,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("train.models")
 
-from engine.backends.factory import load_backend  # noqa: E402
-from engine.benchmark.torch_model import (  # noqa: E402
+from bench.torch_model import (  # noqa: E402
     TorchEagerBackend,
     build_torch_model,
     onnx_architecture,
 )
+from engine.backends.factory import load_backend  # noqa: E402
 from engine.errors import BackendUnavailable  # noqa: E402
 from engine.features.spectral import radial_spectrum  # noqa: E402
 from engine.preprocess import prepare_crops  # noqa: E402

@@ -78,7 +78,7 @@ def test_live_verdict_is_the_stream_verdict_in_force_at_each_segment_end() -> No
 
 def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli.app", "demo", *args],
+        [sys.executable, "-m", "deepscreen_cli.app", "demo", *args],
         capture_output=True, text=True, timeout=timeout, cwd=REPO,
         env={**os.environ, "COLUMNS": "200"},  # rich would otherwise truncate at 80 columns
     )

@@ -49,7 +49,7 @@ def test_committed_onnx_matches_torch(name, torch_nets) -> None:
 @pytest.mark.slow
 def test_export_command_writes_checked_files(tmp_path) -> None:
     pytest.importorskip("facenet_pytorch")
-    from engine.cli.app import main
+    from deepscreen_cli.app import main
 
     with pytest.raises(SystemExit) as done:
         main(["export", "mtcnn", "--out", str(tmp_path)])

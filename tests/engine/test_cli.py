@@ -11,7 +11,7 @@ from engine import __version__
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli.app", *args], capture_output=True, text=True
+        [sys.executable, "-m", "deepscreen_cli.app", *args], capture_output=True, text=True
     )
 
 

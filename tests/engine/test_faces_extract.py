@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from engine.cli.app import main
+from deepscreen_cli.app import main
 from engine.errors import UsageError
 from engine.faces_extract import (
     MANIFEST_COLUMNS,

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.benchmark.memory import current_rss_mib
 from engine.memory import (
     MMAP_THRESHOLD_ENV,
     heap_stats,
@@ -18,6 +17,7 @@ from engine.memory import (
     set_mmap_threshold,
     trim_heap,
 )
+from engine.rss import current_rss_mib
 
 pytestmark = pytest.mark.skipif(not heap_supported(), reason="needs glibc >= 2.33")
 

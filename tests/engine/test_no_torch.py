@@ -7,7 +7,7 @@ import sys
 
 RUNTIME_MODULES = [
     "engine",
-    "engine.cli.app",
+    "deepscreen_cli.app",
     "engine.doctor",
     "engine.preprocess",
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli.app import app
+from deepscreen_cli.app import app
 from tests.conftest import shared_path
 from tests.export.seeded_model import seeded_classifier
 
@@ -41,7 +41,7 @@ def test_trt_command_without_tensorrt_is_one_line(tmp_path: Path) -> None:
         pytest.skip("TensorRT is installed: the real build is checked on GPU machines")
     _, fp32 = seeded_classifier()
     out = subprocess.run(
-        [sys.executable, "-m", "engine.cli.app", "export", "trt", str(fp32), "--precision", "fp16"],
+        [sys.executable, "-m", "deepscreen_cli.app", "export", "trt", str(fp32), "--precision", "fp16"],
         capture_output=True, text=True,
     )
     assert out.returncode == 1

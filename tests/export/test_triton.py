@@ -73,7 +73,7 @@ def test_schema_and_semantic_errors_are_caught() -> None:
 def test_cli_writes_repository(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from engine.cli.app import app
+    from deepscreen_cli.app import app
 
     onnx = write_tiny_classifier(tmp_path / "classifier.onnx")
     result = CliRunner().invoke(

@@ -20,7 +20,7 @@ from tests.pipeline.shipped import shipped_model
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "engine.cli.app", "screen", *args]
+    return [sys.executable, "-m", "deepscreen_cli.app", "screen", *args]
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

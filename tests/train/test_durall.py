@@ -89,7 +89,7 @@ def test_only_linear_models_export():
 
 def _cli(capsys, *args: str) -> tuple[int, str, str]:
     """Run the console entry point in-process (no interpreter start-up per call)."""
-    from engine.cli.app import main
+    from deepscreen_cli.app import main
 
     with pytest.raises(SystemExit) as info:
         main(list(args))

@@ -32,7 +32,7 @@ def _run_without_torch(args: list[str], cwd: Path) -> subprocess.CompletedProces
         "        if name == 'torch' or name.startswith('torch.'):\n"
         "            raise ImportError('torch is blocked in this test')\n"
         "sys.meta_path.insert(0, _NoTorch())\n"
-        "from engine.cli.app import main\n"
+        "from deepscreen_cli.app import main\n"
         f"main({args!r})\n"
     )
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,

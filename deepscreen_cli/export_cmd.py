@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.groups import export_app
+from deepscreen_cli.groups import export_app
+from engine.paths import MODELS_DIR
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models"
+DEFAULT_MODEL_DIR = MODELS_DIR
 
 
 def register(app: typer.Typer) -> None:

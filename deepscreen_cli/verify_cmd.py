@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "classifier.onnx"
+from engine.errors import UsageError
+from engine.paths import DEFAULT_CLASSIFIER
+
+DEFAULT_MODEL = DEFAULT_CLASSIFIER
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +23,33 @@ def _fmt(value: float, spec: str) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(
         value, spec
     )
+
+
+def run_verify(
+    data: Sequence[Path],
+    model: Path,
+    checkpoint: Path | None = None,
+    samples: int = 64,
+    url: str | None = None,
+    include_gpu: bool = True,
+    detect: bool = True,
+):
+    """Gather a class-balanced labelled face set from ``data`` and verify every backend on it.
+
+    Raises:
+        UsageError: no labelled data.
+        ModelError: the model is missing.
+    """
+    from calibration.faces import find_labelled
+    from calibration.splits import validation_sample
+    from engine.backends.factory import load_backend
+    from engine.backends.verify import verify_faces
+
+    if not data:
+        raise UsageError("verify needs labelled faces: pass --data DIR (with real/ and fake/)")
+    contract = load_backend("ort-cpu", model).contract
+    faces = validation_sample(find_labelled(list(data)), contract, samples, detect=detect)
+    return verify_faces(faces, model, checkpoint, url, include_gpu)
 
 
 def verify(
@@ -48,7 +79,7 @@ def verify(
     from rich.table import Table
 
     from calibration.faces import DEFAULT_FACES
-    from engine.backends.verify import GATES, gate_text, run_verify
+    from engine.backends.verify import GATES, gate_text
 
     roots = data or ([DEFAULT_FACES] if DEFAULT_FACES.is_dir() else [])
     result = run_verify(roots, model, checkpoint, samples, url, not cpu_only, not no_detect)

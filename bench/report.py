@@ -89,12 +89,12 @@ def write_results(doc: dict, out: Path) -> dict[str, Path]:
         for row in csv_rows(doc):
             writer.writerow({k: ("" if v is None else (round(v, 4) if isinstance(v, float) else v))
                              for k, v in row.items()})
-    from engine.benchmark.markdown import render
+    from bench.markdown import render
 
     paths["md"] = out / "bench.md"
     paths["md"].write_text(render(_clean(doc)) + "\n")
     if doc.get("scaling", {}).get("rows"):
-        from engine.benchmark.scaling import plot_scaling
+        from bench.scaling import plot_scaling
 
         m = doc.get("machine", {})
         title = (f"deepscreen bench scaling, {doc['scaling']['runs'][0]['bench_backend']}: "

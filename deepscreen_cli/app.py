@@ -1,6 +1,6 @@
 """Root of the `deepscreen` command: global options, error handling, command registration.
 
-Command groups live in their own modules (``engine/cli/*_cmd.py``), each exposing
+Command groups live in their own modules (``deepscreen_cli/*_cmd.py``), each exposing
 ``register(app)``. They are collected from ``COMMAND_MODULES`` so that adding a command never
 means editing a shared file, and importing this module stays cheap (no torch, no ONNX Runtime).
 """
@@ -18,17 +18,17 @@ from engine import __version__
 from engine.errors import EXIT_RUNTIME_ERROR, DeepscreenError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "engine.cli.doctor_cmd",
-    "engine.cli.export_cmd",
-    "engine.cli.export_model_cmd",
-    "engine.cli.faces_cmd",
-    "engine.cli.data_cmd",
-    "engine.cli.spectra_cmd",
-    "engine.cli.train_cmd",
-    "engine.cli.screen_cmd",
-    "engine.cli.verify_cmd",
-    "engine.cli.bench_cmd",
-    "engine.cli.demo_cmd",
+    "deepscreen_cli.doctor_cmd",
+    "deepscreen_cli.export_cmd",
+    "deepscreen_cli.export_model_cmd",
+    "deepscreen_cli.faces_cmd",
+    "deepscreen_cli.data_cmd",
+    "deepscreen_cli.spectra_cmd",
+    "deepscreen_cli.train_cmd",
+    "deepscreen_cli.screen_cmd",
+    "deepscreen_cli.verify_cmd",
+    "deepscreen_cli.bench_cmd",
+    "deepscreen_cli.demo_cmd",
 )
 
 app = typer.Typer(
@@ -61,7 +61,7 @@ def _root(
 
 
 def _register_commands() -> None:
-    from engine.cli.groups import GROUPS
+    from deepscreen_cli.groups import GROUPS
 
     for group_name, group in GROUPS.items():
         app.add_typer(group, name=group_name)

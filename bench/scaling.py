@@ -25,7 +25,7 @@ def scaling_summary(
 ) -> dict:
     """Summarise scaling runs (``RunResult`` dicts, one per stream count).
 
-    ``engine_runs`` (from :func:`engine.benchmark.engine_run.run_engine`, same stream counts)
+    ``engine_runs`` (from :func:`bench.engine_run.run_engine`, same stream counts)
     add the threaded engine's figures and ``max_realtime_streams_engine``.
 
     Returns:

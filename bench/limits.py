@@ -1,7 +1,7 @@
 """Physical limits beside the measurements: the machine's matmul rate and memory bandwidth.
 
 A measured classifier time means more next to what the hardware could do: the classifier's MACs
-per crop (counted from the ONNX graph by :mod:`engine.benchmark.flops`) divided by the measured
+per crop (counted from the ONNX graph by :mod:`bench.flops`) divided by the measured
 dense matmul rate is the fastest a crop could go; the spectral feature's minimum bytes moved
 divided by the measured copy bandwidth is the same for the FFT stage. Rates are measured here,
 in this process, never taken from a data sheet.
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engine.benchmark.stats import percentile
+from engine.pipeline.timing import percentile
 
 
 @dataclass(frozen=True)

@@ -33,15 +33,15 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
     # policy, the better setting there.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-    from engine.benchmark.runner import BenchOptions
+    from bench.runner import BenchOptions
 
     opts = BenchOptions(**opts_dict)
     out: dict = {"classifier": [], "pipeline": [], "unavailable": {}, "backends": {}}
     vids = [Path(v) for v in videos]
     if run_torch:
-        from engine.benchmark.harness import HarnessConfig, collect_crops, run_harness
-        from engine.benchmark.runner import _classifier_bench, _run_dict, make_detector
-        from engine.benchmark.variants import open_bench_backend
+        from bench.harness import HarnessConfig, collect_crops, run_harness
+        from bench.runner import _classifier_bench, _run_dict, make_detector
+        from bench.variants import open_bench_backend
         from engine.features.spectral import SpectralFeature
 
         try:
@@ -66,7 +66,7 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
                                 ob.backend, cfg)
                 out["pipeline"].append(_run_dict(r, ob.name, ob.precision))
     if run_base:
-        from engine.benchmark.baseline import run_baseline
+        from bench.baseline import run_baseline
 
         try:
             base = run_baseline([vids[0]], opts.baseline_frames or opts.iterations,

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-log = logging.getLogger("engine.cli.screen")
+log = logging.getLogger("deepscreen_cli.screen")
 
 
 def register(app: typer.Typer) -> None:

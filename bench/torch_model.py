@@ -4,7 +4,7 @@ Which network: with a checkpoint, exactly the checkpoint's model and weights
 (:func:`train.checkpoint.build_model_from_checkpoint`). Without one, the architecture named in
 the ONNX model's metadata (``deepscreen.model_name`` / ``deepscreen.model_config``) when the
 exporter wrote them; else the registered model whose multiply-accumulates per crop equal the
-ONNX graph's (counted by :mod:`engine.benchmark.flops`, a fingerprint of the layer shapes);
+ONNX graph's (counted by :mod:`bench.flops`, a fingerprint of the layer shapes);
 else the registry's ``spatial_spectral``. Its weights are then PyTorch's default
 initialisation: weights do not change the arithmetic of an eager forward pass, so its speed is
 the trained model's speed; its outputs are meaningless and are never compared with anything.
@@ -67,7 +67,7 @@ def match_architecture(onnx_path: str | os.PathLike[str], contract: InputContrac
     """The registered model whose MACs per crop equal the ONNX graph's, or None."""
     import torch
 
-    from engine.benchmark.flops import count_macs
+    from bench.flops import count_macs
     from train.models import create_model, list_models
 
     target = count_macs(onnx_path).total_macs

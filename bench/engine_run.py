@@ -1,6 +1,6 @@
 """The product itself under load: N file streams through :func:`engine.pipeline.run_pipeline`.
 
-The harness (:mod:`engine.benchmark.harness`) times each stage alone in one thread; the engine
+The harness (:mod:`bench.harness`) times each stage alone in one thread; the engine
 runs a reader thread per source and overlaps decoding with the rest. Both are measured in the
 scaling run so that the figures a user of `deepscreen screen` will see sit beside the stage
 breakdown. File sources are lossless (back-pressure, never a drop), so the engine's fps is
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from engine.benchmark.harness import HarnessConfig, load_avg_1m
-from engine.benchmark.memory import peak_rss_mib, reset_peak_rss
+from bench.harness import HarnessConfig, load_avg_1m
+from engine.rss import peak_rss_mib, reset_peak_rss
 
 
 def run_engine(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.groups import data_app
+from deepscreen_cli.groups import data_app
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ import typer
 
 from engine.errors import BackendUnavailable, UsageError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 # The standard evaluation set (used when no source is named): in-domain test split, an unseen
 # generator, an unseen real source, and face-swap videos.

@@ -98,7 +98,7 @@ def open_bench_backend(
         backend = load_backend("tensorrt", model)
         return OpenedBackend(name, precision, backend, model, backend.name)
     # torch
-    from engine.benchmark.torch_model import TorchEagerBackend, build_torch_model
+    from bench.torch_model import TorchEagerBackend, build_torch_model
 
     net, contract, spec = build_torch_model(checkpoint, model)
     half = device == "cuda"

@@ -76,8 +76,8 @@ def bench(
     """Benchmark the pipeline per stage, backend and batch size, against the baseline."""
     from rich.console import Console
 
-    from engine.benchmark.report import print_report, write_results
-    from engine.benchmark.runner import BenchOptions, run_bench
+    from bench.report import print_report, write_results
+    from bench.runner import BenchOptions, run_bench
 
     if from_json is not None:  # re-render a finished run: no measurement
         import json

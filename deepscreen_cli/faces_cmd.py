@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.groups import faces_app
+from deepscreen_cli.groups import faces_app
 from engine.errors import InputError, UsageError
 
 

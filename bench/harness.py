@@ -22,12 +22,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.baseline import square_box
 from engine.backends.base import Backend
-from engine.benchmark.baseline import square_box
-from engine.benchmark.memory import peak_rss_mib, reset_peak_rss
-from engine.benchmark.stats import LatencySummary, StageTimer
 from engine.errors import InputError
+from engine.pipeline.timing import StageStats as LatencySummary
+from engine.pipeline.timing import StageTimer
 from engine.preprocess import prepare_crops
+from engine.rss import peak_rss_mib, reset_peak_rss
 from engine.track import Tracker
 from engine.vote import VoteConfig, Voter
 

@@ -5,7 +5,7 @@ frame (no tracker), a square crop around each box, Durall's spectrum computed li
 one crop (:func:`engine.features.spectral.radial_spectrum_reference`: full complex FFT, float64),
 and the PyTorch eager classifier called once per face, one stream at a time. Same frames, same
 minimum face size, same crop margin and the same network as our pipeline (see
-:mod:`engine.benchmark.torch_model` for where its weights come from).
+:mod:`bench.torch_model` for where its weights come from).
 
 torch and facenet-pytorch are imported inside :func:`run_baseline`.
 """
@@ -21,12 +21,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.benchmark.memory import peak_rss_mib, reset_peak_rss
-from engine.benchmark.stats import LatencySummary, StageTimer
-from engine.benchmark.torch_model import TorchModelSpec, build_torch_model
+from bench.torch_model import TorchModelSpec, build_torch_model
 from engine.errors import BackendUnavailable
 from engine.features.spectral import radial_spectrum_reference
+from engine.pipeline.timing import StageStats as LatencySummary
+from engine.pipeline.timing import StageTimer
 from engine.preprocess import prepare_crops
+from engine.rss import peak_rss_mib, reset_peak_rss
 
 BASELINE_STAGES = ("decode", "detect", "crop", "spectral", "classify")
 
@@ -151,7 +152,7 @@ def run_baseline(
         finally:
             cap.release()
     stats = timer.summaries()
-    from engine.benchmark.harness import load_avg_1m
+    from bench.harness import load_avg_1m
 
     return BaselineResult(
         load_avg_1m=load_avg_1m(),

@@ -1,9 +1,9 @@
 """`deepscreen bench` end to end: inputs, backends x batch sizes, baseline, scaling, limits.
 
 Everything one invocation measures lands in one JSON document (see
-:mod:`engine.benchmark.report` for the files and the table). The order of the runs is fixed:
+:mod:`bench.report` for the files and the table). The order of the runs is fixed:
 classifier and spectral micro-benchmarks, the single-stream pipeline per backend and batch
-size, then (in a child process, see :mod:`engine.benchmark.isolated`) the PyTorch rows and
+size, then (in a child process, see :mod:`bench.isolated`) the PyTorch rows and
 the baseline on the same frames, then the stream scaling, then the device rates. On a shared
 machine, compare only figures of one run.
 """
@@ -20,20 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.benchmark.engine_run import combine_engine_runs, run_engine
-from engine.benchmark.harness import (
+from bench.engine_run import combine_engine_runs, run_engine
+from bench.harness import (
     HarnessConfig,
     RunResult,
     collect_crops,
     combine_runs,
     run_harness,
 )
-from engine.benchmark.inputs import as_640x480, default_videos, video_info
-from engine.benchmark.machine import machine_stamp
-from engine.benchmark.scaling import scaling_summary
-from engine.benchmark.stats import StageTimer, summarize
-from engine.benchmark.variants import OpenedBackend, check_backend_names, open_bench_backend
+from bench.inputs import as_640x480, default_videos, video_info
+from bench.machine import machine_stamp
+from bench.scaling import scaling_summary
+from bench.variants import OpenedBackend, check_backend_names, open_bench_backend
 from engine.errors import DeepscreenError, UsageError
+from engine.pipeline.timing import StageTimer, summarize
 from engine.preprocess import prepare_crops
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     opened: list[OpenedBackend] = []
     for name in opts.backends:
         if name == "torch":
-            continue  # measured in a child process, see engine.benchmark.isolated
+            continue  # measured in a child process, see bench.isolated
         try:
             ob = open_bench_backend(name, model, opts.device, opts.checkpoint, opts.model_fp16,
                                     opts.model_int8, opts.cuda_graphs)
@@ -171,7 +171,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     if opened:
         contract = opened[0].backend.contract
     else:
-        from engine.benchmark.torch_model import onnx_architecture
+        from bench.torch_model import onnx_architecture
 
         contract = onnx_architecture(model if model.is_file() else None)[2]
     spectral = SpectralFeature(contract.spectrum_bins, backend=spectral_backend)
@@ -212,7 +212,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     run_torch = "torch" in opts.backends
     torch_detail = None
     if run_torch or opts.baseline:
-        from engine.benchmark.isolated import run_torch_section
+        from bench.isolated import run_torch_section
 
         say("child process: " + " and ".join(
             (["torch backend"] if run_torch else []) + (["baseline (facenet-pytorch MTCNN "
@@ -333,8 +333,8 @@ def _mtcnn_files() -> dict[str, Path]:
 
 def _limits(opts: BenchOptions, model: Path, doc: dict, sides: list[int], bins: int,
             spectral_name: str) -> dict:
-    from engine.benchmark.flops import count_macs, spectral_bytes
-    from engine.benchmark.limits import device_rates
+    from bench.flops import count_macs, spectral_bytes
+    from bench.limits import device_rates
 
     out: dict = {}
     try:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.groups import spectra_app
+from deepscreen_cli.groups import spectra_app
 from engine.errors import BackendUnavailable, UsageError
 
 Inputs = Annotated[
@@ -27,7 +27,7 @@ Limit = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    """Commands are attached to the shared `spectra` group (engine/cli/groups.py)."""
+    """Commands are attached to the shared `spectra` group (deepscreen_cli/groups.py)."""
     spectra_app.command("compute")(compute)
     spectra_app.command("fit")(fit)
     spectra_app.command("plot")(plot)
