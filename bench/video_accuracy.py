@@ -35,8 +35,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from engine.pipeline.runner import open_sources  # noqa: E402
+from engine.pipeline import (  # noqa: E402
+    ClassifierSpec,
+    PipelineConfig,
+    build_classifier,
+    build_pipeline,
+)
 from engine.sinks.base import Sink  # noqa: E402
 from engine.vote import RULES, VoteConfig, Voter, decide  # noqa: E402
 
@@ -119,27 +123,23 @@ def main(argv: list[str] | None = None) -> int:
     if not items:
         print(f"no clips under {args.root}", file=sys.stderr)
         return 2
-    from engine.backends import load_backend
-    from engine.detect import MTCNNDetector
-    from engine.features.spectral import SpectralFeature
-
-    backend = load_backend(args.backend, args.model)
-    feature = SpectralFeature(backend.contract.spectrum_bins)
+    classifier = build_classifier(ClassifierSpec(backend=args.backend, model=args.model))
     config = PipelineConfig(
         detect_every=args.detect_every, classify_every=args.classify_every,
         max_frames=args.max_frames, rule=args.rule, window=args.window,
         min_frames=args.min_frames, hysteresis=args.hysteresis,
     )
-    detector = MTCNNDetector(min_face=config.min_face)
     recorder = Recorder()
-    sources = open_sources([str(p) for p, _ in items])
+    pipeline = build_pipeline([str(p) for p, _ in items], config, classifier=classifier,
+                              sinks=[recorder])
+    sources = [st.source for st in pipeline.states]
     t0 = time.perf_counter()
-    summary = Pipeline(sources, config, detector, backend, feature, [recorder]).run()
+    summary = pipeline.run()
     wall = time.perf_counter() - t0
     if summary.error:
         print(f"run failed: {summary.error}", file=sys.stderr)
         return 1
-    thr = backend.contract.threshold
+    thr = config.resolve(classifier.contract).threshold
     labels = {src.name: label for src, (_, label) in zip(sources, items, strict=True)}
     rows = []
     all_p, all_y = [], []

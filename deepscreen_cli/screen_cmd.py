@@ -48,6 +48,31 @@ def _install_signal_handlers(stop: threading.Event) -> dict:
     return previous
 
 
+def _sinks(events: Path | None, summary: Path | None, annotate: Path | None, live: bool,
+           quiet: bool) -> list:
+    """The outputs asked for on the command line (a live view only on a terminal)."""
+    from engine.sinks import (
+        AnnotatedVideoSink,
+        ConsoleTable,
+        CsvSummarySink,
+        JsonlEventSink,
+        LiveView,
+    )
+
+    sinks: list = []
+    if events is not None:
+        sinks.append(JsonlEventSink(str(events)))
+    if summary is not None:
+        sinks.append(CsvSummarySink(summary))
+    if annotate is not None:
+        sinks.append(AnnotatedVideoSink(annotate))
+    if live and sys.stdout.isatty():
+        sinks.append(LiveView())
+    if not quiet:
+        sinks.append(ConsoleTable())
+    return sinks
+
+
 def screen(
     sources: Annotated[
         list[str],
@@ -196,16 +221,7 @@ def screen(
     0 real, 3 fake, 4 no decision, 1 runtime error, 2 usage error.
     """
     from engine.errors import UsageError
-    from engine.pipeline import PipelineConfig, PipelineMetrics
-    from engine.pipeline.runner import open_sources
-    from engine.pipeline.scheduler import Pipeline
-    from engine.sinks import (
-        AnnotatedVideoSink,
-        ConsoleTable,
-        CsvSummarySink,
-        JsonlEventSink,
-        LiveView,
-    )
+    from engine.pipeline import ClassifierSpec, PipelineConfig, PipelineMetrics, build_pipeline
 
     config = PipelineConfig(
         detect_every=detect_every, classify_every=classify_every, min_face=min_face,
@@ -215,34 +231,17 @@ def screen(
     ).validate()
     if events is not None and str(events) == "-" and as_json:
         raise UsageError("--events - and --json both write to stdout: choose one")
-
-    # Everything that can fail for a user reason is built before any source starts.
-    from engine.backends import load_backend
-    from engine.detect import MTCNNDetector
-    from engine.features.spectral import SpectralFeature
-
-    if backend == "remote" and not backend_url:
-        raise UsageError("--backend remote needs --backend-url HOST:PORT")
-    backend_opts = {"url": backend_url} if backend == "remote" else {}
-    clf = load_backend(backend, model, **backend_opts)
-    feature = SpectralFeature(clf.contract.spectrum_bins, backend=spectral)
-    detector = MTCNNDetector(min_face=config.min_face)
-    sinks = []
-    if events is not None:
-        sinks.append(JsonlEventSink(str(events)))
-    if summary is not None:
-        sinks.append(CsvSummarySink(summary))
-    if annotate is not None:
-        sinks.append(AnnotatedVideoSink(annotate))
-    if live and not as_json and sys.stdout.isatty():
-        sinks.append(LiveView())
-    if not quiet and not as_json:
-        sinks.append(ConsoleTable())
-    opened = open_sources(sources, realtime=realtime or None, loop=loop or None)
-
     stop = threading.Event()
     metrics = PipelineMetrics() if metrics_port else None
-    pipeline = Pipeline(opened, config, detector, clf, feature, sinks, metrics, stop)
+    # Everything that can fail for a user reason is built before any source starts.
+    pipeline = build_pipeline(
+        sources, config,
+        classifier=ClassifierSpec(backend=backend, model=model, url=backend_url,
+                                  spectral=spectral),
+        sinks=_sinks(events, summary, annotate, live and not as_json, quiet or as_json),
+        metrics=metrics, stop_event=stop,
+        source_opts={"realtime": realtime or None, "loop": loop or None},
+    )
     server = None
     if metrics is not None:
         from engine.metrics import MetricsServer
@@ -251,8 +250,8 @@ def screen(
             server = MetricsServer(metrics.registry, pipeline.health, metrics_host,
                                    metrics_port).start()
         except OSError as exc:
-            for src in opened:
-                src.stop()
+            for st in pipeline.states:
+                st.source.stop()
             raise UsageError(
                 f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}"
             ) from exc

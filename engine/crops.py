@@ -39,6 +39,42 @@ def square_region(
     return x0, y0, side
 
 
+def visible_square_crop(
+    image: np.ndarray,
+    box: tuple[float, float, float, float],
+    margin: float = 0.25,
+    size: int | None = None,
+) -> np.ndarray | None:
+    """:func:`square_crop`, or None when the square does not overlap the image at all.
+
+    For boxes that are guesses rather than measurements (a tracker extrapolating a face that
+    leaves the frame): "nothing to see" is an ordinary outcome there, not a caller's error,
+    and must not end a screening run.
+
+    Raises:
+        UsageError: the box is degenerate, the margin negative or the size not positive.
+    """
+    if size is not None and size < 1:
+        raise UsageError(f"crop size must be a positive number of pixels, got {size}")
+    x0, y0, side = square_region(box, margin)
+    h, w = image.shape[:2]
+    # Clip to the image, then pad back to the full square.
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x0 + side, w), min(y0 + side, h)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return None
+    crop = image[cy0:cy1, cx0:cx1]
+    pads = (cy0 - y0, y0 + side - cy1, cx0 - x0, x0 + side - cx1)
+    if any(pads):
+        crop = cv2.copyMakeBorder(crop, *pads, borderType=cv2.BORDER_REPLICATE)
+    else:
+        crop = crop.copy()
+    if size is not None and size != side:
+        interp = cv2.INTER_AREA if size < side else cv2.INTER_LINEAR
+        crop = cv2.resize(crop, (size, size), interpolation=interp)
+    return crop
+
+
 def square_crop(
     image: np.ndarray,
     box: tuple[float, float, float, float],
@@ -59,24 +95,12 @@ def square_crop(
         nearest border pixel.
 
     Raises:
-        UsageError: the box is degenerate, the margin negative or the size not positive.
+        UsageError: the box is degenerate or lies outside the image, the margin is negative
+            or the size not positive (use :func:`visible_square_crop` where a box outside the
+            image is an ordinary event).
     """
-    if size is not None and size < 1:
-        raise UsageError(f"crop size must be a positive number of pixels, got {size}")
-    x0, y0, side = square_region(box, margin)
-    h, w = image.shape[:2]
-    # Clip to the image, then pad back to the full square.
-    cx0, cy0 = max(x0, 0), max(y0, 0)
-    cx1, cy1 = min(x0 + side, w), min(y0 + side, h)
-    if cx1 <= cx0 or cy1 <= cy0:
+    crop = visible_square_crop(image, box, margin, size)
+    if crop is None:
+        h, w = image.shape[:2]
         raise UsageError(f"box {box} lies outside the {w}x{h} image")
-    crop = image[cy0:cy1, cx0:cx1]
-    pads = (cy0 - y0, y0 + side - cy1, cx0 - x0, x0 + side - cx1)
-    if any(pads):
-        crop = cv2.copyMakeBorder(crop, *pads, borderType=cv2.BORDER_REPLICATE)
-    else:
-        crop = crop.copy()
-    if size is not None and size != side:
-        interp = cv2.INTER_AREA if size < side else cv2.INTER_LINEAR
-        crop = cv2.resize(crop, (size, size), interpolation=interp)
     return crop

@@ -41,9 +41,12 @@ class Frame:
             so gaps in ``index`` show where frames were dropped.
         t: seconds; the media timestamp for files, time since the source started for live ones.
         image: HxWx3 BGR uint8 (sources convert grayscale and BGRA frames).
+        decode_s: seconds the source's reader thread spent reading and decoding this frame
+            (0 when unknown); the pipeline records it as its ``decode`` stage.
     """
 
     stream: str
     index: int
     t: float
     image: np.ndarray = field(repr=False)
+    decode_s: float = 0.0

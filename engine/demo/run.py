@@ -184,24 +184,25 @@ def run_demo(
     Raises:
         ModelError, BackendUnavailable, UsageError: before anything is screened.
     """
-    from engine.backends import load_backend
-    from engine.detect import MTCNNDetector
-    from engine.features.spectral import SpectralFeature
-    from engine.pipeline.runner import open_sources
-    from engine.pipeline.scheduler import Pipeline
+    from engine.pipeline.assemble import (
+        ClassifierSpec,
+        build_classifier,
+        build_detector,
+        build_pipeline,
+    )
     from engine.sinks import AnnotatedVideoSink, CsvSummarySink, JsonlEventSink
 
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
     # The classifier is loaded first: a missing model fails fast, before any work.
     say("loading the classifier")
-    clf = load_backend(backend, Path(model) if model else None)
-    detector = MTCNNDetector(min_face=40)
+    config = PipelineConfig(rule=rule, min_face=40).validate()
+    clf = build_classifier(ClassifierSpec(backend=backend, model=Path(model) if model else None))
+    detector = build_detector(config)
     say("assembling the demo clip")
     clip = build_demo_clip(out, detector=detector, fps=fps, seconds_per_segment=seconds_per_segment)
 
-    config = PipelineConfig(rule=rule, min_face=40).validate()
-    threshold = config.threshold if config.threshold is not None else clf.contract.threshold
+    threshold = config.resolve(clf.contract).threshold
     events_path = out / "demo_events.jsonl"
     events_path.unlink(missing_ok=True)  # the events sink appends; one run per file here
     summary_path = out / "demo_summary.csv"
@@ -211,10 +212,9 @@ def run_demo(
                          CsvSummarySink(summary_path)]
     if annotated_path is not None:
         sinks.append(AnnotatedVideoSink(annotated_path))
-    feature = SpectralFeature(clf.contract.spectrum_bins)
     say(f"screening {clip.n_frames} frames with {clf.name}")
-    sources = open_sources([str(clip.path)])
-    summary = Pipeline(sources, config, detector, clf, feature, sinks).run()
+    summary = build_pipeline([str(clip.path)], config, classifier=clf, detector=detector,
+                             sinks=sinks).run()
 
     timeline = [e for e in recorder.events if e.track is None]
     segments = score_segments(clip, recorder.frames, config.rule, threshold, timeline)
@@ -222,7 +222,7 @@ def run_demo(
     outputs = DemoOutputs(clip.path, clip.manifest, clip.stills, events_path, summary_path,
                           annotated_path, report_path)
     result = DemoResult(clip, segments, timeline, summary, outputs, config.rule, threshold,
-                        {"backend": clf.name, "spectral": getattr(feature, "backend_name", "")})
+                        {"backend": clf.name, "spectral": clf.spectral_name})
     report_path.write_text(json.dumps(_report(result), indent=2, default=str))
     return result
 

@@ -9,8 +9,9 @@ import numpy as np
 
 from engine.errors import InputError
 
+# The one list of still-image suffixes the runtime reads (sources, face extraction).
 IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jp2"}
+    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".jp2"}
 )
 
 

@@ -1,11 +1,19 @@
 """The streaming pipeline: sources -> detect/track -> cross-stream batches -> vote -> sinks.
 
-Entry point: :func:`run_pipeline` (returns a :class:`RunSummary` with per-stream counters,
+Entry points: :func:`build_pipeline` (one run, assembled from a config) and
+:func:`run_pipeline` (returns a :class:`RunSummary` with per-stream counters,
 verdicts and per-stage latency). :class:`Pipeline` is the scheduler behind it.
 """
 
-from engine.pipeline.config import PipelineConfig
-from engine.pipeline.runner import open_sources, run_pipeline
+from engine.pipeline.assemble import (
+    ClassifierSpec,
+    build_classifier,
+    build_detector,
+    build_pipeline,
+    open_sources,
+)
+from engine.pipeline.config import ContractOptions, PipelineConfig
+from engine.pipeline.runner import run_pipeline
 from engine.pipeline.scheduler import Pipeline
 from engine.pipeline.summary import (
     EXIT_ERROR,
@@ -17,7 +25,7 @@ from engine.pipeline.summary import (
     StreamSummary,
 )
 from engine.pipeline.telemetry import PipelineMetrics
-from engine.pipeline.timing import StageStats, StageTimer
+from engine.timing import StageStats, StageTimer
 
 __all__ = [
     "EXIT_ERROR",
@@ -25,6 +33,8 @@ __all__ = [
     "EXIT_NO_DECISION",
     "EXIT_REAL",
     "BatchStats",
+    "ClassifierSpec",
+    "ContractOptions",
     "Pipeline",
     "PipelineConfig",
     "PipelineMetrics",
@@ -32,6 +42,9 @@ __all__ = [
     "StageStats",
     "StageTimer",
     "StreamSummary",
+    "build_classifier",
+    "build_detector",
+    "build_pipeline",
     "open_sources",
     "run_pipeline",
 ]

@@ -5,8 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import UsageError
+from engine.preprocess import InputContract
 from engine.track import TrackerConfig
 from engine.vote import RULES
+
+
+@dataclass(frozen=True)
+class ContractOptions:
+    """The options that default to the model's own values, after resolution.
+
+    Attributes:
+        margin: relative crop margin around the detector box.
+        threshold: decision threshold on p_fake.
+    """
+
+    margin: float
+    threshold: float
 
 
 @dataclass
@@ -80,3 +94,10 @@ class PipelineConfig:
             if not ok:
                 raise UsageError(message)
         return self
+
+    def resolve(self, contract: InputContract) -> ContractOptions:
+        """The one place where "this option, else the model's contract" is decided."""
+        return ContractOptions(
+            margin=contract.margin if self.margin is None else self.margin,
+            threshold=contract.threshold if self.threshold is None else self.threshold,
+        )

@@ -1,4 +1,4 @@
-"""`run_pipeline`: the one call that screens a set of sources (used by `screen` and `bench`)."""
+"""`run_pipeline`: build a screening run and run it, in one call (tests, scripts, the soak)."""
 
 from __future__ import annotations
 
@@ -6,39 +6,20 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.classifier import Classifier
+from engine.pipeline.assemble import (
+    ClassifierSpec,
+    build_pipeline,
+    open_sources,
+    unique_names,
+)
 from engine.pipeline.config import PipelineConfig
-from engine.pipeline.scheduler import Pipeline
 from engine.pipeline.summary import RunSummary
 from engine.pipeline.telemetry import PipelineMetrics
 from engine.sinks.base import Sink
 from engine.sources.base import Source
 
-
-def unique_names(sources: Sequence[Source]) -> None:
-    """Give sources that share a display name a ``#n`` suffix (labels must be unique)."""
-    seen: dict[str, int] = {}
-    for src in sources:
-        n = seen.get(src.name, 0) + 1
-        seen[src.name] = n
-        if n > 1:
-            src.name = f"{src.name}#{n}"
-
-
-def open_sources(specs: Sequence[str | Source], queue_size: int = 8, **opts) -> list[Source]:
-    """Open (not start) every spec; Source objects pass through."""
-    from engine.sources import open_source
-
-    out = []
-    try:
-        for spec in specs:
-            out.append(spec if isinstance(spec, Source) else open_source(
-                str(spec), queue_size=queue_size, **opts))
-    except BaseException:
-        for src in out:
-            src.stop()
-        raise
-    unique_names(out)
-    return out
+__all__ = ["open_sources", "run_pipeline", "unique_names"]
 
 
 def run_pipeline(
@@ -60,9 +41,10 @@ def run_pipeline(
     Args:
         sources: source specs (file, folder, webcam, URL) or opened :class:`Source` objects.
         config: pipeline options (defaults when None).
-        backend: a loaded classifier backend; None loads ``backend_name`` with ``model``.
+        backend: a loaded backend (paired with ``feature``, or with a fresh spectral feature),
+            or a built :class:`~engine.classifier.Classifier`; None opens ``backend_name``.
         detector: a face detector; None builds ``MTCNNDetector(min_face=config.min_face)``.
-        feature: the spectral feature; None builds ``SpectralFeature`` for the backend's bins.
+        feature: the spectral feature for ``backend``.
         sinks: outputs (events, summaries, video, live view).
         metrics: Prometheus metrics to feed (serve them with :class:`engine.metrics.MetricsServer`).
         stop_event: set it to stop gracefully (final verdicts and summaries are still written).
@@ -76,19 +58,15 @@ def run_pipeline(
         (bad option, unreadable source, missing model). Failures during the run do not
         raise: they end up in ``RunSummary.error``.
     """
-    config = (config or PipelineConfig()).validate()
-    if backend is None:
-        from engine.backends import load_backend
+    spec = ClassifierSpec(backend=backend_name, model=Path(model) if model else None,
+                          spectral=spectral_backend)
+    classifier = backend if isinstance(backend, Classifier) else spec
+    if backend is not None and not isinstance(backend, Classifier):
+        if feature is None:
+            from engine.features.spectral import SpectralFeature
 
-        backend = load_backend(backend_name, Path(model) if model else None)
-    if feature is None:
-        from engine.features.spectral import SpectralFeature
-
-        feature = SpectralFeature(backend.contract.spectrum_bins, backend=spectral_backend)
-    if detector is None:
-        from engine.detect import MTCNNDetector
-
-        detector = MTCNNDetector(min_face=config.min_face)
-    opened = open_sources(sources)
-    pipeline = Pipeline(opened, config, detector, backend, feature, sinks, metrics, stop_event)
+            feature = SpectralFeature(backend.contract.spectrum_bins, backend=spectral_backend)
+        classifier = Classifier(backend, feature)
+    pipeline = build_pipeline(sources, config, classifier=classifier, detector=detector,
+                              sinks=sinks, metrics=metrics, stop_event=stop_event)
     return pipeline.run()

@@ -29,15 +29,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.batching import CropBatcher, CropItem
+from engine.classifier import Classifier
+from engine.crops import visible_square_crop
 from engine.memory import set_mmap_threshold, trim_heap
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState
 from engine.pipeline.summary import BatchStats, RunSummary, StreamSummary
 from engine.pipeline.telemetry import PipelineMetrics
-from engine.pipeline.timing import StageTimer
-from engine.preprocess import prepare_crops
+from engine.protocols import FaceClassifier, FaceDetector
 from engine.sinks.base import FrameView, Sink, TrackView
-from engine.sources.base import Source, to_bgr
+from engine.sources.base import Source
+from engine.timing import StageTimer
 from engine.types import Frame
 from engine.vote import VerdictEvent, VoteConfig
 
@@ -52,41 +54,51 @@ class Pipeline:
     Args:
         sources: opened (not yet started) sources; their names label everything.
         config: pipeline options.
-        detector: object with ``detect(image_bgr) -> list[Detection]`` (MTCNNDetector).
-        backend: classifier backend (``predict(crops, spectrum)``, ``contract``, ``name``).
-        feature: spectral feature callable (``SpectralFeature``).
+        detector: finds faces (:class:`~engine.protocols.FaceDetector`, e.g. MTCNNDetector).
+        classifier: classifies crops (:class:`~engine.protocols.FaceClassifier`); or a bare
+            backend, then ``feature`` is required and the two are wrapped in a
+            :class:`~engine.classifier.Classifier` (the older spelling, kept for callers).
+        feature: the spectral feature, only with a bare backend.
         sinks: outputs.
         metrics: Prometheus metrics to feed (optional).
         stop_event: set it (e.g. from a signal handler) to end the run gracefully.
+        timer: the stage clock to record into (the benchmark injects one, to pause it during
+            its warm-up and to merge several runs); a fresh one when None.
+
+    Build it with :func:`engine.pipeline.assemble.build_pipeline` unless the parts exist.
     """
 
     def __init__(
         self,
         sources: Sequence[Source],
         config: PipelineConfig,
-        detector,
-        backend,
-        feature,
+        detector: FaceDetector,
+        classifier: FaceClassifier,
+        feature=None,
         sinks: Sequence[Sink] = (),
         metrics: PipelineMetrics | None = None,
         stop_event: threading.Event | None = None,
+        timer: StageTimer | None = None,
     ) -> None:
         self.config = config.validate()
         self.detector = detector
-        self.backend = backend
-        self.feature = feature
-        self.contract = backend.contract
-        self.margin = config.margin if config.margin is not None else self.contract.margin
-        threshold = config.threshold if config.threshold is not None else self.contract.threshold
+        if feature is not None:
+            classifier = Classifier(classifier, feature)
+        self.classifier = classifier
+        self.contract = classifier.contract
+        resolved = config.resolve(self.contract)
+        self.margin = resolved.margin
         self.vote_config = VoteConfig(
-            rule=config.rule, threshold=threshold, window=config.window,
+            rule=config.rule, threshold=resolved.threshold, window=config.window,
             min_frames=config.min_frames, hysteresis=config.hysteresis,
         )
         self.sinks = list(sinks)
         self._frame_sinks = [s for s in self.sinks if s.wants_frames]
         self.metrics = metrics
         self.stop_event = stop_event or threading.Event()
-        self.timer = StageTimer(observer=metrics.observe_stage if metrics else None)
+        self.timer = timer if timer is not None else StageTimer()
+        if metrics is not None:
+            self.timer.observe(metrics.observe_stage)
         self.batcher = CropBatcher(config.max_batch, config.max_wait_ms)
         self.batch_stats = BatchStats()
         self.states = [
@@ -233,10 +245,12 @@ class Pipeline:
     def _process(self, st: StreamState, frame: Frame) -> bool:
         """Detect or track, then queue crops. Returns False for an unusable frame."""
         image = frame.image
-        if image is None or image.size == 0 or image.ndim not in (2, 3):
+        # Sources hand over BGR uint8 (they convert, once); anything else is unusable here.
+        if image is None or image.size == 0 or image.ndim != 3 or image.shape[2] != 3 \
+                or image.dtype != np.uint8:
             return False
-        if image.ndim == 2 or image.shape[2] != 3 or image.dtype != np.uint8:
-            image = to_bgr(image)
+        if frame.decode_s:
+            self.timer.add("decode", frame.decode_s)
         st.last_t = frame.t
         st.frames_since_detect += 1
         if st.need_detect or st.frames_since_detect >= self.config.detect_every:
@@ -270,8 +284,6 @@ class Pipeline:
             self._close_track(st, track_id)
 
     def _queue_crops(self, st: StreamState, frame: Frame, image: np.ndarray) -> None:
-        from engine.crops import square_crop
-
         every = self.config.classify_every
         with self.timer.time("crop"):
             for track in st.tracker.tracks:
@@ -281,7 +293,8 @@ class Pipeline:
                 st.track_frames[track.id] = age + 1
                 if age % every:
                     continue
-                crop = square_crop(image, track.box, margin=self.margin)
+                # A tracker's guess may have left the frame: nothing to classify, not an error.
+                crop = visible_square_crop(image, track.box, margin=self.margin)
                 if crop is None or min(crop.shape[:2]) < self.config.min_crop:
                     continue
                 if crop.base is not None:
@@ -299,13 +312,7 @@ class Pipeline:
         now = time.perf_counter()
         for item in items:
             self.timer.add("batch_wait", now - item.enqueued)
-        crops = [item.crop for item in items]
-        with self.timer.time("spectral"):
-            spectrum = self.feature(crops)
-        with self.timer.time("preprocess"):
-            pixels = prepare_crops(crops, self.contract)
-        with self.timer.time("classify"):
-            probs = np.asarray(self.backend.predict(pixels, spectrum), dtype=np.float64)
+        probs = self.classifier.classify([item.crop for item in items], self.timer)
         self.batch_stats.batches += 1
         self.batch_stats.crops += len(items)
         self.batch_stats.max_size = max(self.batch_stats.max_size, len(items))
@@ -404,6 +411,6 @@ class Pipeline:
             wall_s=time.perf_counter() - self._t0,
             interrupted=self._interrupted,
             error=self._error,
-            backend=getattr(self.backend, "name", ""),
-            spectral=getattr(self.feature, "backend_name", ""),
+            backend=self.classifier.name,
+            spectral=self.classifier.spectral_name,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from engine.pipeline.timing import StageStats
+from engine.timing import StageStats
 
 EXIT_REAL = 0
 EXIT_ERROR = 1
@@ -100,7 +100,7 @@ class RunSummary:
 
     Attributes:
         streams: one summary per source, in the order given.
-        stages: latency per stage (see :mod:`engine.pipeline.timing`).
+        stages: latency per stage (see :mod:`engine.timing`).
         batches: classifier batch sizes.
         wall_s: wall time of the run.
         interrupted: the run was stopped by a signal or a stop request, not by its sources.

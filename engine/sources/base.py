@@ -225,12 +225,15 @@ class Source(abc.ABC):
         """Seconds since start(), the timestamp of live frames."""
         return time.monotonic() - self._t0
 
-    def _emit(self, image: np.ndarray, t: float) -> bool:
+    def _emit(self, image: np.ndarray, t: float, decode_s: float = 0.0) -> bool:
         """Queue one decoded image as a Frame. Returns False once the source is stopping.
 
         Live sources drop the oldest queued frame when the queue is full; others block.
+        ``decode_s`` is how long reading and decoding it took (conversion to BGR included).
         """
+        t0 = time.perf_counter()
         image = to_bgr(image)
+        decode_s += time.perf_counter() - t0
         with self._cond:
             if not self.live:
                 # Back-pressure: wait for room before the frame counts as read, so that a
@@ -244,7 +247,7 @@ class Source(abc.ABC):
             if len(self._queue) >= self._queue_size:  # live only: drop the oldest
                 self._queue.popleft()
                 self._stats.dropped += 1
-            self._queue.append(Frame(self.name, index, t, image))
+            self._queue.append(Frame(self.name, index, t, image, decode_s))
             self._cond.notify_all()
             return True
 

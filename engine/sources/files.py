@@ -9,11 +9,8 @@ from pathlib import Path
 import cv2
 
 from engine.errors import InputError
+from engine.io.images import IMAGE_SUFFIXES
 from engine.sources.base import Source, to_bgr
-
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".jp2"}
-)
 
 
 def _natural_key(path: Path) -> list[object]:
@@ -101,14 +98,16 @@ class VideoFileSource(Source):
                     cap = self._open()
                 local, last_t = 0, -1.0
                 while not self._stopping:
+                    t_read = time.perf_counter()
                     ok, image = cap.read()
+                    decode_s = time.perf_counter() - t_read
                     if not ok or image is None:
                         break
                     last_t = self._timestamp(cap, local, last_t)
                     local += 1
                     if not pacer.wait(offset + last_t):
                         return
-                    if not self._emit(image, offset + last_t):
+                    if not self._emit(image, offset + last_t, decode_s):
                         return
                 cap.release()
                 cap = None
@@ -182,7 +181,9 @@ class ImageFolderSource(Source):
                 if self._stopping:
                     return
                 # IMREAD_UNCHANGED keeps 16-bit and alpha so to_bgr converts them on purpose.
+                t_read = time.perf_counter()
                 image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+                decode_s = time.perf_counter() - t_read
                 if image is None or image.size == 0:
                     self._error(f"cannot decode image {path.name}")
                     continue
@@ -192,7 +193,7 @@ class ImageFolderSource(Source):
                     self._error(f"cannot use image {path.name}: {exc}")
                     continue
                 t = index / self.fps
-                if not pacer.wait(t) or not self._emit(image, t):
+                if not pacer.wait(t) or not self._emit(image, t, decode_s):
                     return
                 index += 1
                 decoded += 1

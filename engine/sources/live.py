@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -188,7 +189,9 @@ class LiveSource(Source):
         lag_base: float | None = None  # smallest (wall - media) offset seen on this connection
         last_media = 0.0
         while not self._stopping:
+            t_read = time.perf_counter()
             ok, image = cap.read()
+            decode_s = time.perf_counter() - t_read
             if not ok or image is None:
                 if self.live:
                     self._error(
@@ -199,7 +202,7 @@ class LiveSource(Source):
                 return frames, True
             frames += 1
             t = self._now() if self.live else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-            if not self._emit(image, t):
+            if not self._emit(image, t, decode_s):
                 break
             media = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self._measure_lag else 0.0
             if 0 < media < last_media - 1.0:  # the camera restarted its clock: measure afresh

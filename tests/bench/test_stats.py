@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from engine.pipeline.timing import StageTimer, percentile, summarize
+from engine.timing import StageTimer, percentile, summarize
 
 
 @pytest.mark.parametrize("q", [0, 1, 25, 50, 90, 99, 99.9, 100])

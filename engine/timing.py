@@ -111,6 +111,18 @@ class StageTimer:
         self._observer = observer
         self.recording = True
 
+    def observe(self, observer: Callable[[str, float], None]) -> None:
+        """Also hand every recorded duration to ``observer`` (e.g. Prometheus histograms)."""
+        previous = self._observer
+        if previous is None:
+            self._observer = observer
+        else:
+            def both(stage: str, seconds: float) -> None:
+                previous(stage, seconds)
+                observer(stage, seconds)
+
+            self._observer = both
+
     def add(self, stage: str, seconds: float) -> None:
         """Record one duration (ignored while not recording)."""
         if not self.recording:

@@ -1,0 +1,89 @@
+"""The face classifier as the pipeline sees it: one object, assembled once.
+
+A :class:`Classifier` owns the three things that turn native-resolution face crops into fake
+probabilities and that must agree with each other: the backend (ONNX Runtime, TensorRT, a
+remote server, a plugin), the spectral feature (CUDA extension or CPU, with the model's number
+of bins) and the crop preparation of the model's input contract (resize, RGB, normalise).
+Everything that classifies faces (the streaming pipeline, the benchmark, the scripts) calls
+:meth:`Classifier.classify`, so none of them can pair a backend with the wrong feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+import numpy as np
+
+from engine.backends.base import Backend
+from engine.errors import UsageError
+from engine.preprocess import InputContract, prepare_crops
+from engine.timing import StageTimer
+
+
+class Classifier:
+    """Backend + spectral feature + crop preparation behind one call.
+
+    Args:
+        backend: a loaded backend (``predict(pixels, spectrum)``, ``contract``, ``name``).
+        feature: the spectral feature callable (``crops -> (N, bins)``, ``backend_name``).
+
+    Raises:
+        UsageError: the feature's number of bins differs from the model's contract.
+    """
+
+    def __init__(self, backend: Backend, feature) -> None:
+        bins = getattr(feature, "bins", None)
+        if bins is not None and bins != backend.contract.spectrum_bins:
+            raise UsageError(
+                f"spectral feature has {bins} bins, the model expects "
+                f"{backend.contract.spectrum_bins}"
+            )
+        self.backend = backend
+        self.feature = feature
+
+    @property
+    def contract(self) -> InputContract:
+        """The model's input contract (crop size, bins, threshold, margin)."""
+        return self.backend.contract
+
+    @property
+    def name(self) -> str:
+        """The backend that runs the network (e.g. ``ort-cpu``)."""
+        return getattr(self.backend, "name", "")
+
+    @property
+    def spectral_name(self) -> str:
+        """The spectral backend actually used (``cuda`` or ``cpu``)."""
+        return getattr(self.feature, "backend_name", "")
+
+    def classify(
+        self, crops: Sequence[np.ndarray], timer: StageTimer | None = None
+    ) -> np.ndarray:
+        """Fake probabilities of a batch of native-resolution BGR face crops.
+
+        Args:
+            crops: square crops of any size (the spectrum needs the face's own pixels).
+            timer: stage clock to record ``spectral``, ``preprocess`` and ``classify`` into.
+
+        Returns:
+            (N,) float64 p_fake in [0, 1].
+        """
+        def stage(name: str):
+            return timer.time(name) if timer is not None else nullcontext()
+
+        with stage("spectral"):
+            spectrum = np.asarray(self.feature(crops), dtype=np.float32)
+        with stage("preprocess"):
+            pixels = prepare_crops(crops, self.contract)
+        with stage("classify"):
+            return np.asarray(self.backend.predict(pixels, spectrum), dtype=np.float64)
+
+    def close(self) -> None:
+        """Release the backend's resources (sessions, engines, connections)."""
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
+
+    def __repr__(self) -> str:
+        return f"Classifier({self.name!r}, spectral={self.spectral_name!r})"
