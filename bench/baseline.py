@@ -21,13 +21,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.machine import load_avg_1m
 from bench.torch_model import TorchModelSpec, build_torch_model
+from engine.crops import visible_square_crop
 from engine.errors import BackendUnavailable
 from engine.features.spectral import radial_spectrum_reference
-from engine.pipeline.timing import StageStats as LatencySummary
-from engine.pipeline.timing import StageTimer
 from engine.preprocess import prepare_crops
 from engine.rss import peak_rss_mib, reset_peak_rss
+from engine.timing import StageStats as LatencySummary
+from engine.timing import StageTimer
 
 BASELINE_STAGES = ("decode", "detect", "crop", "spectral", "classify")
 
@@ -58,22 +60,6 @@ class BaselineResult:
     detector: str
     notes: list[str] = field(default_factory=list)
     load_avg_1m: float | None = None
-
-
-def square_box(
-    box: Sequence[float], margin: float, width: int, height: int
-) -> tuple[int, int, int, int]:
-    """Square (x1, y1, x2, y2) around ``box`` with a relative margin, clipped to the frame."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    half = max(x2 - x1, y2 - y1) * (1 + margin) / 2
-    side = int(round(2 * half))
-    side = max(1, min(side, width, height))
-    left = int(round(cx - side / 2))
-    top = int(round(cy - side / 2))
-    left = min(max(left, 0), width - side)
-    top = min(max(top, 0), height - side)
-    return left, top, left + side, top + side
 
 
 def run_baseline(
@@ -129,12 +115,11 @@ def run_baseline(
                     boxes, _ = mtcnn.detect(rgb)
                 # numpy 2: facenet-pytorch returns object arrays (or None without faces).
                 boxes = [] if boxes is None else np.asarray(boxes, dtype=np.float32)
-                h, w = frame.shape[:2]
                 for box in boxes:
                     with timer.stage("crop"):
-                        x1, y1, x2, y2 = square_box(box, margin, w, h)
-                        crop = frame[y1:y2, x1:x2]
-                    if min(crop.shape[:2]) < 16:
+                        # The runtime's crop function: one crop geometry in the project.
+                        crop = visible_square_crop(frame, tuple(box), margin)
+                    if crop is None or min(crop.shape[:2]) < 16:
                         continue
                     with timer.stage("spectral"):
                         spectrum = radial_spectrum_reference(crop, contract.spectrum_bins)
@@ -152,7 +137,6 @@ def run_baseline(
         finally:
             cap.release()
     stats = timer.summaries()
-    from bench.harness import load_avg_1m
 
     return BaselineResult(
         load_avg_1m=load_avg_1m(),

@@ -33,16 +33,19 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
     # policy, the better setting there.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-    from bench.runner import BenchOptions
+    from bench.options import BenchOptions
 
     opts = BenchOptions(**opts_dict)
     out: dict = {"classifier": [], "pipeline": [], "unavailable": {}, "backends": {}}
     vids = [Path(v) for v in videos]
     if run_torch:
-        from bench.harness import HarnessConfig, collect_crops, run_harness
-        from bench.runner import _classifier_bench, _run_dict, make_detector
+        from bench.measure import MeasureConfig, measure_pipeline, run_dict
+        from bench.micro import classifier_bench, collect_crops
+        from bench.options import make_detector
         from bench.variants import open_bench_backend
+        from engine.classifier import Classifier
         from engine.features.spectral import SpectralFeature
+        from engine.pipeline import PipelineConfig
 
         try:
             ob = open_bench_backend("torch", Path(model), opts.device, opts.checkpoint,
@@ -53,18 +56,20 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
             out["backends"]["torch"] = ob.detail
             detector = make_detector(opts)
             spectral = SpectralFeature(ob.backend.contract.spectrum_bins,
-                                       backend="auto" if opts.device == "cuda" else "cpu")
-            crops = collect_crops(vids[0], detector, max(opts.batch_sizes),
-                                  ob.backend.contract.margin, opts.detect_every)
+                                       backend=opts.spectral_backend)
+            classifier = Classifier(ob.backend, spectral)
+            margin = PipelineConfig().resolve(classifier.contract).margin
+            crops = collect_crops(vids[0], detector, max(opts.batch_sizes), margin,
+                                  opts.detect_every)
             for b in opts.batch_sizes:
                 out["classifier"].append(
-                    _classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
+                    classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
             for b in opts.batch_sizes:
-                cfg = HarnessConfig(detect_every=opts.detect_every, min_face=opts.min_face,
+                cfg = MeasureConfig(detect_every=opts.detect_every, min_face=opts.min_face,
                                     max_batch=b)
-                r = run_harness([vids[0]], 1, opts.iterations, opts.warmup, detector, spectral,
-                                ob.backend, cfg)
-                out["pipeline"].append(_run_dict(r, ob.name, ob.precision))
+                r = measure_pipeline([vids[0]], 1, opts.iterations, opts.warmup, detector,
+                                     classifier, cfg)
+                out["pipeline"].append(run_dict(r, ob.name, ob.precision))
     if run_base:
         from bench.baseline import run_baseline
 

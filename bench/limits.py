@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engine.pipeline.timing import percentile
+from engine.timing import percentile
 
 
 @dataclass(frozen=True)

@@ -231,3 +231,11 @@ def machine_stamp(files: dict[str, str | os.PathLike[str]] | None = None) -> Mac
         ort_providers=_ort_providers(),
         files=hashed,
     )
+
+
+def load_avg_1m() -> float | None:
+    """The 1-minute load average now (other users' jobs included), or None."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None

@@ -13,117 +13,26 @@ from __future__ import annotations
 import logging
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
-from bench.engine_run import combine_engine_runs, run_engine
-from bench.harness import (
-    HarnessConfig,
-    RunResult,
-    collect_crops,
-    combine_runs,
-    run_harness,
-)
 from bench.inputs import as_640x480, default_videos, video_info
 from bench.machine import machine_stamp
+from bench.measure import MeasureConfig, RunResult, combine_runs, measure_pipeline, run_dict
+from bench.micro import classifier_bench, collect_crops, spectral_bench
+from bench.options import REALTIME_FPS, BenchOptions, make_detector
 from bench.scaling import scaling_summary
-from bench.variants import OpenedBackend, check_backend_names, open_bench_backend
+from bench.variants import OpenedBackend, open_bench_backend
+from engine.classifier import Classifier
 from engine.errors import DeepscreenError, UsageError
-from engine.pipeline.timing import StageTimer, summarize
-from engine.preprocess import prepare_crops
+from engine.features.spectral import SpectralFeature
+from engine.pipeline import PipelineConfig
+from engine.timing import StageTimer
 
 log = logging.getLogger(__name__)
 
-REALTIME_FPS = 25.0
-# A micro-benchmark configuration stops after --iterations calls or this many seconds
-# (at least MIN_CALLS calls), so that slow backends at large batches do not take minutes.
-MICRO_BUDGET_S = 10.0
-MIN_CALLS = 5
-
-
-def _timed_calls(fn, warmup: int, iterations: int) -> list[float]:
-    for _ in range(min(warmup, MIN_CALLS)):
-        fn()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < iterations:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= MIN_CALLS and time.perf_counter() - start > MICRO_BUDGET_S:
-            break
-    return times
-
-
-@dataclass
-class BenchOptions:
-    """Everything `deepscreen bench` can be told (CLI flags map one to one)."""
-
-    videos: list[Path] = field(default_factory=list)
-    backends: list[str] = field(default_factory=lambda: ["ort", "ort-fp16", "ort-int8", "torch"])
-    batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
-    warmup: int = 10
-    iterations: int = 100
-    streams: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
-    out: Path = Path("bench-results")
-    device: str = "cpu"
-    model: Path | None = None
-    model_fp16: Path | None = None
-    model_int8: Path | None = None
-    checkpoint: Path | None = None
-    baseline: bool = True
-    baseline_frames: int = 0
-    detect_every: int = 5
-    min_face: int = 40
-    scaling_backend: str | None = None
-    cuda_graphs: bool = True
-    limits: bool = True
-    engine: bool = True
-    abba: bool = True
-
-    def validate(self) -> BenchOptions:
-        if self.device not in ("cpu", "cuda"):
-            raise UsageError(f"--device must be cpu or cuda, got {self.device!r}")
-        if self.warmup < 0 or self.iterations < 1:
-            raise UsageError("--warmup must be >= 0 and --iterations >= 1")
-        if not self.batch_sizes or min(self.batch_sizes) < 1:
-            raise UsageError("--batch-sizes must be positive integers")
-        if self.streams and min(self.streams) < 1:
-            raise UsageError("--streams must be positive integers")
-        if self.detect_every < 1 or self.min_face < 1:
-            raise UsageError("--detect-every and --min-face must be >= 1")
-        for v in self.videos:
-            if not Path(v).is_file():
-                raise UsageError(f"video not found: {v}")
-        self.backends = check_backend_names(self.backends)
-        return self
-
-
-def _run_dict(r: RunResult, name: str, precision: str) -> dict:
-    d = asdict(r)
-    d["stages"] = {k: v.as_dict() for k, v in r.stages.items()}
-    d.update(bench_backend=name, precision=precision, speedup_vs_baseline=None)
-    return d
-
-
-def _classifier_bench(opened: OpenedBackend, crops: list, spectral, batch: int, warmup: int,
-                      iterations: int) -> dict:
-    chunk = crops[:batch]
-    x = prepare_crops(chunk, opened.backend.contract)
-    spec = np.asarray(spectral(chunk), dtype=np.float32)
-    s = summarize(_timed_calls(lambda: opened.backend.predict(x, spec), warmup, iterations))
-    return {"bench_backend": opened.name, "precision": opened.precision, "batch": batch,
-            "latency": s.as_dict(), "crops_per_s": batch * 1000.0 / s.mean_ms}
-
-
-def _spectral_bench(spectral, crops: list, batch: int, warmup: int, iterations: int) -> dict:
-    chunk = crops[:batch]
-    s = summarize(_timed_calls(lambda: spectral(chunk), warmup, iterations))
-    return {"batch": batch, "latency": s.as_dict(), "crops_per_s": batch * 1000.0 / s.mean_ms}
+__all__ = ["REALTIME_FPS", "BenchOptions", "make_detector", "run_bench"]
 
 
 def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
@@ -137,7 +46,6 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         DeepscreenError: no backend could run, or the inputs are unusable.
     """
     from engine.backends.factory import DEFAULT_MODEL
-    from engine.features.spectral import SpectralFeature
 
     opts.validate()
     model = Path(opts.model) if opts.model else DEFAULT_MODEL
@@ -149,10 +57,8 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     say(f"inputs: {', '.join(v.name for v in videos)} ({source})")
 
     detector = make_detector(opts)
-    # On --device cuda the CUDA extension is used when it is built and sees the GPU; the
-    # results say which backend ran (doc["spectral_backend"]).
-    spectral_backend = "auto" if opts.device == "cuda" else "cpu"
-    hconf = HarnessConfig(detect_every=opts.detect_every, min_face=opts.min_face)
+    spectral_backend = opts.spectral_backend
+    mconf = MeasureConfig(detect_every=opts.detect_every, min_face=opts.min_face)
     doc: dict = {"unavailable": {}, "classifier": [], "spectral": [], "pipeline": []}
 
     opened: list[OpenedBackend] = []
@@ -175,16 +81,17 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
 
         contract = onnx_architecture(model if model.is_file() else None)[2]
     spectral = SpectralFeature(contract.spectrum_bins, backend=spectral_backend)
-    crops = collect_crops(videos[0], detector, max(opts.batch_sizes), contract.margin,
-                          opts.detect_every)
+    classifiers = {ob.name: Classifier(ob.backend, spectral) for ob in opened}
+    margin = PipelineConfig().resolve(contract).margin
+    crops = collect_crops(videos[0], detector, max(opts.batch_sizes), margin, opts.detect_every)
     sides = [c.shape[0] for c in crops]
 
     say("classifier and spectral micro-benchmarks (real crops from the clip)")
     for b in opts.batch_sizes:
-        doc["spectral"].append(_spectral_bench(spectral, crops, b, opts.warmup, opts.iterations))
+        doc["spectral"].append(spectral_bench(spectral, crops, b, opts.warmup, opts.iterations))
         for ob in opened:
             doc["classifier"].append(
-                _classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
+                classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
 
     # ABBA order against the drift of a shared machine's load: the grid runs forward with half
     # the frames, then the torch child (baseline) runs, then the grid runs again in reverse.
@@ -199,9 +106,9 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     def grid_pass(order: list) -> None:
         for ob, b in order:
             timer, parts = acc[(ob.name, b)]
-            cfg = HarnessConfig(**{**asdict(hconf), "max_batch": b})
-            r = run_harness([videos[0]], 1, part_frames, opts.warmup, detector, spectral,
-                            ob.backend, cfg, timer=timer)
+            cfg = MeasureConfig(**{**asdict(mconf), "max_batch": b})
+            r = measure_pipeline([videos[0]], 1, part_frames, opts.warmup, detector,
+                                 classifiers[ob.name], cfg, timer=timer)
             parts.append(r)
             say(f"  {ob.name} batch {b}: {r.fps:.1f} fps, {r.faces_per_s:.1f} faces/s "
                 f"(load {r.load_avg_1m})")
@@ -217,7 +124,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         say("child process: " + " and ".join(
             (["torch backend"] if run_torch else []) + (["baseline (facenet-pytorch MTCNN "
              "every frame + PyTorch eager per face)"] if opts.baseline else [])))
-        part = run_torch_section(_opts_dict(opts), videos, model, run_torch, opts.baseline)
+        part = run_torch_section(opts.as_dict(), videos, model, run_torch, opts.baseline)
         doc["classifier"] += part["classifier"]
         doc["unavailable"].update(part["unavailable"])
         torch_detail = part["backends"].get("torch")
@@ -236,7 +143,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         grid_pass(grid[::-1])
     for ob, b in grid:
         timer, parts = acc[(ob.name, b)]
-        doc["pipeline"].append(_run_dict(combine_runs(parts, timer), ob.name, ob.precision))
+        doc["pipeline"].append(run_dict(combine_runs(parts, timer), ob.name, ob.precision))
     doc["pipeline"] += part["pipeline"]
 
     if opts.streams and not opened:
@@ -251,25 +158,25 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         clips = as_640x480(videos, work, max_frames=opts.warmup + opts.iterations)
         batch = max(opts.batch_sizes)
         say(f"scaling: {chosen.name}, max batch {batch}, 640x480 clips, streams {opts.streams}")
-        cfg = HarnessConfig(**{**asdict(hconf), "max_batch": batch})
-        s_acc = {n: (StageTimer(), [], []) for n in opts.streams}
+        cfg = MeasureConfig(**{**asdict(mconf), "max_batch": batch})
+        s_acc: dict[int, tuple[StageTimer, list[RunResult]]] = {
+            n: (StageTimer(), []) for n in opts.streams}
         for half in halves:
             for n in (opts.streams if half == 0 else opts.streams[::-1]):
-                timer, parts, eparts = s_acc[n]
-                r = run_harness(clips, n, part_frames, opts.warmup, detector, spectral,
-                                chosen.backend, cfg, timer=timer)
+                timer, parts = s_acc[n]
+                r = measure_pipeline(clips, n, part_frames, opts.warmup, detector,
+                                     classifiers[chosen.name], cfg, timer=timer)
                 parts.append(r)
-                line = f"  {n} stream(s): harness {r.fps:.1f} fps total"
-                if opts.engine:
-                    e = run_engine(clips, n, opts.warmup + part_frames, detector, spectral,
-                                   chosen.backend, cfg)
-                    eparts.append(e)
-                    line += f"; engine {e['fps']:.1f} fps total"
+                line = f"  {n} stream(s): {r.fps:.1f} fps total after warm-up"
+                if opts.engine and r.engine:
+                    line += f"; whole run {r.engine['fps']:.1f} fps"
                 say(line + f" (load {r.load_avg_1m})")
-        runs = [_run_dict(combine_runs(s_acc[n][1], s_acc[n][0]), chosen.name, chosen.precision)
-                for n in opts.streams]
-        engine_runs = [combine_engine_runs(s_acc[n][2]) for n in opts.streams] if opts.engine \
-            else []
+        combined = [combine_runs(s_acc[n][1], s_acc[n][0]) for n in opts.streams]
+        runs = [run_dict(c, chosen.name, chosen.precision) for c in combined]
+        for r in runs:
+            r.pop("engine", None)  # reported once, below, as engine_runs
+        # The same runs seen whole (warm-up and reader start-up included), as `screen` runs.
+        engine_runs = [c.engine for c in combined if c.engine] if opts.engine else []
         doc["scaling"] = scaling_summary(runs, REALTIME_FPS, engine_runs)
         doc["scaling"]["clips"] = [str(c) for c in clips]
 
@@ -306,27 +213,10 @@ def _halves(opts: BenchOptions) -> list[int]:
     return [0, 1] if opts.abba and opts.iterations >= 2 else [0]
 
 
-def make_detector(opts: BenchOptions):
-    """The engine's MTCNN; on ``--device cuda`` its three nets run on ORT's CUDA provider when
-    this ONNX Runtime build has it (the NMS and pyramid stay in numpy)."""
-    import onnxruntime as ort
-
-    from engine.detect import MTCNNDetector
-
-    providers = None
-    if opts.device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return MTCNNDetector(min_face=opts.min_face, providers=providers)
-
-
-def _opts_dict(opts: BenchOptions) -> dict:
-    return {k: v for k, v in asdict(opts).items()}
-
-
 def _mtcnn_files() -> dict[str, Path]:
-    import engine.detect
+    from engine.paths import MODELS_DIR
 
-    models = Path(engine.detect.__file__).resolve().parents[1] / "models"
+    models = MODELS_DIR
     paths = {n: models / f"{n}.onnx" for n in ("pnet", "rnet", "onet")}
     return {n: p for n, p in paths.items() if p.is_file()}
 

@@ -25,7 +25,8 @@ def scaling_summary(
 ) -> dict:
     """Summarise scaling runs (``RunResult`` dicts, one per stream count).
 
-    ``engine_runs`` (from :func:`bench.engine_run.run_engine`, same stream counts)
+    ``engine_runs`` (the whole-run views of :func:`bench.measure.measure_pipeline`, same
+    stream counts)
     add the threaded engine's figures and ``max_realtime_streams_engine``.
 
     Returns:
