@@ -114,10 +114,10 @@ def render(doc: dict) -> str:
                  _f(r.get("engine_fps")), _f(r.get("engine_per_stream_fps")),
                  "-" if "engine_realtime" not in r else ("yes" if r["engine_realtime"] else "no"),
                  _f(r["peak_rss_mib"], 0)] for r in sc["rows"]]
-        lines += _table(["streams", "harness fps", "harness fps/stream", "faces/s",
+        lines += _table(["streams", "fps after warm-up", "fps/stream", "faces/s",
                          "faces/frame", f"real time ({sc['realtime_fps']:g} fps)", "engine fps",
                          "engine fps/stream", "engine real time", "peak RSS MiB"], rows)
-        lines += [f"Largest stream count screened in real time: harness "
+        lines += [f"Largest stream count screened in real time: after warm-up "
                   f"{sc['max_realtime_streams']}, engine "
                   f"{sc.get('max_realtime_streams_engine', '-')}. Cost from the stage clocks: "
                   f"{_f(sc.get('ms_per_stream_frame'), 2)} ms per stream-frame (decode + detect"
@@ -173,7 +173,7 @@ def targets(doc: dict, realtime_fps: float = 25.0, speedup: float = 5.0) -> list
     sc_backend = sc["runs"][0]["bench_backend"] if sc.get("runs") else None
     if int8:
         best = max(int8, key=lambda r: r["fps"])
-        got = f"{_f(best['fps'])} fps (stage harness, batch {best['max_batch']})"
+        got = f"{_f(best['fps'])} fps (pipeline, batch {best['max_batch']})"
         ok = best["fps"] >= realtime_fps
         if one is not None and sc_backend == "ort-int8" and "engine_fps" in one:
             got += f"; threaded engine {_f(one['engine_fps'])} fps"

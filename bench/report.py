@@ -170,7 +170,7 @@ def print_report(doc: dict, console=None) -> None:
                       _f(r.get("engine_per_stream_fps")),
                       "-" if e_rt is None else ("yes" if e_rt else "no"))
         console.print(s)
-        console.print(f"max real-time streams: harness {sc['max_realtime_streams']}, engine "
+        console.print(f"max real-time streams: after warm-up {sc['max_realtime_streams']}, engine "
                       f"{sc.get('max_realtime_streams_engine', '-')}; "
                       f"{_f(sc.get('ms_per_stream_frame'), 2)} ms per stream-frame, "
                       f"{_f(sc.get('ms_per_face'), 2)} ms per face, fitted "

@@ -7,8 +7,11 @@ itself, never by an exception, so that a crash can never read as a verdict.
 
 from __future__ import annotations
 
-EXIT_RUNTIME_ERROR = 1
-EXIT_USAGE_ERROR = 2
+from engine.verdicts import EXIT_ERROR as EXIT_RUNTIME_ERROR
+from engine.verdicts import EXIT_USAGE_ERROR
+
+__all__ = ["EXIT_RUNTIME_ERROR", "EXIT_USAGE_ERROR", "BackendUnavailable", "DeepscreenError",
+           "InputError", "ModelError", "UsageError"]
 
 
 class DeepscreenError(Exception):

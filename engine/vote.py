@@ -34,8 +34,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from engine.verdicts import FAKE, REAL, UNCERTAIN  # the one vocabulary, re-exported
+
 RULES = ("mean", "majority", "confident")
-UNCERTAIN, REAL, FAKE = "uncertain", "real", "fake"
 
 CONFIDENT_HI = 0.8
 CONFIDENT_LO = 0.2

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from engine.pipeline.summary import StreamSummary
 from engine.sources.base import Source
 from engine.track import Tracker, TrackerConfig
-from engine.vote import FAKE, REAL, VoteConfig, Voter
+from engine.verdicts import ERROR, FAKE, NO_DECISION, REAL
+from engine.vote import VoteConfig, Voter
 
 
 @dataclass
@@ -98,13 +99,13 @@ class StreamState:
         voter = self.stream_voter
         verdict = voter.verdict
         if verdict == FAKE:
-            outcome = "fake"
+            outcome = FAKE
         elif run_error or stats.state == "failed" or (self.processed == 0 and stats.errors):
             # A source that failed for good, or never delivered a frame and reported errors
             # (an unreachable camera), is an error, never "no decision".
-            outcome = "error"
+            outcome = ERROR
         else:
-            outcome = "real" if verdict == REAL else "no_decision"
+            outcome = REAL if verdict == REAL else NO_DECISION
         return StreamSummary(
             stream=self.name,
             live=self.source.live,

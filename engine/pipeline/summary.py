@@ -13,16 +13,19 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from engine.timing import StageStats
+from engine.verdicts import (  # the one home of the vocabulary; re-exported here
+    EXIT_ERROR,
+    EXIT_FAKE,
+    EXIT_NO_DECISION,
+    EXIT_REAL,
+    NO_DECISION,
+    OUTCOME_EXIT,
+    OUTCOME_ORDER,
+    UNCERTAIN,
+)
 
-EXIT_REAL = 0
-EXIT_ERROR = 1
-EXIT_FAKE = 3
-EXIT_NO_DECISION = 4
-
-OUTCOME_EXIT = {"real": EXIT_REAL, "fake": EXIT_FAKE, "no_decision": EXIT_NO_DECISION,
-                "error": EXIT_ERROR}
-# Worst first.
-OUTCOME_ORDER = ("fake", "error", "no_decision", "real")
+__all__ = ["EXIT_ERROR", "EXIT_FAKE", "EXIT_NO_DECISION", "EXIT_REAL", "OUTCOME_EXIT",
+           "OUTCOME_ORDER", "BatchStats", "RunSummary", "StreamSummary"]
 
 
 @dataclass
@@ -66,7 +69,7 @@ class StreamSummary:
     detector_runs: int = 0
     tracks: int = 0
     classified: int = 0
-    verdict: str = "uncertain"
+    verdict: str = UNCERTAIN
     p_fake: float = float("nan")
     frames: int = 0
     rule: str = ""
@@ -74,7 +77,7 @@ class StreamSummary:
     errors: int = 0
     last_error: str = ""
     last_t: float = 0.0
-    outcome: str = "no_decision"
+    outcome: str = NO_DECISION
 
     @property
     def exit_code(self) -> int:

@@ -13,6 +13,7 @@ from engine.metrics import BATCH_BUCKETS, Registry
 from engine.pipeline.summary import StreamSummary
 from engine.rss import current_rss_mib
 from engine.sources.base import STATES
+from engine.verdicts import VERDICTS
 
 
 class PipelineMetrics:
@@ -104,6 +105,6 @@ class PipelineMetrics:
                 self.state.set(1.0 if s.state == state else 0.0, stream=name, state=state)
             self.tracks.set(active.get(name, 0), stream=name)
             self.p_fake.set(s.p_fake, stream=name)
-            for verdict in ("uncertain", "real", "fake"):
+            for verdict in VERDICTS:
                 self.verdict.set(1.0 if s.verdict == verdict else 0.0, stream=name,
                                  verdict=verdict)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.verdicts import UNCERTAIN
+
 if TYPE_CHECKING:  # the pipeline imports this module: no import cycle at run time
     from engine.pipeline.summary import RunSummary, StreamSummary
     from engine.vote import VerdictEvent
@@ -45,7 +47,7 @@ class FrameView:
     t: float
     image: np.ndarray = field(repr=False)
     tracks: tuple[TrackView, ...] = ()
-    verdict: str = "uncertain"
+    verdict: str = UNCERTAIN
     p_fake: float = float("nan")
 
 
