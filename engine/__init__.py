@@ -2,7 +2,8 @@
 
 This package must never import torch: an edge box runs numpy + OpenCV + ONNX Runtime or
 TensorRT. Training and export code lives in the sibling packages `train`, `export` and
-`calibration`, which are only imported lazily from the CLI.
+`calibration`, and the command line in `deepscreen_cli`: they import the runtime, never the
+other way round (tests/engine/test_layers.py reads the source to hold that line).
 """
 
 from importlib.metadata import PackageNotFoundError, version
