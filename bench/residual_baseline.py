@@ -24,7 +24,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from train.data import detect_faces, discover, face_crop, hash_split, read_bgr  # noqa: E402
+from train.data import detect_faces, face_crop, read_bgr  # noqa: E402
+from train.registry import load_sources  # noqa: E402
 
 LEVELS = 2  # residuals clipped to [-2, 2] after dividing by 2: 5 levels
 
@@ -56,7 +57,7 @@ def main() -> int:
     ap.add_argument("--whole", action="store_true", help="whole images instead of face crops")
     args = ap.parse_args()
 
-    samples = hash_split(discover(args.root), 0.15, 0.15)
+    samples = load_sources(args.root)  # the registry's group split, as in training
     faces = detect_faces([s.path for s in samples], args.cache, 0.25)
     x: dict[str, list] = {"train": [], "val": [], "test": []}
     y: dict[str, list] = {"train": [], "val": [], "test": []}

@@ -1,15 +1,15 @@
 """Which faces calibrate and which faces judge: deterministic, class-balanced, disjoint sets.
 
 Calibration draws from the training split and the accuracy gate from the held-out test split of
-the training engineer's hash split (``train.data.hash_split``: SHA-1 of the file name), so the
-gate never sees a calibration image. Crops follow the canonical pipeline of ``train.data``
+the training data's split (:mod:`train.registry`: DFDC by source video, LFW/IMFDB by person,
+the rest by file, through the project's one split function), so the gate never sees a
+calibration image. Crops follow the canonical pipeline of ``train.data``
 (ONNX MTCNN, square crop with the contract's margin at native resolution); when that module or
 its detector is unavailable, an image is treated as an aligned face crop (the whole image).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,19 +27,18 @@ from engine.preprocess import InputContract
 
 log = logging.getLogger(__name__)
 
-# Must equal the training config's split (train.data.hash_split arguments; the default config
-# uses val_fraction 0.15, test_fraction 0.15, split_salt "").
-VAL_FRACTION = 0.15
-TEST_FRACTION = 0.15
-SPLIT_SALT = ""
+# Must equal the training config's split (data.val_fraction / data.test_fraction / split_seed
+# of train/configs/detector_v2.yaml, the registry's defaults).
+VAL_FRACTION = 0.1
+TEST_FRACTION = 0.2
 DEFAULT_CACHE = Path.home() / ".cache" / "deepscreen"
 
 
 def split_of(path: Path, val: float = VAL_FRACTION, test: float = TEST_FRACTION) -> str:
-    """"train", "val" or "test" for a file, by the same hash as ``train.data.hash_split``."""
-    digest = hashlib.sha1((SPLIT_SALT + Path(path).name).encode()).hexdigest()
-    u = int(digest[:8], 16) / 0xFFFFFFFF
-    return "test" if u < test else "val" if u < test + val else "train"
+    """"train", "val" or "test" for a file, by the training split (:mod:`train.registry`)."""
+    from train.registry import split_of_path
+
+    return split_of_path(path, val, test)
 
 
 def by_split(items: Sequence[LabelledImage], splits: Sequence[str]) -> list[LabelledImage]:

@@ -17,10 +17,11 @@ from engine.errors import BackendUnavailable, UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
-# The standard evaluation set (used when no source is named): in-domain test split, an unseen
-# generator, an unseen real source, and face-swap videos.
-STANDARD_IN_DOMAIN = SHARED / "faces" / "ffhq-vs-stylegan1"
-STANDARD_FOLDERS = (SHARED / "faces" / "stylegan2-tpdne", SHARED / "faces" / "utkface")
+# The standard evaluation set (used when no source is named): the registry's test split of every
+# shared face source (held-out sources whole) with the published peer on the same crops, and
+# face-swap videos.
+STANDARD_SOURCES = SHARED / "faces"
+STANDARD_PEER = REPO.parent / "shared" / "weights" / "mesonet" / "Meso4_DF.h5"
 STANDARD_VIDEOS = (SHARED / "videos" / "ffpp-c23",)
 
 
@@ -77,7 +78,20 @@ def evaluate_command(
     ] = None,
     in_domain: Annotated[
         Path | None,
-        typer.Option("--in-domain", help="Training folder: its hash-split test part is scored."),
+        typer.Option("--in-domain", help="Training folder: its registry test split is scored."),
+    ] = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="Faces root: every source's test split, per source, "
+                     "beside the peers (train/registry.py)."),
+    ] = None,
+    peer: Annotated[
+        list[Path] | None,
+        typer.Option("--peer", help="Peer detector weights (MesoNet .h5) scored on the same "
+                     "crops as --sources. Repeatable. Needs torch."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most N test images per source.")
     ] = None,
     manifest: Annotated[
         Path | None,
@@ -99,22 +113,28 @@ def evaluate_command(
 ) -> None:
     """AUC, AP, EER, accuracy, TPR/TNR at the model's threshold, per-source table and plots.
 
-    With no source given, scores the standard set from ../shared/data: ffhq-vs-stylegan1 test
-    split, stylegan2-tpdne, utkface and the ffpp-c23 videos.
+    With no source given, scores the standard set from ../shared/data: the test split of every
+    face source (train/registry.py) beside MesoNet-4 when its weights and torch are present,
+    and the ffpp-c23 videos.
     """
     from train.data import discover, read_manifest
     from train.evaluate import in_domain_test as test_split
     from train.evaluate import score_images, score_videos, write_report
     from train.predict import DEFAULT_MODEL, open_scorer
 
-    data, videos = list(data or []), list(videos or [])
-    if in_domain is None and manifest is None and not data and not videos:
-        if not STANDARD_IN_DOMAIN.is_dir():
+    data, videos, peers = list(data or []), list(videos or []), list(peer or [])
+    if in_domain is None and manifest is None and sources is None and not data and not videos:
+        if not STANDARD_SOURCES.is_dir():
             raise UsageError(f"no source given and the standard set is absent ({SHARED})")
-        in_domain = STANDARD_IN_DOMAIN
-        data = [p for p in STANDARD_FOLDERS if p.is_dir()]
+        sources = STANDARD_SOURCES
         videos = [p for p in STANDARD_VIDEOS if p.is_dir()]
+        if not peers and STANDARD_PEER.is_file():
+            peers = [STANDARD_PEER]
     scorer = open_scorer(model)
+    if sources is not None:
+        _evaluate_sources(sources, scorer, peers, out, cache_dir, limit)
+        if in_domain is None and manifest is None and not data and not videos:
+            return
     in_groups = score_images(test_split(in_domain), scorer, cache_dir) if in_domain else []
     if manifest is not None:
         test = [s for s in read_manifest(manifest) if s.split == "test"]
@@ -136,6 +156,26 @@ def evaluate_command(
                        f"acc {m['accuracy']:.4f} TPR {m['tpr']:.4f} TNR {m['tnr']:.4f} "
                        f"(threshold {m['threshold']:.4f}, n={int(m['n'])})")
     typer.echo(f"report: {out}")
+
+
+def _evaluate_sources(root: Path, scorer, peers: list[Path], out: Path, cache_dir: Path,
+                      limit: int | None) -> None:
+    """The per-source table of our model and the peers on the same crops (sources.md)."""
+    from train.predict import score_crops
+    from train.source_eval import Detector, evaluate_sources, mesonet_detector, write_comparison
+
+    detectors = [Detector("ours", lambda crops: score_crops(scorer, crops),
+                          scorer.contract.threshold)]
+    for path in peers:
+        try:
+            detectors.append(mesonet_detector(path))
+        except ImportError:
+            typer.echo(f"peer {path} skipped: MesoNet runs in torch (pip install "
+                       "'deepscreen[train]')", err=True)
+    rows = evaluate_sources(root, detectors, scorer.contract.margin, cache_dir, limit=limit)
+    md = write_comparison(out, rows)
+    typer.echo(md.read_text())
+    typer.echo(f"per-source comparison: {md}")
 
 
 def predict_command(

@@ -18,21 +18,26 @@ class DataConfig:
     """Where the training data comes from and how it is split.
 
     Attributes:
-        root: dataset folder with ``real*``/``fake*`` subfolders.
-        manifest: optional ``deepscreen data split`` CSV; overrides the hash split of ``root``.
-        val_fraction: fraction of images for validation (hash split only).
-        test_fraction: fraction of images for the held-out test (hash split only).
-        split_salt: salt of the file-name hash (hash split only).
+        root: a faces root (``faces/`` with one folder per source), one source folder with
+            ``real*``/``fake*`` subfolders, or one label folder. Sources, their grouping and
+            their splits come from :mod:`train.registry`.
+        sources: train on these source folders only (None = every trainable source found).
+            Held-out sources (``stylegan2-tpdne``, ``utkface``) never train.
+        manifest: optional ``deepscreen data split`` CSV; overrides the registry split.
+        val_fraction: fraction of groups for validation.
+        test_fraction: fraction of groups for the held-out test.
+        split_seed: changes the group-hash assignment (keep 0 to share splits with calibration).
         cache_dir: face detections and clean eval arrays (shared between runs on one data set).
         min_face: smallest face the detector looks for, in pixels.
         limit_per_class: use at most this many train images per class (tiny test configs).
     """
 
-    root: str = "../shared/data/faces/ffhq-vs-stylegan1"
+    root: str = "../shared/data/faces"
+    sources: tuple[str, ...] | None = None
     manifest: str | None = None
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    split_salt: str = ""
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    split_seed: int = 0
     cache_dir: str = "runs/cache"
     min_face: int = 40
     limit_per_class: int | None = None
@@ -57,6 +62,27 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """Training on cached stem outputs (models with a frozen stem, e.g. ``mobilenet_detector``).
+
+    Attributes:
+        views: augmented views cached per training image; 0 trains on the fly (no cache).
+        sbi_views: self-blended pseudo-fake views per real training image with landmarks.
+        sample_power: source balancing of :func:`train.registry.balanced_weights`.
+        epoch_size: views drawn per epoch (0 = the number of training images).
+        body_lr_scale: learning rate of the pretrained blocks relative to ``optim.lr``.
+        dir: cache folder (default ``<data.cache_dir>/views``).
+    """
+
+    views: int = 0
+    sbi_views: int = 1
+    sample_power: float = 0.5
+    epoch_size: int = 0
+    body_lr_scale: float = 0.3
+    dir: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything one ``deepscreen train`` run needs."""
 
@@ -70,6 +96,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     sbi: SBIConfig = field(default_factory=SBIConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
 
 
 def _build(cls: type, values: dict[str, Any] | None, where: str) -> Any:
@@ -90,6 +117,7 @@ def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
         "augment": AugmentConfig,
         "sbi": SBIConfig,
         "optim": OptimConfig,
+        "cache": CacheConfig,
     }
     parts = {k: _build(cls, raw.pop(k, None), k) for k, cls in nested.items()}
     top = _build(TrainConfig, raw, "the config's top level")

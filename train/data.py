@@ -21,20 +21,11 @@ import cv2
 import numpy as np
 
 from engine.errors import UsageError
+from train.registry import Sample  # noqa: F401  (re-exported: the one sample record)
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One labelled image. label: 1 = fake, 0 = real. source: e.g. ``utkface/real``."""
-
-    path: str
-    label: int
-    source: str
-    split: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,17 +72,6 @@ def discover(root: str | Path) -> list[Sample]:
     if not samples:
         raise UsageError(f"{root} has no real*/fake* subfolder with images")
     return samples
-
-
-def hash_split(samples: list[Sample], val: float, test: float, salt: str = "") -> list[Sample]:
-    """Assign train/val/test by a hash of the file name: stable across machines and runs."""
-    out = []
-    for s in samples:
-        digest = hashlib.sha1((salt + Path(s.path).name).encode()).hexdigest()
-        u = int(digest[:8], 16) / 0xFFFFFFFF
-        split = "test" if u < test else "val" if u < test + val else "train"
-        out.append(Sample(s.path, s.label, s.source, split))
-    return out
 
 
 def read_manifest(path: str | Path) -> list[Sample]:

@@ -93,20 +93,34 @@ class TrainDataset(torch.utils.data.Dataset):
         return torch.from_numpy(x), torch.from_numpy(spectrum), torch.tensor(float(label))
 
     def _crop(self, img: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
-        aug = self.augment
-        if aug is None:
-            return face_crop(img, face.box, self.contract.margin)
-        box = np.asarray(face.box, np.float64)
-        if rng.random() < aug.p_rescale:
-            factor = rng.uniform(*aug.rescale)
-            img = rescale(img, factor)
-            box = box * factor
-        cx, cy, side = square_region(tuple(box), self.contract.margin)
-        j = aug.box_jitter
-        cx += rng.uniform(-j, j) * side
-        cy += rng.uniform(-j, j) * side
-        side *= 1.0 + rng.uniform(-j, j)
-        return augment_crop(crop_square(img, cx, cy, side), aug, rng)
+        return augmented_crop(img, face, self.contract.margin, self.augment, rng)
+
+
+def augmented_crop(
+    img: np.ndarray,
+    face: Face,
+    margin: float,
+    aug: AugmentConfig | None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One training view of a face: rescale, box jitter, native crop, crop-level augmentations.
+
+    ``aug=None`` gives the clean canonical crop. Shared by the on-the-fly dataset and the
+    cached views of :mod:`train.view_cache`, so both train on the same distribution.
+    """
+    if aug is None:
+        return face_crop(img, face.box, margin)
+    box = np.asarray(face.box, np.float64)
+    if rng.random() < aug.p_rescale:
+        factor = rng.uniform(*aug.rescale)
+        img = rescale(img, factor)
+        box = box * factor
+    cx, cy, side = square_region(tuple(box), margin)
+    j = aug.box_jitter
+    cx += rng.uniform(-j, j) * side
+    cy += rng.uniform(-j, j) * side
+    side *= 1.0 + rng.uniform(-j, j)
+    return augment_crop(crop_square(img, cx, cy, side), aug, rng)
 
 
 def eval_arrays(

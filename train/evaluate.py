@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import UsageError
-from train.data import Sample, detect_faces, discover, face_crop, hash_split, read_bgr
+from train.data import Sample, detect_faces, face_crop, read_bgr
 from train.metrics import binary_metrics
 from train.predict import Scorer, score_crops
 
@@ -31,9 +31,11 @@ class Scored:
     p_fake: np.ndarray
 
 
-def in_domain_test(root: str | Path, val: float = 0.15, test: float = 0.15) -> list[Sample]:
-    """The held-out test split of a training folder (same hash split as training)."""
-    return [s for s in hash_split(discover(root), val, test) if s.split == "test"]
+def in_domain_test(root: str | Path, val: float = 0.1, test: float = 0.2) -> list[Sample]:
+    """The held-out test split of a training folder (the registry's split, as in training)."""
+    from train.registry import load_sources
+
+    return [s for s in load_sources(root, None, val, test) if s.split == "test"]
 
 
 def score_images(

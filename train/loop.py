@@ -17,7 +17,7 @@ import numpy as np
 from engine.errors import UsageError
 from train.checkpoint import load_checkpoint, load_user_weights, save_checkpoint
 from train.config import TrainConfig, config_to_dict
-from train.data import Sample, detect_faces, discover, hash_split, read_manifest
+from train.data import Sample, detect_faces, read_manifest
 from train.metrics import binary_metrics, eer_threshold, sigmoid
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,19 @@ class TrainResult:
 
 
 def load_samples(cfg: TrainConfig) -> list[Sample]:
-    """Train/val/test samples from the manifest or a hash split of ``data.root``."""
+    """Train/val/test samples from the manifest or the registry's group split of ``data.root``.
+
+    Held-out sources are dropped: they are for evaluation (``deepscreen evaluate``).
+    """
+    from train.registry import load_sources, trainable
+
     d = cfg.data
     if d.manifest:
         samples = read_manifest(d.manifest)
     else:
-        samples = hash_split(discover(d.root), d.val_fraction, d.test_fraction, d.split_salt)
+        names = list(d.sources) if d.sources else None
+        samples = trainable(load_sources(d.root, names, d.val_fraction, d.test_fraction,
+                                         d.split_seed))
     if d.limit_per_class:
         kept, count = [], {}
         for s in samples:
@@ -95,6 +102,10 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
         stop_after: stop after this many epochs of this call (simulates an interruption; the
             run can be continued with ``resume=True`` and ends exactly as an uninterrupted one).
     """
+    if cfg.cache.views > 0:  # a frozen-stem model trained on cached views
+        from train.cached_loop import train_cached
+
+        return train_cached(cfg, resume=resume, stop_after=stop_after)
     import torch
 
     from train.dataset import TrainDataset, eval_arrays

@@ -56,11 +56,14 @@ def test_one_class_only_is_a_usage_error(tmp_path) -> None:
 
 
 def test_split_matches_the_training_split() -> None:
-    data = pytest.importorskip("train.data")
     from pathlib import Path
 
     from calibration.splits import TEST_FRACTION, VAL_FRACTION
+    from train.config import DataConfig
+    from train.registry import load_sources
 
-    root = shared_path("faces", "ffhq-vs-stylegan1")
-    samples = data.hash_split(data.discover(root), VAL_FRACTION, TEST_FRACTION, "")
-    assert all(split_of(Path(s.path)) == s.split for s in samples)
+    # The training config's defaults and calibration's fractions are one split.
+    assert (DataConfig().val_fraction, DataConfig().test_fraction) == (VAL_FRACTION, TEST_FRACTION)
+    root = shared_path("faces")
+    samples = load_sources(root, ["dfdc-faces", "ffhq-vs-stylegan1"], VAL_FRACTION, TEST_FRACTION)
+    assert all(split_of(Path(s.path)) == s.split for s in samples[::7])

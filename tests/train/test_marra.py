@@ -80,5 +80,11 @@ def test_planted_fingerprints_are_recovered_and_attributed(tmp_path, astronaut_b
 def test_shared_faces_attribution_beats_chance():
     root = shared_path("faces")
     result = evaluate(root, CanonicalPipeline(size=128), limit=40)
-    assert len(result.sources) == 4
-    assert result.balanced > 0.4  # chance is 0.25
+    # One class per labelled folder (real*/fake*) below faces/: the count grows with the data.
+    folders = sorted(
+        f"{d.parent.name}/{d.name}"
+        for d in root.glob("*/*")
+        if d.is_dir() and d.name.lower().startswith(("real", "fake"))
+    )
+    assert list(result.sources) == folders
+    assert result.balanced > 2.0 / len(folders)  # twice chance

@@ -14,7 +14,18 @@ TRT_SAFE_OPS = {
     "Conv", "BatchNormalization", "Relu", "Add", "Sub", "Mul", "Div", "Sigmoid", "Concat",
     "ReduceMean", "Gemm", "MatMul", "GlobalAveragePool", "Reshape", "Flatten", "Identity",
     "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Transpose",
+    # MobileNet: ReLU6 is Clip; TF "SAME" padding of strided convs is an explicit Pad whose
+    # pads torch builds from constants (ConstantOfShape/Slice/Cast, folded by TensorRT).
+    "Clip", "Pad", "ConstantOfShape", "Slice", "Cast",
 }
+
+
+def _trt_supported() -> list[str]:
+    import json
+    from pathlib import Path
+
+    table = Path(__file__).resolve().parents[2] / "engine" / "data" / "trt10_onnx_ops.json"
+    return json.loads(table.read_text())["supported"]
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -68,5 +79,6 @@ def test_onnx_export_has_only_safe_ops(name: str, tmp_path) -> None:
     graph = onnx.load(str(path)).graph
     ops = {n.op_type for n in graph.node}
     assert ops <= TRT_SAFE_OPS, f"unexpected ops {ops - TRT_SAFE_OPS}"
+    assert ops <= set(_trt_supported()), f"not in TensorRT's list: {ops - set(_trt_supported())}"
     assert not ops & {"DFT", "STFT"}
     assert [i.name for i in graph.input] == ["crops", "spectrum"]

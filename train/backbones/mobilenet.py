@@ -76,7 +76,10 @@ class TFConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride > 1 and self.kernel > 1:
-            x = F.pad(x, _same_pad(x.shape[-2], x.shape[-1], self.kernel, self.stride))
+            # Python ints, not traced shape arithmetic: an exported graph gets one constant Pad
+            # for its (fixed) input size instead of ~15 shape nodes per strided layer.
+            h, w = int(x.shape[-2]), int(x.shape[-1])
+            x = F.pad(x, _same_pad(h, w, self.kernel, self.stride))
         x = self.conv(x)
         return F.relu6(x) if self.relu6 else x
 

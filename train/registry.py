@@ -1,0 +1,267 @@
+"""The registry of labelled face sources: what each source is, how it groups, how it splits.
+
+Every labelled folder below a faces root (``ROOT/<source>/<real*|fake*>/``) is one *source*.
+Each source has a grouping rule, and the split of a file is a function of its group key alone
+(:func:`train.splits.assign_split`, the project's one split implementation), so:
+
+- ``dfdc-faces`` groups by ``source_video`` from its ``manifest.csv``: a real crop and the fake
+  made from the same video always land on the same side;
+- ``lfw`` and ``imfdb`` group by person (the file name without its trailing ``_N``), so one
+  person's photos never straddle splits;
+- everything else groups by file (``<source>/<label folder>/<file>``).
+
+Sources marked ``heldout`` (``stylegan2-tpdne``: an unseen generator, ``utkface``: an unseen
+real population) never enter training: all their files get the split ``test``. A folder that is
+not in the registry still works (file grouping, trainable) and is named in a log line, so new
+data is used rather than silently ignored.
+
+No torch here: the runtime-free parts of training, calibration and the CLI import this.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from engine.errors import UsageError
+from engine.io import IMAGE_SUFFIXES
+from train.splits import assign_split, label_of_folder
+
+log = logging.getLogger(__name__)
+
+GROUP_FILE = "file"
+GROUP_PERSON = "person"
+GROUP_MANIFEST = "manifest"
+
+DEFAULT_VAL = 0.1
+DEFAULT_TEST = 0.2
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """How one labelled source is grouped and used.
+
+    Attributes:
+        name: folder name below the faces root, e.g. ``dfdc-faces``.
+        grouping: ``file``, ``person`` (name before the trailing ``_N``) or ``manifest``.
+        heldout: never trained on; every file is in the test split.
+        manifest_column: for ``manifest`` grouping, the CSV column holding the group.
+        note: what the source is, for reports.
+    """
+
+    name: str
+    grouping: str = GROUP_FILE
+    heldout: bool = False
+    manifest_column: str = ""
+    note: str = ""
+
+
+REGISTRY: dict[str, SourceSpec] = {
+    spec.name: spec
+    for spec in (
+        SourceSpec("ffhq-vs-stylegan1", note="FFHQ photos vs StyleGAN1 faces, same JPEG pipeline"),
+        SourceSpec("dfdc-faces", GROUP_MANIFEST, manifest_column="source_video",
+                   note="DFDC face swaps and their source-video reals"),
+        SourceSpec("lfw", GROUP_PERSON, note="LFW-derived real photos"),
+        SourceSpec("imfdb", GROUP_PERSON, note="IMFDB-style small real crops"),
+        SourceSpec("sd21-sdfd", note="Stable Diffusion 2.1 faces"),
+        SourceSpec("stylegan2-tpdne", heldout=True, note="unseen generator (StyleGAN2)"),
+        SourceSpec("utkface", heldout=True, note="unseen real population"),
+    )
+}
+
+_PERSON = re.compile(r"^(?P<person>.+?)_\d+$")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled image.
+
+    Attributes:
+        path: the file (absolute when it came from the registry).
+        label: 1 = fake, 0 = real.
+        source: ``<source>/<label folder>``, e.g. ``utkface/real`` (metrics are per source).
+        split: ``train``, ``val`` or ``test`` ("" when not split).
+        group: the key the split was drawn from.
+    """
+
+    path: str
+    label: int
+    source: str
+    split: str = ""
+    group: str = ""
+
+
+def spec_for(name: str) -> SourceSpec:
+    """The registry entry of a source folder name (file grouping when it is unknown)."""
+    return REGISTRY.get(name, SourceSpec(name))
+
+
+def person_of(file_name: str) -> str:
+    """``Abdul_Rahman_0001.jpg`` -> ``Abdul_Rahman``; a name without ``_N`` is its own person."""
+    stem = Path(file_name).stem
+    match = _PERSON.match(stem)
+    return match.group("person") if match else stem
+
+
+@lru_cache(maxsize=32)
+def _manifest_groups(source_dir: str, column: str) -> dict[str, str]:
+    """Resolved path -> group from a source's ``manifest.csv``."""
+    manifest = Path(source_dir) / "manifest.csv"
+    if not manifest.is_file():
+        raise UsageError(f"{source_dir}: grouping needs {manifest}, which is missing")
+    with manifest.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if column not in (reader.fieldnames or ()) or "path" not in (reader.fieldnames or ()):
+            raise UsageError(f"{manifest}: need columns path,{column}")
+        return {
+            str((manifest.parent / row["path"]).resolve()): row[column] for row in reader
+        }
+
+
+def group_of(path: Path, spec: SourceSpec, label_dir: Path) -> str:
+    """The group key of one file of a source (see the module docstring)."""
+    rel = path.relative_to(label_dir).as_posix()
+    if spec.grouping == GROUP_PERSON:
+        return f"{spec.name}/person/{person_of(path.name)}"
+    if spec.grouping == GROUP_MANIFEST:
+        groups = _manifest_groups(str(label_dir.parent.resolve()), spec.manifest_column)
+        key = groups.get(str(path.resolve()))
+        if key is None:
+            log.warning("%s is not in %s's manifest: grouped by file", path, spec.name)
+            return f"{spec.name}/{label_dir.name}/{rel}"
+        return f"{spec.name}/{spec.manifest_column}/{key}"
+    return f"{spec.name}/{label_dir.name}/{rel}"
+
+
+def split_for(group: str, spec: SourceSpec, val: float, test: float, seed: int) -> str:
+    """Held-out sources are all test; the rest follow the group hash."""
+    return "test" if spec.heldout else assign_split(group, val, test, seed)
+
+
+def _label_dirs(root: Path) -> list[Path]:
+    if label_of_folder(root.name) is not None:
+        return [root]
+    found = []
+    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+        if label_of_folder(child.name) is not None:
+            found.append(child)
+        else:
+            found += [d for d in sorted(child.iterdir())
+                      if d.is_dir() and label_of_folder(d.name) is not None]
+    return found
+
+
+def load_sources(
+    root: str | Path,
+    names: Sequence[str] | None = None,
+    val: float = DEFAULT_VAL,
+    test: float = DEFAULT_TEST,
+    seed: int = 0,
+) -> list[Sample]:
+    """Every labelled image below a faces root (or one source folder), with group and split.
+
+    Args:
+        root: a faces root (``faces/``), one source (``faces/lfw``) or one label folder.
+        names: keep only these sources (folder names); None keeps all.
+        val, test: fractions of groups for validation and test (held-out sources: all test).
+        seed: changes the assignment while keeping it deterministic.
+
+    Raises:
+        UsageError: a missing root, an unknown name in ``names``, or no labelled image.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"not a folder: {root}")
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise UsageError(f"need 0 <= val, test and val + test < 1, got {val}, {test}")
+    samples: list[Sample] = []
+    seen: set[str] = set()
+    for label_dir in _label_dirs(root):
+        name = label_dir.parent.name or label_dir.parent.resolve().name
+        if names is not None and name not in names:
+            continue
+        seen.add(name)
+        if name not in REGISTRY:
+            log.info("source %s is not in the registry: grouped by file, trainable", name)
+        spec = spec_for(name)
+        label = label_of_folder(label_dir.name)
+        for path in sorted(label_dir.rglob("*")):
+            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+                continue
+            group = group_of(path, spec, label_dir)
+            split = split_for(group, spec, val, test, seed)
+            samples.append(
+                Sample(str(path.resolve()), int(label), f"{name}/{label_dir.name}", split, group)
+            )
+    if names is not None and set(names) - seen:
+        raise UsageError(f"no labelled folder for source(s) {sorted(set(names) - seen)} in {root}")
+    if not samples:
+        raise UsageError(f"{root} has no real*/fake* folder with images")
+    return samples
+
+
+def split_of_path(
+    path: str | Path, val: float = DEFAULT_VAL, test: float = DEFAULT_TEST, seed: int = 0
+) -> str:
+    """The split of one file inside ``<source>/<real*|fake*>/``, by the registry's rules.
+
+    Files outside a labelled folder have no split ("").
+    """
+    path = Path(path).resolve()
+    for label_dir in path.parents:
+        if label_of_folder(label_dir.name) is not None:
+            spec = spec_for(label_dir.parent.name)
+            return split_for(group_of(path, spec, label_dir), spec, val, test, seed)
+    return ""
+
+
+def source_name(source: str) -> str:
+    """``dfdc-faces/real`` -> ``dfdc-faces``."""
+    return source.split("/", 1)[0]
+
+
+def trainable(samples: Iterable[Sample]) -> list[Sample]:
+    """The samples of sources that may be trained on (held-out sources removed)."""
+    return [s for s in samples if not spec_for(source_name(s.source)).heldout]
+
+
+def balanced_weights(samples: Sequence[Sample], power: float = 0.5) -> list[float]:
+    """Sampling weights that temper source imbalance and balance the classes.
+
+    Each sample of a source (``name/label``) of size n gets weight ``n ** -power``: power 0
+    samples files uniformly (DFDC, 8x larger than any other source, would dominate), power 1
+    gives every source the same mass (a 280-image source would then repeat 30 times an epoch
+    and be memorised); 0.5 sits between. The two classes are then scaled to equal mass.
+    """
+    if not samples:
+        return []
+    sizes = Counter(s.source for s in samples)
+    raw = [sizes[s.source] ** -power for s in samples]
+    mass = Counter()
+    for s, w in zip(samples, raw, strict=True):
+        mass[s.label] += w
+    return [w / (2.0 * mass[s.label]) for s, w in zip(samples, raw, strict=True)]
+
+
+def describe(samples: Sequence[Sample]) -> list[dict[str, object]]:
+    """Rows of (source, label, train/val/test counts, groups) for logs and docs."""
+    rows = []
+    for source in sorted({s.source for s in samples}):
+        mine = [s for s in samples if s.source == source]
+        counts = Counter(s.split for s in mine)
+        rows.append({
+            "source": source,
+            "label": mine[0].label,
+            "train": counts.get("train", 0),
+            "val": counts.get("val", 0),
+            "test": counts.get("test", 0),
+            "groups": len({s.group for s in mine}),
+        })
+    return rows
