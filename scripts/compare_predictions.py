@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             theirs.remove(match)
             if face.p_fake is None or match.p_fake is None:
-                same = face.p_fake is None and match.p_fake is None and face.verdict == match.verdict
+                both_none = face.p_fake is None and match.p_fake is None
+                same = both_none and face.verdict == match.verdict
                 rows.append([path, str(face.face), fmt(face.p_fake), fmt(match.p_fake), "-", "-",
                              face.verdict, match.verdict, "ok" if same else "FAIL"])
                 failures += 0 if same else 1
@@ -121,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
                   for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
         for row in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     faces = len(rows)
     print(f"{faces} faces, max |p_fake diff| {worst:.2e} (tolerance {args.tol:g}), "
           f"{failures} failing", file=sys.stderr if args.markdown else sys.stdout)
