@@ -27,13 +27,13 @@ score < threshold - ``hysteresis``.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from engine.records import VerdictEvent  # noqa: F401 - its home is engine.records; re-exported
 from engine.verdicts import FAKE, REAL, UNCERTAIN  # the one vocabulary, re-exported
 
 RULES = ("mean", "majority", "confident")
@@ -109,38 +109,6 @@ def decide(probs: Iterable[float], rule: str, threshold: float) -> str:
     """One-shot verdict over a whole sequence (no hysteresis, no minimum): ``fake``/``real``."""
     score, cut = rule_score(np.fromiter(probs, dtype=np.float64), rule, threshold)
     return FAKE if score >= cut else REAL
-
-
-@dataclass(frozen=True)
-class VerdictEvent:
-    """A verdict change (or a final verdict) of one track or one stream.
-
-    Attributes:
-        stream: scrubbed stream name.
-        track: track id within the stream; ``None`` for the stream-level verdict.
-        t: media time of the last frame that contributed, seconds.
-        verdict: ``uncertain``, ``real`` or ``fake``.
-        p_fake: the rule's score (for ``majority``: the share of frames voting fake).
-        frames: probabilities in the window when the verdict was taken.
-        rule: voting rule name.
-        final: True for the verdicts written when a track ends or the run stops.
-    """
-
-    stream: str
-    track: int | None
-    t: float
-    verdict: str
-    p_fake: float
-    frames: int
-    rule: str
-    final: bool = False
-
-    def to_json(self) -> str:
-        """One JSON object on one line."""
-        d = asdict(self)
-        d["p_fake"] = round(d["p_fake"], 4) if d["p_fake"] == d["p_fake"] else None
-        d["t"] = round(d["t"], 3)
-        return json.dumps(d, separators=(",", ":"))
 
 
 class Voter:

@@ -15,17 +15,10 @@ from engine.pipeline.assemble import (
 from engine.pipeline.config import ContractOptions, PipelineConfig
 from engine.pipeline.runner import run_pipeline
 from engine.pipeline.scheduler import Pipeline
-from engine.pipeline.summary import (
-    EXIT_ERROR,
-    EXIT_FAKE,
-    EXIT_NO_DECISION,
-    EXIT_REAL,
-    BatchStats,
-    RunSummary,
-    StreamSummary,
-)
 from engine.pipeline.telemetry import PipelineMetrics
+from engine.records import BatchStats, RunSummary, StreamSummary
 from engine.timing import StageStats, StageTimer
+from engine.verdicts import EXIT_ERROR, EXIT_FAKE, EXIT_NO_DECISION, EXIT_REAL
 
 __all__ = [
     "EXIT_ERROR",

@@ -14,8 +14,8 @@ from engine.pipeline.assemble import (
     unique_names,
 )
 from engine.pipeline.config import PipelineConfig
-from engine.pipeline.summary import RunSummary
 from engine.pipeline.telemetry import PipelineMetrics
+from engine.records import RunSummary
 from engine.sinks.base import Sink
 from engine.sources.base import Source
 

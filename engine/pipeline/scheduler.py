@@ -34,14 +34,14 @@ from engine.crops import visible_square_crop
 from engine.memory import set_mmap_threshold, trim_heap
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState
-from engine.pipeline.summary import BatchStats, RunSummary, StreamSummary
 from engine.pipeline.telemetry import PipelineMetrics
 from engine.protocols import FaceClassifier, FaceDetector
-from engine.sinks.base import FrameView, Sink, TrackView
+from engine.records import BatchStats, FrameView, RunSummary, StreamSummary, TrackView, VerdictEvent
+from engine.sinks.base import Sink
 from engine.sources.base import Source
 from engine.timing import StageTimer
 from engine.types import Frame
-from engine.vote import VerdictEvent, VoteConfig
+from engine.vote import VoteConfig
 
 log = logging.getLogger("engine.pipeline")
 

@@ -6,7 +6,7 @@ import math
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from engine.pipeline.summary import StreamSummary
+from engine.records import StreamSummary
 from engine.sources.base import Source
 from engine.track import Tracker, TrackerConfig
 from engine.verdicts import ERROR, FAKE, NO_DECISION, REAL

@@ -1,163 +1,19 @@
-"""What a run reports: per-stream counters and verdicts, per-stage latency, and the exit code.
+"""What a run reports, re-exported from their one home :mod:`engine.records`.
 
-Exit codes of `deepscreen screen` (see docs/STREAMING.md):
-0 every stream real; 3 some stream fake; 4 no decision (no face, or still uncertain at the
-end); 1 runtime error. Several streams give the worst outcome, in the order
-fake > error > no decision > real: a failed stream can never pass as "real" or "no decision",
-and a fake found on another stream is still reported.
+Kept so that ``engine.pipeline.summary`` stays importable for existing callers.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-
-from engine.timing import StageStats
-from engine.verdicts import (  # the one home of the vocabulary; re-exported here
+from engine.records import BatchStats, RunSummary, StreamSummary
+from engine.verdicts import (
     EXIT_ERROR,
     EXIT_FAKE,
     EXIT_NO_DECISION,
     EXIT_REAL,
-    NO_DECISION,
     OUTCOME_EXIT,
     OUTCOME_ORDER,
-    UNCERTAIN,
 )
 
 __all__ = ["EXIT_ERROR", "EXIT_FAKE", "EXIT_NO_DECISION", "EXIT_REAL", "OUTCOME_EXIT",
            "OUTCOME_ORDER", "BatchStats", "RunSummary", "StreamSummary"]
-
-
-@dataclass
-class StreamSummary:
-    """Counters and verdict of one stream.
-
-    ``read == processed + dropped`` holds for every stream once the run has ended, where
-    ``dropped = dropped_source + dropped_pipeline``.
-
-    Attributes:
-        stream: scrubbed stream name.
-        live: live source (drops under load) or file/folder (lossless).
-        state: the source's last state ("streaming", "finished", "failed", ...).
-        read: frames the source decoded.
-        processed: frames that went through detection/tracking.
-        dropped: dropped_source + dropped_pipeline.
-        dropped_source: frames the source discarded (slow consumer, or queued at stop).
-        dropped_pipeline: frames the pipeline received but could not use (empty images).
-        detections: faces found by the detector, summed over detector runs.
-        detector_runs: frames on which the detector ran.
-        tracks: face tracks started.
-        classified: face crops classified.
-        verdict: stream verdict: "uncertain", "real" or "fake".
-        p_fake: the voting rule's score at the end (NaN when uncertain with no frames).
-        frames: probabilities in the stream voter's window at the end.
-        rule: voting rule.
-        reconnects, errors, last_error: from the source.
-        last_t: media time of the last processed frame, seconds.
-        outcome: "real", "fake", "no_decision" or "error".
-    """
-
-    stream: str
-    live: bool = False
-    state: str = "connecting"
-    read: int = 0
-    processed: int = 0
-    dropped: int = 0
-    dropped_source: int = 0
-    dropped_pipeline: int = 0
-    detections: int = 0
-    detector_runs: int = 0
-    tracks: int = 0
-    classified: int = 0
-    verdict: str = UNCERTAIN
-    p_fake: float = float("nan")
-    frames: int = 0
-    rule: str = ""
-    reconnects: int = 0
-    errors: int = 0
-    last_error: str = ""
-    last_t: float = 0.0
-    outcome: str = NO_DECISION
-
-    @property
-    def exit_code(self) -> int:
-        return OUTCOME_EXIT[self.outcome]
-
-
-@dataclass
-class BatchStats:
-    """Batch sizes seen by the classifier."""
-
-    batches: int = 0
-    crops: int = 0
-    max_size: int = 0
-
-    @property
-    def mean_size(self) -> float:
-        return self.crops / self.batches if self.batches else 0.0
-
-
-@dataclass
-class RunSummary:
-    """Everything a run measured.
-
-    Attributes:
-        streams: one summary per source, in the order given.
-        stages: latency per stage (see :mod:`engine.timing`).
-        batches: classifier batch sizes.
-        wall_s: wall time of the run.
-        interrupted: the run was stopped by a signal or a stop request, not by its sources.
-        error: a runtime error that ended the run ("" when none); forces exit code 1.
-        backend: classifier backend name; spectral: spectral feature backend name.
-    """
-
-    streams: list[StreamSummary] = field(default_factory=list)
-    stages: dict[str, StageStats] = field(default_factory=dict)
-    batches: BatchStats = field(default_factory=BatchStats)
-    wall_s: float = 0.0
-    interrupted: bool = False
-    error: str = ""
-    backend: str = ""
-    spectral: str = ""
-
-    @property
-    def frames_processed(self) -> int:
-        return sum(s.processed for s in self.streams)
-
-    @property
-    def fps(self) -> float:
-        """Processed frames per second of wall time, all streams together."""
-        return self.frames_processed / self.wall_s if self.wall_s > 0 else 0.0
-
-    @property
-    def outcome(self) -> str:
-        if self.error:
-            return "error"
-        if not self.streams:
-            return "no_decision"
-        outcomes = {s.outcome for s in self.streams}
-        return next(o for o in OUTCOME_ORDER if o in outcomes)
-
-    @property
-    def exit_code(self) -> int:
-        """0 real, 3 fake, 4 no decision, 1 error (worst over streams; see module doc)."""
-        return OUTCOME_EXIT[self.outcome]
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["batches"]["mean_size"] = self.batches.mean_size
-        d.update(outcome=self.outcome, exit_code=self.exit_code,
-                 frames_processed=self.frames_processed, fps=self.fps)
-        return d
-
-    def to_json(self) -> str:
-        def clean(v):
-            if isinstance(v, float) and v != v:
-                return None
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            return v
-
-        return json.dumps(clean(self.to_dict()), indent=2)

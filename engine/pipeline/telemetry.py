@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from engine.memory import MIB, heap_stats
 from engine.metrics import BATCH_BUCKETS, Registry
-from engine.pipeline.summary import StreamSummary
+from engine.records import StreamSummary
 from engine.rss import current_rss_mib
 from engine.sources.base import STATES
 from engine.verdicts import VERDICTS

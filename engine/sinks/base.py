@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
+from engine.records import FrameView, TrackView  # their home; re-exported for sinks
 
-from engine.verdicts import UNCERTAIN
+if TYPE_CHECKING:
+    from engine.records import RunSummary, StreamSummary, VerdictEvent
 
-if TYPE_CHECKING:  # the pipeline imports this module: no import cycle at run time
-    from engine.pipeline.summary import RunSummary, StreamSummary
-    from engine.vote import VerdictEvent
-
-
-@dataclass(frozen=True)
-class TrackView:
-    """What is known about one track when a frame is shown.
-
-    Attributes:
-        id: track id within its stream.
-        box: current box (frame pixels).
-        p_fake: the track voter's latest score (NaN before any classification).
-        verdict: the track's verdict so far.
-        fresh: matched by the latest detector run.
-    """
-
-    id: int
-    box: tuple[float, float, float, float]
-    p_fake: float
-    verdict: str
-    fresh: bool = True
-
-
-@dataclass(frozen=True)
-class FrameView:
-    """One processed frame with the tracks drawn on it (for annotated video).
-
-    Verdicts are the latest known when the frame is processed: the classifier works on
-    batches, so a face's score shows up a few frames after the frame it came from.
-    """
-
-    stream: str
-    stream_index: int
-    index: int
-    t: float
-    image: np.ndarray = field(repr=False)
-    tracks: tuple[TrackView, ...] = ()
-    verdict: str = UNCERTAIN
-    p_fake: float = float("nan")
+__all__ = ["FrameView", "Sink", "TrackView"]
 
 
 class Sink:

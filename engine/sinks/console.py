@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from engine.pipeline.summary import RunSummary, StreamSummary
+from engine.records import RunSummary, StreamSummary
 from engine.sinks.base import Sink
 
 VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow"}

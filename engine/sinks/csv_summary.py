@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from engine.errors import UsageError
-from engine.pipeline.summary import RunSummary, StreamSummary
+from engine.records import RunSummary, StreamSummary
 from engine.sinks.base import Sink
 
 COLUMNS = [f.name for f in fields(StreamSummary)]

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import IO
 
 from engine.errors import UsageError
+from engine.records import VerdictEvent
 from engine.sinks.base import Sink
-from engine.vote import VerdictEvent
 
 
 class JsonlEventSink(Sink):
