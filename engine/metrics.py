@@ -188,6 +188,8 @@ class MetricsServer:
         health: returns (healthy, details) for ``/healthz``.
         host: bind address; 127.0.0.1 keeps it off the network.
         port: TCP port; 0 asks the OS for a free one (see :attr:`port`).
+        routes: serves any other GET path: called with the request handler and the path,
+            returns True when it answered (the live web page, :mod:`engine.web`).
     """
 
     def __init__(
@@ -196,8 +198,10 @@ class MetricsServer:
         health: Callable[[], tuple[bool, dict]] | None = None,
         host: str = "127.0.0.1",
         port: int = 9108,
+        routes: Callable[[BaseHTTPRequestHandler, str], bool] | None = None,
     ) -> None:
         self.registry = registry
+        self.routes = routes
         self.health = health or (lambda: (True, {}))
         handler = self._handler_class()
         self._server = ThreadingHTTPServer((host, port), handler)
@@ -236,6 +240,8 @@ class MetricsServer:
                     ok, details = owner.health()
                     body = json.dumps({"status": "ok" if ok else "down", **details}).encode()
                     self._send(200 if ok else 503, "application/json", body)
+                elif owner.routes is not None and owner.routes(self, path):
+                    return
                 else:
                     self._send(404, "text/plain", b"not found\n")
 
