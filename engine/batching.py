@@ -28,6 +28,7 @@ class CropItem:
         t: media time of that frame, seconds.
         crop: native-resolution square BGR crop (HxWx3 uint8).
         box: the box the crop was cut around (frame pixels).
+        quality: the crop's :class:`~engine.quality.CropQuality` (None when not measured).
         enqueued: ``time.perf_counter()`` when the crop entered the batcher.
     """
 
@@ -39,6 +40,7 @@ class CropItem:
     crop: np.ndarray = field(repr=False)
     box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     enqueued: float = 0.0
+    quality: object = None
 
 
 class CropBatcher:

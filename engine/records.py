@@ -36,6 +36,8 @@ class VerdictEvent:
         frames: probabilities in the window when the verdict was taken.
         rule: voting rule name.
         final: True for the verdicts written when a track ends or the run stops.
+        extra: more fields for the JSON line (a track's ``confirmed``, ``hits``, ``quality``;
+            a stream's ``stream_rule``, track counts and no-decision ``reason``); None = none.
     """
 
     stream: str
@@ -46,10 +48,12 @@ class VerdictEvent:
     frames: int
     rule: str
     final: bool = False
+    extra: dict | None = None
 
     def to_json(self) -> str:
         """One JSON object on one line."""
         d = asdict(self)
+        d.update(d.pop("extra") or {})
         d["p_fake"] = round(d["p_fake"], 4) if d["p_fake"] == d["p_fake"] else None
         d["t"] = round(d["t"], 3)
         return json.dumps(d, separators=(",", ":"))
@@ -62,9 +66,11 @@ class TrackView:
     Attributes:
         id: track id within its stream.
         box: current box (frame pixels).
-        p_fake: the track voter's latest score (NaN before any classification).
+        p_fake: the score that decided the track's verdict (the track voter's rule score;
+            NaN before any verdict).
         verdict: the track's verdict so far.
         fresh: matched by the latest detector run.
+        confirmed: the track is a confirmed face (only those vote).
     """
 
     id: int
@@ -72,6 +78,7 @@ class TrackView:
     p_fake: float
     verdict: str
     fresh: bool = True
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,11 @@ class StreamSummary:
         reconnects, errors, last_error: from the source.
         last_t: media time of the last processed frame, seconds.
         outcome: "real", "fake", "no_decision" or "error".
+        stream_rule: how tracks make the stream verdict (see :mod:`engine.stream_vote`).
+        tracks_decided: confirmed tracks with a verdict; tracks_fake: of those, fake.
+        tracks_unconfirmed: tracks that never got confirmed (reported, never voting).
+        reason: why the outcome is "no_decision" ("" otherwise).
+        track_verdicts: per track ``id:verdict:score:quality:hits[:unconfirmed]``.
     """
 
     stream: str
@@ -142,6 +154,12 @@ class StreamSummary:
     last_error: str = ""
     last_t: float = 0.0
     outcome: str = NO_DECISION
+    stream_rule: str = ""
+    tracks_decided: int = 0
+    tracks_fake: int = 0
+    tracks_unconfirmed: int = 0
+    reason: str = ""
+    track_verdicts: str = ""
 
     @property
     def exit_code(self) -> int:

@@ -75,13 +75,16 @@ class VoteConfig:
             raise ValueError("hysteresis must be in [0, 0.5)")
 
 
-def rule_score(probs: np.ndarray, rule: str, threshold: float) -> tuple[float, float]:
+def rule_score(probs: np.ndarray, rule: str, threshold: float,
+               weights: np.ndarray | None = None) -> tuple[float, float]:
     """Reduce frame probabilities with one rule.
 
     Args:
         probs: 1D array of p_fake, at least one value.
         rule: one of :data:`RULES`.
         threshold: the model's decision threshold.
+        weights: optional per-value weights (crop quality): means become weighted means and
+            the majority a weighted share; the confident rule's frame counts stay counts.
 
     Returns:
         (score, decision_threshold): the verdict is fake when score >= decision_threshold.
@@ -89,19 +92,27 @@ def rule_score(probs: np.ndarray, rule: str, threshold: float) -> tuple[float, f
     p = np.asarray(probs, dtype=np.float64)
     if p.size == 0:
         raise ValueError("no probabilities to vote on")
+    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.sum() <= 0:
+        w = np.ones_like(p)
+
+    def mean(mask: np.ndarray | None = None) -> float:
+        pp, ww = (p, w) if mask is None else (p[mask], w[mask])
+        return float(np.average(pp, weights=ww)) if ww.sum() > 0 else float(pp.mean())
+
     if rule == "mean":
-        return float(p.mean()), threshold
+        return mean(), threshold
     if rule == "majority":
-        return float(np.mean(p >= threshold)), 0.5
+        return float(np.average(p >= threshold, weights=w)), 0.5
     if rule == "confident":
         n = p.size
-        fake = p[p > CONFIDENT_HI]
-        if fake.size > n * CONFIDENT_FAKE_SHARE and fake.size >= CONFIDENT_MIN_COUNT:
-            return float(fake.mean()), threshold
-        real = p[p < CONFIDENT_LO]
-        if real.size > n * CONFIDENT_REAL_SHARE:
-            return float(real.mean()), threshold
-        return float(p.mean()), threshold
+        fake = p > CONFIDENT_HI
+        if fake.sum() > n * CONFIDENT_FAKE_SHARE and fake.sum() >= CONFIDENT_MIN_COUNT:
+            return mean(fake), threshold
+        real = p < CONFIDENT_LO
+        if real.sum() > n * CONFIDENT_REAL_SHARE:
+            return mean(real), threshold
+        return mean(), threshold
     raise ValueError(f"unknown voting rule {rule!r}")
 
 
@@ -119,6 +130,7 @@ class Voter:
         self.stream = stream
         self.track = track
         self._window: deque[float] = deque(maxlen=config.window or None)
+        self._weights: deque[float] = deque(maxlen=config.window or None)
         self.verdict = UNCERTAIN
         self.score = float("nan")
         self.t = 0.0
@@ -129,23 +141,27 @@ class Voter:
         """Probabilities currently in the window."""
         return len(self._window)
 
-    def add(self, p_fake: float, t: float) -> VerdictEvent | None:
+    def add(self, p_fake: float, t: float, weight: float = 1.0) -> VerdictEvent | None:
         """Add one frame probability.
 
         Args:
             p_fake: the classifier's probability that the face (or frame) is fake.
             t: media time of that frame in seconds.
+            weight: how much the value counts (crop quality; 1 = plain vote).
 
         Returns:
             An event when the verdict changed, else None.
         """
         cfg = self.config
         self._window.append(float(p_fake))
+        self._weights.append(float(weight))
         self.total += 1
         self.t = t
         if len(self._window) < cfg.min_frames:
             return None
-        self.score, cut = rule_score(np.fromiter(self._window, float), cfg.rule, cfg.threshold)
+        weights = np.fromiter(self._weights, float)
+        self.score, cut = rule_score(np.fromiter(self._window, float), cfg.rule, cfg.threshold,
+                                     None if np.all(weights == 1.0) else weights)
         h = cfg.hysteresis
         previous = self.verdict
         if previous == UNCERTAIN:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.confirm import ConfirmConfig
 from engine.errors import UsageError
 from engine.preprocess import InputContract
+from engine.stream_vote import STREAM_RULES, WEIGHTINGS
 from engine.track import TrackerConfig
 from engine.vote import RULES
 
@@ -39,6 +41,11 @@ class PipelineConfig:
         rule, window, min_frames, hysteresis: voting (see :mod:`engine.vote`).
         threshold: decision threshold on p_fake; None = the model's calibrated threshold.
         tracker: tracker options.
+        stream_rule: how confirmed tracks make the stream verdict: ``any-track``,
+            ``majority-of-tracks`` or ``frame-max`` (see :mod:`engine.stream_vote`).
+        confirm: when a track is a face that may vote (see :mod:`engine.confirm`).
+        weighting: how crop quality counts in the votes: ``none``, ``weight`` or ``gate``
+            (see :mod:`engine.quality`); quality_gate: the gate's smallest quality.
         max_frames: stop each stream after this many processed frames (0 = no limit).
         duration_s: stop the whole run after this many seconds of wall time (0 = no limit).
         min_crop: crops smaller than this side (pixels) are not classified.
@@ -64,6 +71,10 @@ class PipelineConfig:
     hysteresis: float = 0.05
     threshold: float | None = None
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    stream_rule: str = "any-track"
+    confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
+    weighting: str = "none"
+    quality_gate: float = 0.2
     max_frames: int = 0
     duration_s: float = 0.0
     min_crop: int = 16
@@ -81,6 +92,10 @@ class PipelineConfig:
             (self.max_batch >= 1, "max_batch must be >= 1"),
             (self.max_wait_ms >= 0, "max_wait_ms must be >= 0"),
             (self.rule in RULES, f"rule must be one of {', '.join(RULES)}"),
+            (self.stream_rule in STREAM_RULES,
+             f"stream rule must be one of {', '.join(STREAM_RULES)}"),
+            (self.weighting in WEIGHTINGS, f"weighting must be one of {', '.join(WEIGHTINGS)}"),
+            (0.0 <= self.quality_gate <= 1.0, "quality gate must be in [0, 1]"),
             (self.window >= 0, "window must be >= 0 (0 = unbounded)"),
             (self.min_frames >= 1, "min_frames must be >= 1"),
             (self.window == 0 or self.min_frames <= self.window, "min_frames exceeds window"),

@@ -36,6 +36,7 @@ from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState
 from engine.pipeline.telemetry import PipelineMetrics
 from engine.protocols import FaceClassifier, FaceDetector
+from engine.quality import crop_quality
 from engine.records import BatchStats, FrameView, RunSummary, StreamSummary, TrackView, VerdictEvent
 from engine.sinks.base import Sink
 from engine.sources.base import Source
@@ -102,7 +103,8 @@ class Pipeline:
         self.batcher = CropBatcher(config.max_batch, config.max_wait_ms)
         self.batch_stats = BatchStats()
         self.states = [
-            StreamState(i, src, self.vote_config, config.tracker, config.detect_every)
+            StreamState(i, src, self.vote_config, config.tracker, config.detect_every,
+                        config.stream_rule, config.confirm, config.weighting, config.quality_gate)
             for i, src in enumerate(sources)
         ]
         self._error = ""
@@ -277,6 +279,9 @@ class Pipeline:
         with self.timer.time("track"):
             update = st.tracker.update(detections, index)
         st.tracks_created += len(update.created)
+        for track in (*update.matched, *update.created):
+            for event in st.detected(track):
+                self._emit(event)
         removed = {t.id for t in update.removed}
         # A face went missing: look again on the next frame instead of k frames later.
         st.need_detect = any(t.id not in removed for t in update.lost)
@@ -299,9 +304,11 @@ class Pipeline:
                     continue
                 if crop.base is not None:
                     crop = crop.copy()  # do not keep the whole frame alive in the batcher
+                quality = crop_quality(image, track.box, track.landmarks, track.score)
                 self.batcher.add(CropItem(
                     stream=st.name, stream_index=st.index, track=track.id,
                     frame_index=frame.index, t=frame.t, crop=crop, box=track.box,
+                    quality=quality,
                 ))
                 st.expect(track.id, frame.index, frame.t)
 
@@ -331,11 +338,15 @@ class Pipeline:
     def _vote(self, st: StreamState, item: CropItem, p: float) -> None:
         st.classified += 1
         st.last_p[item.track] = p
+        st.pending_tracks[item.track] -= 1
+        conf = st.confirmations.get(item.track)
+        confirmed, hits = (conf.confirmed, conf.hits) if conf else (False, 0)
         for sink in self.sinks:
             sink.on_prediction(st.name, item.track, item.frame_index, item.t, p)
-        self._emit(st.track_voter(item.track).add(p, item.t))
-        for frame in st.resolve(item.track, item.frame_index, p):
-            self._emit(st.stream_voter.add(frame.max_p, frame.t))
+            sink.on_crop(st.name, item, p, confirmed, hits)
+        quality = item.quality.value if item.quality is not None else 1.0
+        for event in st.judge.crop(item.track, item.frame_index, item.t, p, quality):
+            self._emit(event)
 
     # ------------------------------------------------------------ bookkeeping
     def _emit(self, event: VerdictEvent | None) -> None:
@@ -349,13 +360,8 @@ class Pipeline:
         if st.pending_tracks[track_id] > 0:
             st.closing.add(track_id)
             return
-        st.closing.discard(track_id)
-        st.pending_tracks.pop(track_id, None)
-        st.track_frames.pop(track_id, None)
-        st.last_p.pop(track_id, None)
-        voter = st.track_voters.pop(track_id, None)
-        if voter is not None and voter.total > 0:
-            self._emit(voter.event(final=True))
+        st.forget(track_id)
+        self._emit(st.judge.end_track(track_id))
 
     def _end_stream(self, st: StreamState) -> None:
         """A stream has no more frames: classify what it left and emit its final verdicts."""
@@ -368,10 +374,10 @@ class Pipeline:
         self._finalise(st)
 
     def _finalise(self, st: StreamState) -> None:
-        for track_id in list(st.track_voters):
-            st.pending_tracks[track_id] = 0
-            self._close_track(st, track_id)
-        self._emit(st.stream_voter.event(final=True))
+        for track_id in list(st.judge.tracks):
+            st.forget(track_id)
+        for event in st.judge.finish():
+            self._emit(event)
 
     def _finish(self) -> None:
         """After the loop: classify what is queued (unless the run failed), final verdicts."""
@@ -392,15 +398,16 @@ class Pipeline:
     def _view(self, st: StreamState, frame: Frame, image: np.ndarray) -> FrameView:
         tracks = []
         for tr in st.tracker.tracks:
-            voter = st.track_voters.get(tr.id)
+            ev = st.judge.tracks.get(tr.id)
+            conf = st.confirmations.get(tr.id)
             tracks.append(TrackView(
-                id=tr.id, box=tr.box, p_fake=st.last_p.get(tr.id, float("nan")),
-                verdict=voter.verdict if voter else "uncertain", fresh=tr.fresh,
+                id=tr.id, box=tr.box, p_fake=ev.voter.score if ev else float("nan"),
+                verdict=ev.voter.verdict if ev else "uncertain", fresh=tr.fresh,
+                confirmed=bool(conf and conf.confirmed),
             ))
         return FrameView(
             stream=st.name, stream_index=st.index, index=frame.index, t=frame.t, image=image,
-            tracks=tuple(tracks), verdict=st.stream_voter.verdict,
-            p_fake=st.stream_voter.score,
+            tracks=tuple(tracks), verdict=st.judge.verdict, p_fake=st.judge.score,
         )
 
     def _summary(self) -> RunSummary:

@@ -1,47 +1,42 @@
-"""Per-stream bookkeeping of the scheduler: tracker, voters, counters, pending classifications."""
+"""Per-stream bookkeeping of the scheduler: tracker, confirmation, judge, counters, crops out."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 
+from engine.confirm import Confirmation, ConfirmConfig
 from engine.records import StreamSummary
 from engine.sources.base import Source
+from engine.stream_vote import StreamJudge
 from engine.track import Tracker, TrackerConfig
 from engine.verdicts import ERROR, FAKE, NO_DECISION, REAL
-from engine.vote import VoteConfig, Voter
-
-
-@dataclass
-class PendingFrame:
-    """A frame whose face crops are still being classified.
-
-    The stream voter gets one value per frame, the highest p_fake among the frame's faces (a
-    frame is as suspicious as its most suspicious face), once all of its crops are back.
-    """
-
-    t: float
-    remaining: int = 0
-    max_p: float = -math.inf
+from engine.vote import VoteConfig
 
 
 @dataclass
 class StreamState:
-    """Everything the scheduler keeps for one stream."""
+    """Everything the scheduler keeps for one stream.
+
+    The verdicts live in :attr:`judge` (track voters, confirmation facts, the stream rule);
+    the rest is counters and the crops still out at the classifier, per track.
+    """
 
     index: int
     source: Source
     vote: VoteConfig
     tracker_config: TrackerConfig
     detect_every: int
+    stream_rule: str = "any-track"
+    confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
+    weighting: str = "none"
+    quality_gate: float = 0.2
     tracker: Tracker = field(init=False)
-    stream_voter: Voter = field(init=False)
-    track_voters: dict[int, Voter] = field(default_factory=dict)
+    judge: StreamJudge = field(init=False)
+    confirmations: dict[int, Confirmation] = field(default_factory=dict)
     last_p: dict[int, float] = field(default_factory=dict)
     track_frames: dict[int, int] = field(default_factory=dict)
     pending_tracks: Counter = field(default_factory=Counter)
-    pending_frames: OrderedDict = field(default_factory=OrderedDict)
     closing: set[int] = field(default_factory=set)
     frames_since_detect: int = 0
     need_detect: bool = True
@@ -56,7 +51,8 @@ class StreamState:
 
     def __post_init__(self) -> None:
         self.tracker = Tracker(self.tracker_config)
-        self.stream_voter = Voter(self.vote, self.name, None)
+        self.judge = StreamJudge(self.name, self.vote, self.stream_rule, self.weighting,
+                                 self.quality_gate)
         # The first frame of a stream is always searched for faces.
         self.frames_since_detect = self.detect_every
 
@@ -64,40 +60,33 @@ class StreamState:
     def name(self) -> str:
         return self.source.name
 
-    def track_voter(self, track: int) -> Voter:
-        voter = self.track_voters.get(track)
-        if voter is None:
-            voter = self.track_voters[track] = Voter(self.vote, self.name, track)
-        return voter
+    def detected(self, track) -> list:
+        """A detection was matched to (or started) ``track``: update its confirmation."""
+        conf = self.confirmations.get(track.id)
+        if conf is None:
+            conf = self.confirmations[track.id] = Confirmation()
+        conf.add(self.confirm, track.box, track.score, track.landmarks)
+        return self.judge.status(track.id, conf.confirmed, conf.hits,
+                                 conf.why_not(self.confirm))
 
     def expect(self, track: int, frame_index: int, t: float) -> None:
         """A crop of ``track`` from frame ``frame_index`` went into the batcher."""
         self.pending_tracks[track] += 1
-        pending = self.pending_frames.get(frame_index)
-        if pending is None:
-            pending = self.pending_frames[frame_index] = PendingFrame(t=t)
-        pending.remaining += 1
+        self.judge.expect(frame_index, t)
 
-    def resolve(self, track: int, frame_index: int, p: float) -> list[PendingFrame]:
-        """Record one classified crop; returns the frames now complete, in frame order."""
-        self.pending_tracks[track] -= 1
-        pending = self.pending_frames[frame_index]
-        pending.remaining -= 1
-        pending.max_p = max(pending.max_p, p)
-        done = []
-        # Frames complete in order because the batcher is FIFO.
-        while self.pending_frames:
-            first_key = next(iter(self.pending_frames))
-            if self.pending_frames[first_key].remaining > 0:
-                break
-            done.append(self.pending_frames.pop(first_key))
-        return done
+    def forget(self, track: int) -> None:
+        """The track ended and its crops are all classified."""
+        self.closing.discard(track)
+        self.pending_tracks.pop(track, None)
+        self.track_frames.pop(track, None)
+        self.last_p.pop(track, None)
+        self.confirmations.pop(track, None)
 
     def summary(self, run_error: bool = False) -> StreamSummary:
         """The stream's counters and verdict now (safe to call from another thread)."""
         stats = self.source.stats
-        voter = self.stream_voter
-        verdict = voter.verdict
+        judge = self.judge
+        verdict = judge.verdict
         if verdict == FAKE:
             outcome = FAKE
         elif run_error or stats.state == "failed" or (self.processed == 0 and stats.errors):
@@ -106,6 +95,11 @@ class StreamState:
             outcome = ERROR
         else:
             outcome = REAL if verdict == REAL else NO_DECISION
+        decided, fake, unconfirmed = judge.counts()
+        reason = ""
+        if outcome == NO_DECISION:
+            reason = "no frame processed" if self.processed == 0 else (
+                "no face detected" if self.tracks_created == 0 else judge.reason())
         return StreamSummary(
             stream=self.name,
             live=self.source.live,
@@ -120,12 +114,18 @@ class StreamState:
             tracks=self.tracks_created,
             classified=self.classified,
             verdict=verdict,
-            p_fake=voter.score,
-            frames=voter.frames,
+            p_fake=judge.score,
+            frames=judge.frames,
             rule=self.vote.rule,
             reconnects=stats.reconnects,
             errors=stats.errors,
             last_error=stats.last_error,
             last_t=self.last_t,
             outcome=outcome,
+            stream_rule=self.stream_rule,
+            tracks_decided=decided,
+            tracks_fake=fake,
+            tracks_unconfirmed=unconfirmed,
+            reason=reason,
+            track_verdicts=judge.track_summary(),
         )

@@ -28,6 +28,11 @@ class Sink:
                       p_fake: float) -> None:
         """One face crop was classified (frame-level probability, before any voting)."""
 
+    def on_crop(self, stream: str, item, p_fake: float, confirmed: bool, hits: int) -> None:
+        """One crop was classified, with everything known about it (for evaluations):
+        ``item`` is its :class:`~engine.batching.CropItem` (``item.quality`` its
+        :class:`~engine.quality.CropQuality`; ``item.crop`` must not be kept)."""
+
     def on_frame(self, view: FrameView) -> None:
         """A frame was processed (only when :attr:`wants_frames`)."""
 
