@@ -19,6 +19,8 @@ from typing import Annotated
 
 import typer
 
+from deepscreen_cli.live_outputs import build_live_outputs
+
 log = logging.getLogger("deepscreen_cli.screen")
 
 
@@ -215,6 +217,41 @@ def screen(
         bool,
         typer.Option("--quiet", "-q", help="No console table."),
     ] = False,
+    web: Annotated[
+        str | None,
+        typer.Option("--web", help="Live web page on HOST:PORT (also serves /metrics); "
+                     "loopback only unless --web-public. docs/WEB.md"),
+    ] = None,
+    web_public: Annotated[
+        bool,
+        typer.Option("--web-public", help="Allow --web on a non-loopback address (the page "
+                     "shows faces and has no login: docs/WEB.md)."),
+    ] = False,
+    mqtt: Annotated[
+        str | None,
+        typer.Option("--mqtt", help="Publish alerts to mqtt://HOST[:PORT][/PREFIX] "
+                     "(needs the alerts extra; credentials from $DEEPSCREEN_MQTT_*). "
+                     "docs/ALERTS.md"),
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option("--webhook", help="POST alerts as JSON to this URL "
+                     "(token from $DEEPSCREEN_WEBHOOK_TOKEN)."),
+    ] = None,
+    ha_discovery: Annotated[
+        bool,
+        typer.Option("--ha-discovery", help="Publish Home Assistant MQTT discovery configs."),
+    ] = False,
+    snapshots: Annotated[
+        bool,
+        typer.Option("--snapshots/--no-snapshots", help="Attach a JPEG of the face to "
+                     "fake-track alerts."),
+    ] = True,
+    state_every: Annotated[
+        float,
+        typer.Option("--state-every", min=0.0, help="Seconds between per-stream state "
+                     "alerts (0 = only at the end)."),
+    ] = 10.0,
 ) -> None:
     """Screen video sources for deepfaked faces; the exit code is the verdict.
 
@@ -232,36 +269,55 @@ def screen(
     if events is not None and str(events) == "-" and as_json:
         raise UsageError("--events - and --json both write to stdout: choose one")
     stop = threading.Event()
-    metrics = PipelineMetrics() if metrics_port else None
+    metrics = PipelineMetrics() if metrics_port or web else None
+    outputs = build_live_outputs(
+        web=web, web_public=web_public, mqtt=mqtt, webhook=webhook, ha_discovery=ha_discovery,
+        snapshots=snapshots, state_every=state_every,
+        registry=metrics.registry if metrics is not None else None)
+    if outputs.web_bind is not None:  # one server: the page and /metrics side by side
+        if metrics_port and metrics_port != outputs.web_bind[1]:
+            outputs.abort()
+            raise UsageError("--web serves /metrics too: drop --metrics-port or give the same port")
+        metrics_host, metrics_port = outputs.web_bind
     # Everything that can fail for a user reason is built before any source starts.
-    pipeline = build_pipeline(
-        sources, config,
-        classifier=ClassifierSpec(backend=backend, model=model, url=backend_url,
-                                  spectral=spectral),
-        sinks=_sinks(events, summary, annotate, live and not as_json, quiet or as_json),
-        metrics=metrics, stop_event=stop,
-        source_opts={"realtime": realtime or None, "loop": loop or None},
-    )
+    try:
+        pipeline = build_pipeline(
+            sources, config,
+            classifier=ClassifierSpec(backend=backend, model=model, url=backend_url,
+                                      spectral=spectral),
+            sinks=_sinks(events, summary, annotate, live and not as_json, quiet or as_json)
+            + outputs.sinks,
+            metrics=metrics, stop_event=stop,
+            source_opts={"realtime": realtime or None, "loop": loop or None},
+        )
+    except BaseException:
+        outputs.abort()
+        raise
     server = None
     if metrics is not None:
         from engine.metrics import MetricsServer
 
         try:
             server = MetricsServer(metrics.registry, pipeline.health, metrics_host,
-                                   metrics_port).start()
+                                   metrics_port, routes=outputs.routes).start()
         except OSError as exc:
             for st in pipeline.states:
                 st.source.stop()
+            outputs.abort()
             raise UsageError(
                 f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}"
             ) from exc
         log.info("metrics on http://%s:%d/metrics", server.host, server.port)
+        if outputs.routes is not None:
+            # Said even without -v: the user asked for the page and needs its address.
+            typer.echo(f"live page: http://{server.host}:{server.port}/", err=True)
     previous = _install_signal_handlers(stop)
     try:
         result = pipeline.run()
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        outputs.close()
         if server is not None:
             server.stop()
     if as_json:

@@ -45,7 +45,7 @@ def parse_mqtt_url(url: str) -> dict:
     except ValueError as exc:
         raise UsageError("--mqtt: the port is not a number in 1-65535") from exc
     prefix = parts.path.strip("/") or DEFAULT_PREFIX
-    if any(c in prefix for c in "+#"):
+    if any(c in prefix for c in "+#") or "#" in url:  # urlsplit reads '#...' as a fragment
         raise UsageError("--mqtt: the topic prefix cannot contain '+' or '#'")
     return {
         "host": parts.hostname, "port": port, "prefix": prefix,

@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.crops import visible_square_crop
 from engine.sinks.base import FrameView, Sink
-from engine.verdicts import FAKE, UNCERTAIN
+from engine.verdicts import UNCERTAIN
 
 # A face crop shown on a page or sent as a snapshot: small enough for a phone, big enough to see.
 CROP_SIDE = 160
@@ -81,7 +81,9 @@ class StreamBoard:
     classified: int = 0
     fps: float = 0.0
     last_t: float = 0.0
-    history: deque = field(default_factory=lambda: deque(maxlen=600))
+    history: deque = field(default_factory=lambda: deque(maxlen=600))  # (t, score, crop mean)
+    _crop_sum: float = 0.0
+    _crop_n: int = 0
     tracks: dict[int, TrackInfo] = field(default_factory=dict)
     frame: np.ndarray | None = field(default=None, repr=False)
     _rate_at: tuple[float, int] | None = field(default=None, repr=False)
@@ -96,7 +98,7 @@ class StreamBoard:
                        if t.confirmed],
         }
         if with_history:
-            d["history"] = [[round(w, 2), _num(p)] for w, p in self.history]
+            d["history"] = [[round(w, 2), _num(p), _num(c)] for w, p, c in self.history]
         return d
 
 
@@ -151,6 +153,14 @@ class LiveBoard(Sink):
                     tr.visible = False
             self._bump()
 
+    def on_prediction(self, stream: str, track: int, frame_index: int, t: float,
+                      p_fake: float) -> None:
+        with self._lock:
+            sb = self.streams.get(stream)
+            if sb is not None and not math.isnan(p_fake):
+                sb._crop_sum += p_fake
+                sb._crop_n += 1
+
     def on_frame(self, view: FrameView) -> None:
         now = time.time()
         with self._lock:
@@ -193,8 +203,10 @@ class LiveBoard(Sink):
                 elif now - sb._rate_at[0] >= 1.0:
                     sb.fps = (s.processed - sb._rate_at[1]) / (now - sb._rate_at[0])
                     sb._rate_at = (now, s.processed)
-                if sample:
-                    sb.history.append((now - self.t0, s.p_fake))
+                if sample:  # the stream's score, and the mean crop p_fake since the last sample
+                    mean = sb._crop_sum / sb._crop_n if sb._crop_n else float("nan")
+                    sb.history.append((now - self.t0, s.p_fake, mean))
+                    sb._crop_sum, sb._crop_n = 0.0, 0
                 for tid in [t.id for t in sb.tracks.values()
                             if not t.visible and now - t.last_seen > self.keep_gone_s]:
                     del sb.tracks[tid]
@@ -269,7 +281,3 @@ class LiveBoard(Sink):
                 return jpeg
         return stored
 
-    def is_fake(self, name: str) -> bool:
-        with self._lock:
-            sb = self.streams.get(name)
-            return sb is not None and sb.verdict == FAKE

@@ -61,18 +61,30 @@ function drawHistory(canvas, history) {
   g.fillStyle = "#8b96a1";
   g.font = "20px system-ui, sans-serif";
   g.fillText("p_fake", 8, 22);
-  const pts = history.filter((p) => p[1] !== null);
-  if (pts.length < 2) return;
+  g.fillStyle = "#4ea1ff";
+  g.fillText("stream score", 90, 22);
+  g.fillStyle = "#6b7580";
+  g.fillText("face crops", 230, 22);
+  if (history.length < 2) return;
   const t0 = history[0][0], t1 = history[history.length - 1][0];
   const span = Math.max(t1 - t0, 1);
-  g.strokeStyle = "#4ea1ff";
-  g.lineWidth = 3;
+  // column 2: mean p_fake of the crops classified in each sample; column 1: the stream score
+  line(g, history, 2, t0, span, w, h, "#6b7580", 2);
+  line(g, history, 1, t0, span, w, h, "#4ea1ff", 3);
+}
+
+function line(g, history, col, t0, span, w, h, color, width) {
+  g.strokeStyle = color;
+  g.lineWidth = width;
   g.beginPath();
-  pts.forEach((p, i) => {
+  let started = false;
+  for (const p of history) {
+    if (p[col] === null || p[col] === undefined) { started = false; continue; }
     const x = ((p[0] - t0) / span) * (w - 4) + 2;
-    const y = h - p[1] * (h - 4) - 2;
-    if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
-  });
+    const y = h - p[col] * (h - 4) - 2;
+    if (started) g.lineTo(x, y); else g.moveTo(x, y);
+    started = true;
+  }
   g.stroke();
 }
 
