@@ -1,212 +1,378 @@
-"""Per-clip verdicts and frame-level vs video-level figures for each voting rule.
+"""Clip-level evaluation of the streaming engine: every stream rule, weighting and confirmation.
 
-Runs the streaming engine once over the FaceForensics++ c23 clips in ../shared/data (all clips
-as concurrent streams, so crops are batched across them exactly as `deepscreen screen` does),
-records every face crop's probability, and reports:
+Runs the real engine (:func:`engine.pipeline.build_pipeline`) once over labelled clips (all of
+them as concurrent streams, crops batched across them as `deepscreen screen` does) and records
+every classified crop with its track, quality and confirmation state. The recorded crops are
+then replayed through :class:`engine.stream_vote.StreamJudge`, the engine's own stream
+verdict, once per stream rule x weighting x confirmation (on = the run's settings, off = every
+track votes), and each variant reports:
 
-* frame level: accuracy of the per-crop decision at the model's threshold, and ROC AUC over
-  crops (real vs fake clips);
-* video level, for each voting rule (mean, majority, confident): the one-shot verdict over the
-  whole clip (per-frame value = the most suspicious face of the frame, as the stream voter
-  sees it) and the streaming verdict at the end of the clip (sliding window + hysteresis +
-  min_frames, replayed from the same frame sequence), plus the live engine's own final verdict
-  for the rule it ran with.
+* clip accuracy (a clip left without a decision counts as wrong) and ``undecided`` clips;
+* ROC AUC of the final stream score over clips;
+* time to verdict: seconds of video until the first ``fake`` stream verdict on fake clips;
+* false alarms per hour on real clips (times a real clip's stream verdict turned ``fake``);
 
-The clips are few (3 real, 3 fake): these numbers describe behaviour, they are not an accuracy
-estimate, and nothing is tuned on them.
+overall and per source (the clip's folder). Frame level: accuracy and AUC over crops.
 
-Usage::
+Labels: a folder in the clip's path named ``real*`` or ``fake*`` (``fake-deepfakes/x.mp4``),
+or a CSV ``path,label[,source]`` (paths relative to the CSV). Used by `deepscreen evaluate
+--videos DIR` and, as a script, for the tables in docs/STREAMING.md::
 
-    .venv/bin/python bench/video_accuracy.py                      # all frames, k=5
-    .venv/bin/python bench/video_accuracy.py --max-frames 150 --json out.json
+    .venv/bin/python bench/video_accuracy.py --out runs/video-eval   # shared clips + street.mp4
+    .venv/bin/python bench/video_accuracy.py --videos DIR --labels labels.csv --out OUT
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import hashlib
 import json
+import math
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-from engine.pipeline import (  # noqa: E402
-    ClassifierSpec,
-    PipelineConfig,
-    build_classifier,
-    build_pipeline,
-)
+from engine.confirm import ConfirmConfig  # noqa: E402
+from engine.io import VIDEO_SUFFIXES  # noqa: E402
+from engine.pipeline import ClassifierSpec, PipelineConfig, build_classifier, build_pipeline  # noqa: E402,E501
 from engine.sinks.base import Sink  # noqa: E402
-from engine.vote import RULES, VoteConfig, Voter, decide  # noqa: E402
+from engine.stream_vote import STREAM_RULES, WEIGHTINGS, StreamJudge  # noqa: E402
+from engine.verdicts import FAKE, UNCERTAIN  # noqa: E402
+from engine.vote import VoteConfig  # noqa: E402
 
-DEFAULT_ROOT = REPO.parent / "shared" / "data" / "videos" / "ffpp-c23"
+SHARED_VIDEOS = REPO.parent / "shared" / "data" / "videos"
+DEFAULT_DIRS = (SHARED_VIDEOS / "ffpp-c23",)
+STREET = SHARED_VIDEOS / "multiface" / "street.mp4"  # 4-7 real faces a frame
 
 
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    label: str  # "real" or "fake"
+    source: str
+
+
+@dataclass
 class Recorder(Sink):
-    """Keeps every crop probability and the final stream events."""
+    """Every classified crop, per stream, in classification order."""
 
-    def __init__(self) -> None:
-        self.crops: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
-        self.final: dict[str, dict] = {}
+    crops: dict = field(default_factory=lambda: defaultdict(list))
 
-    def on_prediction(self, stream, track, frame_index, t, p_fake) -> None:
-        self.crops[stream].append((frame_index, track, t, p_fake))
-
-    def on_event(self, event) -> None:
-        if event.track is None and event.final:
-            self.final[event.stream] = {"verdict": event.verdict, "p_fake": event.p_fake}
-
-
-def frame_sequence(crops: list[tuple[int, int, float, float]]) -> list[float]:
-    """One value per frame, in frame order: the highest p_fake among its faces."""
-    best: dict[int, float] = {}
-    for frame_index, _, _, p in crops:
-        best[frame_index] = max(best.get(frame_index, -1.0), p)
-    return [best[k] for k in sorted(best)]
+    def on_crop(self, stream, item, p_fake, confirmed, hits) -> None:
+        q = item.quality
+        self.crops[stream].append({
+            "track": item.track, "frame": item.frame_index, "t": item.t, "p": float(p_fake),
+            "confirmed": confirmed, "hits": hits,
+            **(q.as_dict() if q is not None else {"value": 1.0}),
+        })
 
 
-def streaming_verdict(seq: list[float], cfg: VoteConfig) -> str:
-    voter = Voter(cfg, "replay")
-    for i, p in enumerate(seq):
-        voter.add(p, float(i))
-    return voter.verdict
+def _label_of(path: Path) -> tuple[str, str] | None:
+    for part in reversed(path.parent.parts):
+        low = part.lower()
+        if low.startswith("real") or low.startswith("fake"):
+            return ("real" if low.startswith("real") else "fake"), part
+    return None
 
 
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """ROC AUC by the rank-sum (Mann-Whitney) formula; ties get average ranks."""
-    pos, neg = scores[labels == 1], scores[labels == 0]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    allv = np.concatenate([pos, neg])[order]
-    ranks = np.empty(len(allv))
-    i = 0
-    while i < len(allv):
-        j = i
-        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
-            j += 1
-        ranks[i:j + 1] = (i + j) / 2 + 1
-        i = j + 1
-    r = np.empty(len(allv))
-    r[order] = ranks
-    return float((r[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def clips(root: Path) -> list[tuple[Path, str]]:
-    out = [(p, "real") for p in sorted((root / "real").glob("*.mp4"))]
-    for folder in sorted(root.glob("fake-*")):
-        out += [(p, "fake") for p in sorted(folder.glob("*.mp4"))]
+def find_clips(roots: list[Path], labels_csv: Path | None = None) -> list[Clip]:
+    """Labelled clips under ``roots`` (real*/fake* folders) and in ``labels_csv``."""
+    out: list[Clip] = []
+    for root in roots:
+        for path in sorted(Path(root).rglob("*")):
+            if path.suffix.lower() in VIDEO_SUFFIXES and (hit := _label_of(path)):
+                out.append(Clip(path, hit[0], hit[1]))
+    if labels_csv is not None:
+        with open(labels_csv, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                label = row["label"].strip().lower()
+                if label not in ("real", "fake"):
+                    raise ValueError(f"{labels_csv}: label must be real or fake, not {label!r}")
+                path = Path(row["path"])
+                path = path if path.is_absolute() else labels_csv.parent / path
+                out.append(Clip(path, label, row.get("source") or path.parent.name))
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--root", type=Path, default=DEFAULT_ROOT)
-    ap.add_argument("--model", type=Path, default=None, help="classifier ONNX (default: shipped)")
-    ap.add_argument("--backend", default="auto")
-    ap.add_argument("--detect-every", type=int, default=5)
-    ap.add_argument("--classify-every", type=int, default=1)
-    ap.add_argument("--max-frames", type=int, default=0, help="per clip (0 = all)")
-    ap.add_argument("--rule", default="confident", choices=RULES, help="rule the engine runs")
-    ap.add_argument("--window", type=int, default=64)
-    ap.add_argument("--min-frames", type=int, default=8)
-    ap.add_argument("--hysteresis", type=float, default=0.05)
-    ap.add_argument("--json", type=Path, default=None, help="write the full report here")
-    args = ap.parse_args(argv)
+def auc(scores, labels) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula; ties count half."""
+    s, y = np.asarray(scores, float), np.asarray(labels, int)
+    pos, neg = s[y == 1], s[y == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
 
-    items = clips(args.root)
-    if not items:
-        print(f"no clips under {args.root}", file=sys.stderr)
-        return 2
-    classifier = build_classifier(ClassifierSpec(backend=args.backend, model=args.model))
-    config = PipelineConfig(
-        detect_every=args.detect_every, classify_every=args.classify_every,
-        max_frames=args.max_frames, rule=args.rule, window=args.window,
-        min_frames=args.min_frames, hysteresis=args.hysteresis,
-    )
+
+def replay(crops: list[dict], vote: VoteConfig, rule: str, weighting: str, gate: float,
+           confirm: bool) -> dict:
+    """One stream's crops through a fresh judge: final verdict, score, alarms, first fake t."""
+    judge = StreamJudge("replay", vote, rule, weighting, gate)
+    per_frame: dict[int, int] = defaultdict(int)
+    for c in crops:
+        per_frame[c["frame"]] += 1
+    seen_frames: set[int] = set()
+    state: dict[int, bool] = {}
+    first_fake, alarms = None, 0
+    for c in crops:
+        confirmed = c["confirmed"] if confirm else True
+        events = []
+        if state.get(c["track"]) != confirmed:
+            state[c["track"]] = confirmed
+            events += judge.status(c["track"], confirmed, c["hits"])
+        if c["frame"] not in seen_frames:
+            seen_frames.add(c["frame"])
+            for _ in range(per_frame[c["frame"]]):
+                judge.expect(c["frame"], c["t"])
+        events += judge.crop(c["track"], c["frame"], c["t"], c["p"], c.get("value", 1.0))
+        for e in events:
+            if e.track is None and e.verdict == FAKE:
+                alarms += 1
+                first_fake = e.t if first_fake is None else first_fake
+    judge.finish()
+    return {"verdict": judge.verdict, "score": judge.score, "first_fake": first_fake,
+            "alarms": alarms, "reason": judge.reason()}
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Accuracy, AUC, time to verdict and false alarms/hour over some clips' replays."""
+    n = len(rows)
+    correct = sum(r["verdict"] == r["label"] for r in rows)
+    scores = [(-1.0 if math.isnan(r["score"]) else r["score"]) for r in rows]
+    fakes = [r for r in rows if r["label"] == "fake"]
+    reals = [r for r in rows if r["label"] == "real"]
+    ttv = [r["first_fake"] for r in fakes if r["first_fake"] is not None]
+    real_hours = sum(r["duration_s"] for r in reals) / 3600
+    return {
+        "clips": n, "correct": correct, "accuracy": correct / n if n else float("nan"),
+        "undecided": sum(r["verdict"] == UNCERTAIN for r in rows),
+        "auc": auc(scores, [r["label"] == "fake" for r in rows]),
+        "fakes_caught": f"{len(ttv)}/{len(fakes)}",
+        "ttv_median_s": float(np.median(ttv)) if ttv else float("nan"),
+        "false_alarms": sum(r["alarms"] for r in reals),
+        "false_alarms_per_h": (sum(r["alarms"] for r in reals) / real_hours
+                               if real_hours else float("nan")),
+    }
+
+
+def model_id(path: Path | None) -> str:
+    """sha256 prefix of the classifier file (the shipped one when None)."""
+    from engine.backends.factory import DEFAULT_MODEL
+
+    target = Path(path) if path is not None else Path(DEFAULT_MODEL)
+    return hashlib.sha256(target.read_bytes()).hexdigest()[:16]
+
+
+def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierSpec,
+                    gate: float = 0.2) -> dict:
+    """Run the engine over ``clips`` once and replay every variant; the full report."""
+    classifier = build_classifier(spec)
     recorder = Recorder()
-    pipeline = build_pipeline([str(p) for p, _ in items], config, classifier=classifier,
+    pipeline = build_pipeline([str(c.path) for c in clips], config, classifier=classifier,
                               sinks=[recorder])
-    sources = [st.source for st in pipeline.states]
+    names = [st.source.name for st in pipeline.states]
     t0 = time.perf_counter()
     summary = pipeline.run()
     wall = time.perf_counter() - t0
     if summary.error:
-        print(f"run failed: {summary.error}", file=sys.stderr)
-        return 1
+        raise RuntimeError(f"run failed: {summary.error}")
     thr = config.resolve(classifier.contract).threshold
-    labels = {src.name: label for src, (_, label) in zip(sources, items, strict=True)}
-    rows = []
-    all_p, all_y = [], []
-    for s in summary.streams:
-        y = 1 if labels[s.stream] == "fake" else 0
-        probs = np.array([c[3] for c in recorder.crops[s.stream]], dtype=np.float64)
-        seq = frame_sequence(recorder.crops[s.stream])
-        # Crops per face track, largest first: the subject's track and the detector's false
-        # positives (which vote too) side by side.
-        per_track = Counter(c[1] for c in recorder.crops[s.stream])
-        all_p.append(probs)
-        all_y.append(np.full(len(probs), y))
-        row = {
-            "clip": s.stream, "label": labels[s.stream], "frames": s.processed,
-            "crops": int(len(probs)),
-            "track_crops": "/".join(str(n) for _, n in per_track.most_common()),
-            "frame_acc": float(np.mean((probs >= thr) == bool(y))) if len(probs) else None,
-            "mean_p": float(probs.mean()) if len(probs) else None,
-            "engine_rule": args.rule, "engine_verdict": recorder.final.get(s.stream, {}).get(
-                "verdict", s.verdict),
-        }
-        for rule in RULES:
-            row[f"video_{rule}"] = decide(seq, rule, thr) if seq else "uncertain"
-            cfg = VoteConfig(rule=rule, threshold=thr, window=args.window,
-                             min_frames=args.min_frames, hysteresis=args.hysteresis)
-            row[f"stream_{rule}"] = streaming_verdict(seq, cfg)
-        rows.append(row)
-    p, y = np.concatenate(all_p), np.concatenate(all_y)
-    report = {
-        "model": str(args.model or "shipped"), "backend": summary.backend,
-        "threshold": thr, "config": {k: getattr(config, k) for k in (
-            "detect_every", "classify_every", "max_frames", "window", "min_frames",
-            "hysteresis", "rule")},
-        "wall_s": wall, "frames_per_s": summary.fps, "clips": rows,
-        "frame_level": {"crops": int(len(p)), "accuracy": float(np.mean((p >= thr) == (y == 1))),
-                        "auc": auc(p, y)},
-        "video_level": {},
+    vote = VoteConfig(rule=config.rule, threshold=thr, window=config.window,
+                      min_frames=config.min_frames, hysteresis=config.hysteresis)
+    by_name = {s.stream: s for s in summary.streams}
+    variants: dict[str, dict] = {}
+    per_clip = []
+    for name, clip in zip(names, clips, strict=True):
+        crops = recorder.crops.get(name, [])
+        s = by_name[name]
+        tracks: dict[int, dict] = {}
+        for c in crops:
+            tr = tracks.setdefault(c["track"], {"crops": 0, "hits": 0, "confirmed": False,
+                                                "p": [], "score": [], "side": [], "q": []})
+            tr["crops"] += 1
+            tr["hits"] = max(tr["hits"], c["hits"])
+            tr["confirmed"] |= c["confirmed"]
+            for k, v in (("p", c["p"]), ("score", c.get("score")), ("side", c.get("side")),
+                         ("q", c.get("value"))):
+                if v is not None:
+                    tr[k].append(v)
+        per_clip.append({
+            "clip": name, "label": clip.label, "source": clip.source, "frames": s.processed,
+            "duration_s": s.last_t, "crops": len(crops), "engine_verdict": s.verdict,
+            "engine_reason": s.reason,
+            "tracks": {tid: {"crops": tr["crops"], "hits": tr["hits"],
+                             "confirmed": tr["confirmed"],
+                             "mean_p": float(np.mean(tr["p"])),
+                             "min_score": float(np.min(tr["score"])) if tr["score"] else None,
+                             "median_side": float(np.median(tr["side"])) if tr["side"] else None,
+                             "mean_q": float(np.mean(tr["q"])) if tr["q"] else None}
+                       for tid, tr in tracks.items()},
+        })
+        for rule in STREAM_RULES:
+            for weighting in WEIGHTINGS:
+                for confirm in (True, False):
+                    key = f"{rule}|{weighting}|{'on' if confirm else 'off'}"
+                    r = replay(crops, vote, rule, weighting, gate, confirm)
+                    r.update(clip=name, label=clip.label, source=clip.source,
+                             duration_s=s.last_t)
+                    variants.setdefault(key, []).append(r)
+    all_p = [c["p"] for c in per_clip for c in recorder.crops.get(c["clip"], [])]
+    all_y = [clip["label"] == "fake" for clip in per_clip
+             for _ in recorder.crops.get(clip["clip"], [])]
+    confirmed_p = [(c["p"], clip["label"] == "fake") for clip in per_clip
+                   for c in recorder.crops.get(clip["clip"], []) if c["confirmed"]]
+    return {
+        "model_sha256": model_id(spec.model), "backend": summary.backend, "threshold": thr,
+        "config": {"detect_every": config.detect_every, "rule": config.rule,
+                   "window": config.window, "min_frames": config.min_frames,
+                   "hysteresis": config.hysteresis, "confirm": vars(config.confirm),
+                   "quality_gate": gate},
+        "wall_s": wall, "fps": summary.fps, "clips": per_clip,
+        "frame_level": {
+            "crops": len(all_p), "auc": auc(all_p, all_y),
+            "accuracy": float(np.mean((np.array(all_p) >= thr) == np.array(all_y))),
+            "confirmed_crops": len(confirmed_p),
+            "confirmed_auc": auc([p for p, _ in confirmed_p], [y for _, y in confirmed_p]),
+        },
+        "variants": {k: {"overall": summarise(rows),
+                         "per_source": {src: summarise([r for r in rows if r["source"] == src])
+                                        for src in dict.fromkeys(r["source"] for r in rows)},
+                         "clips": rows}
+                     for k, rows in variants.items()},
     }
-    for rule in RULES:
-        for kind in ("video", "stream"):
-            correct = [r[f"{kind}_{rule}"] == r["label"] for r in rows]
-            report["video_level"][f"{kind}_{rule}"] = f"{sum(correct)}/{len(correct)}"
-    print_report(report)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
 
 
-def print_report(report: dict) -> None:
-    cols = ["clip", "label", "frames", "crops", "track_crops", "frame_acc", "mean_p"] + [
-        f"{k}_{r}" for r in RULES for k in ("video", "stream")] + ["engine_verdict"]
-    print("track_crops: crops classified per face track, largest first\n")
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for r in report["clips"]:
+def _f(v, fmt="{:.3f}") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+
+def markdown(report: dict) -> str:
+    """The tables: variants overall, per source (confirmation on, no weighting), per clip."""
+    lines = [f"model sha256 `{report['model_sha256']}...`, threshold "
+             f"{report['threshold']:.3f}, backend {report['backend']}, "
+             f"track rule `{report['config']['rule']}`, k={report['config']['detect_every']}",
+             "", "| stream rule | weighting | confirm | correct | undecided | AUC | fakes caught "
+             "| median time to fake verdict (s) | false alarms (per hour) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for key, v in report["variants"].items():
+        rule, weighting, confirm = key.split("|")
+        o = v["overall"]
+        lines.append(f"| {rule} | {weighting} | {confirm} | {o['correct']}/{o['clips']} | "
+                     f"{o['undecided']} | {_f(o['auc'])} | {o['fakes_caught']} | "
+                     f"{_f(o['ttv_median_s'], '{:.1f}')} | {o['false_alarms']} "
+                     f"({_f(o['false_alarms_per_h'], '{:.0f}')}) |")
+    lines += ["", "Per source (weighting none, confirmation on): correct/clips, false alarms",
+              "", "| source | " + " | ".join(STREAM_RULES) + " |",
+              "| --- |" + " --- |" * len(STREAM_RULES)]
+    sources = list(report["variants"][f"{STREAM_RULES[0]}|none|on"]["per_source"])
+    for src in sources:
         cells = []
-        for c in cols:
-            v = r[c]
-            cells.append(f"{v:.3f}" if isinstance(v, float) else str(v))
-        print("| " + " | ".join(cells) + " |")
+        for rule in STREAM_RULES:
+            o = report["variants"][f"{rule}|none|on"]["per_source"][src]
+            cells.append(f"{o['correct']}/{o['clips']}, {o['false_alarms']}")
+        lines.append(f"| {src} | " + " | ".join(cells) + " |")
+    lines += ["", "Per clip (weighting none, confirmation on): final verdict (score)", "",
+              "| clip | label | tracks confirmed/all | " + " | ".join(STREAM_RULES) + " |",
+              "| --- | --- | --- |" + " --- |" * len(STREAM_RULES)]
+    for i, clip in enumerate(report["clips"]):
+        conf = sum(t["confirmed"] for t in clip["tracks"].values())
+        cells = []
+        for rule in STREAM_RULES:
+            r = report["variants"][f"{rule}|none|on"]["clips"][i]
+            cells.append(f"{r['verdict']} ({_f(r['score'])})")
+        lines.append(f"| {clip['clip']} | {clip['label']} | {conf}/{len(clip['tracks'])} | "
+                     + " | ".join(cells) + " |")
     fl = report["frame_level"]
-    print(f"\nframe level: {fl['crops']} crops, accuracy {fl['accuracy']:.3f}, "
-          f"AUC {fl['auc']:.3f} (threshold {report['threshold']:.3f})")
-    print("video level (correct/clips): " + ", ".join(
-        f"{k} {v}" for k, v in report["video_level"].items()))
-    print(f"wall {report['wall_s']:.1f} s, {report['frames_per_s']:.1f} frames/s, "
-          f"backend {report['backend']}")
+    lines += ["", f"Frame level: {fl['crops']} crops, AUC {_f(fl['auc'])}, accuracy "
+              f"{_f(fl['accuracy'])}; crops of confirmed tracks only: {fl['confirmed_crops']}, "
+              f"AUC {_f(fl['confirmed_auc'])}. Run: {report['wall_s']:.0f} s, "
+              f"{report['fps']:.1f} frames/s."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict, path: Path) -> bool:
+    """Accuracy and AUC per variant (confirmation on/off) as a PNG; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    keys = list(report["variants"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, metric in zip(axes, ("accuracy", "auc"), strict=True):
+        vals = [report["variants"][k]["overall"][metric] for k in keys]
+        colours = ["tab:blue" if k.endswith("on") else "tab:gray" for k in keys]
+        ax.barh(range(len(keys)), [0 if math.isnan(v) else v for v in vals], color=colours)
+        ax.set_yticks(range(len(keys)), [k.replace("|", " / ") for k in keys], fontsize=7)
+        ax.set_xlim(0, 1)
+        ax.set_title(f"clip {metric} (blue: confirmation on)")
+        ax.invert_yaxis()
+    fig.suptitle(f"model {report['model_sha256'][:12]}: {len(report['clips'])} clips")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_report(report: dict, out: Path) -> Path:
+    """videos.json, videos.md and videos.png in ``out``; returns the markdown path."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "videos.json").write_text(json.dumps(report, indent=1, default=str))
+    md = out / "videos.md"
+    md.write_text(markdown(report))
+    plot(report, out / "videos.png")
+    return md
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--videos", type=Path, action="append", default=None,
+                    help="folder of real*/fake* subfolders (repeatable; default: shared ffpp-c23"
+                         " clips plus multiface/street.mp4 as real)")
+    ap.add_argument("--labels", type=Path, default=None, help="CSV path,label[,source]")
+    ap.add_argument("--model", type=Path, default=None, help="classifier ONNX (default: shipped)")
+    ap.add_argument("--backend", default="auto")
+    ap.add_argument("--detect-every", type=int, default=5)
+    ap.add_argument("--max-frames", type=int, default=0, help="per clip (0 = all)")
+    ap.add_argument("--confirm-hits", type=int, default=ConfirmConfig.min_hits)
+    ap.add_argument("--confirm-score", type=float, default=ConfirmConfig.min_score)
+    ap.add_argument("--confirm-side", type=float, default=ConfirmConfig.min_side)
+    ap.add_argument("--no-confirm-landmarks", action="store_true")
+    ap.add_argument("--quality-gate", type=float, default=0.2)
+    ap.add_argument("--out", type=Path, default=Path("runs/video-eval"))
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_arg_parser().parse_args(argv)
+    clips = find_clips(args.videos or [d for d in DEFAULT_DIRS if d.is_dir()], args.labels)
+    if args.videos is None and args.labels is None and STREET.is_file():
+        clips.append(Clip(STREET, "real", "multiface"))
+    if not clips:
+        print("no labelled clips found", file=sys.stderr)
+        return 2
+    confirm = ConfirmConfig(min_hits=args.confirm_hits, min_score=args.confirm_score,
+                            min_side=args.confirm_side, landmarks=not args.no_confirm_landmarks)
+    config = PipelineConfig(detect_every=args.detect_every, max_frames=args.max_frames,
+                            confirm=confirm, quality_gate=args.quality_gate)
+    report = evaluate_videos(clips, config, ClassifierSpec(backend=args.backend,
+                                                           model=args.model),
+                             gate=args.quality_gate)
+    md = write_report(report, args.out)
+    print(md.read_text())
+    print(f"report: {args.out}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -75,6 +75,12 @@ def _sinks(events: Path | None, summary: Path | None, annotate: Path | None, liv
     return sinks
 
 
+def _confirm_config(hits: int, score: float, side: float, landmarks: bool):
+    from engine.confirm import ConfirmConfig
+
+    return ConfirmConfig(min_hits=hits, min_score=score, min_side=side, landmarks=landmarks)
+
+
 def screen(
     sources: Annotated[
         list[str],
@@ -156,6 +162,41 @@ def screen(
             help="Band around the threshold that keeps verdicts stable.",
         ),
     ] = 0.05,
+    stream_rule: Annotated[
+        str,
+        typer.Option("--stream-rule", help="How confirmed face tracks make the stream verdict: "
+                     "any-track (one fake face = fake stream), majority-of-tracks, frame-max."),
+    ] = "any-track",
+    confirm_hits: Annotated[
+        int,
+        typer.Option("--confirm-hits", min=0, help="Good detections that confirm a face track "
+                     "(only confirmed tracks vote; 0 = every track votes)."),
+    ] = 2,
+    confirm_score: Annotated[
+        float,
+        typer.Option("--confirm-score", min=0.0, max=0.999,
+                     help="Smallest detector score of a good detection."),
+    ] = 0.95,
+    confirm_min_side: Annotated[
+        float,
+        typer.Option("--confirm-min-side", min=0.0,
+                     help="Smallest face side (pixels) of a good detection."),
+    ] = 40.0,
+    confirm_landmarks: Annotated[
+        bool,
+        typer.Option("--confirm-landmarks/--no-confirm-landmarks",
+                     help="A good detection needs plausible landmarks (eyes above nose above "
+                     "mouth, eye distance fitting the box)."),
+    ] = True,
+    weighting: Annotated[
+        str,
+        typer.Option("--weighting", help="Crop quality in the votes: none, weight, gate."),
+    ] = "none",
+    quality_gate: Annotated[
+        float,
+        typer.Option("--quality-gate", min=0.0, max=1.0,
+                     help="Smallest crop quality that votes with --weighting gate."),
+    ] = 0.2,
     threshold: Annotated[
         float | None,
         typer.Option("--threshold", help="Decision threshold on p_fake (default: the model's)."),
@@ -264,7 +305,9 @@ def screen(
         detect_every=detect_every, classify_every=classify_every, min_face=min_face,
         margin=margin, max_batch=max_batch, max_wait_ms=max_wait_ms, rule=rule, window=window,
         min_frames=min_frames, hysteresis=hysteresis, threshold=threshold,
-        max_frames=max_frames, duration_s=duration,
+        max_frames=max_frames, duration_s=duration, stream_rule=stream_rule,
+        confirm=_confirm_config(confirm_hits, confirm_score, confirm_min_side, confirm_landmarks),
+        weighting=weighting, quality_gate=quality_gate,
     ).validate()
     if events is not None and str(events) == "-" and as_json:
         raise UsageError("--events - and --json both write to stdout: choose one")

@@ -15,11 +15,24 @@ import cv2
 import numpy as np
 
 from engine.errors import UsageError
-from engine.sinks.base import FrameView, Sink
+from engine.sinks.base import FrameView, Sink, TrackView
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 COLOURS = {"fake": (0, 0, 255), "real": (0, 200, 0), "uncertain": (0, 215, 255)}  # BGR
+UNCONFIRMED = (160, 160, 160)  # grey: a track that does not vote
 DEFAULT_FPS = 25.0
+
+
+def _score(score: float) -> str:
+    return "" if math.isnan(score) else f" score={score:.2f}"
+
+
+def track_label(track: TrackView) -> str:
+    """A box's label: the track's verdict and the voting score that decided it (never a single
+    frame's p_fake, which can sit on the other side of the threshold from the verdict)."""
+    if not track.confirmed:
+        return f"#{track.id} unconfirmed"
+    return f"#{track.id} {track.verdict}{_score(track.p_fake)}"
 
 
 def stream_video_path(path: Path, index: int, stream: str, n_streams: int) -> Path:
@@ -48,15 +61,13 @@ def draw(view: FrameView) -> np.ndarray:
     scale = max(0.45, min(w, h) / 800.0)
     thick = max(1, int(round(1.5 * scale)))
     for tr in view.tracks:
-        colour = COLOURS.get(tr.verdict, COLOURS["uncertain"])
+        colour = COLOURS.get(tr.verdict, COLOURS["uncertain"]) if tr.confirmed else UNCONFIRMED
         x1, y1, x2, y2 = (int(round(v)) for v in tr.box)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2 * thick if tr.fresh else 1)
-        p = "-" if math.isnan(tr.p_fake) else f"{tr.p_fake:.2f}"
-        _label(image, f"#{tr.id} {tr.verdict} p={p}", (x1, y1 - 4), colour, scale, thick)
-    p = "-" if math.isnan(view.p_fake) else f"{view.p_fake:.2f}"
+        _label(image, track_label(tr), (x1, y1 - 4), colour, scale, thick)
     colour = COLOURS.get(view.verdict, COLOURS["uncertain"])
-    _label(image, f"{view.stream} t={view.t:.2f}s stream: {view.verdict} p={p}", (4, 4),
-           colour, scale, thick)
+    _label(image, f"{view.stream} t={view.t:.2f}s stream: {view.verdict}{_score(view.p_fake)}",
+           (4, 4), colour, scale, thick)
     return image
 
 
