@@ -169,9 +169,9 @@ def screen(
     ] = "any-track",
     confirm_hits: Annotated[
         int,
-        typer.Option("--confirm-hits", min=0, help="Good detections that confirm a face track "
-                     "(only confirmed tracks vote; 0 = every track votes)."),
-    ] = 2,
+        typer.Option("--confirm-hits", min=0, help="Good detections that confirm a face track, "
+                     "in a row (only confirmed tracks vote; 0 = every track votes)."),
+    ] = 3,
     confirm_score: Annotated[
         float,
         typer.Option("--confirm-score", min=0.0, max=0.999,

@@ -105,6 +105,11 @@ def evaluate_command(
         list[Path] | None,
         typer.Option("--videos", help="Folder with real*/fake* subfolders of videos. Repeatable."),
     ] = None,
+    video_labels: Annotated[
+        Path | None,
+        typer.Option("--video-labels", help="CSV path,label[,source] of more clips for the "
+                     "streaming clip-level evaluation (--videos)."),
+    ] = None,
     frames: Annotated[int, typer.Option("--frames", help="Frames sampled per video.")] = 32,
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("runs/eval"),
     cache_dir: Annotated[
@@ -123,6 +128,11 @@ def evaluate_command(
     from train.predict import DEFAULT_MODEL, open_scorer
 
     data, videos, peers = list(data or []), list(videos or []), list(peer or [])
+    if videos or video_labels:
+        # Clip-level verdicts of the streaming engine itself, every stream rule (docs/STREAMING.md).
+        from deepscreen_cli.video_eval_cmd import evaluate_streams
+
+        evaluate_streams(videos, video_labels, model, out)
     if in_domain is None and manifest is None and sources is None and not data and not videos:
         if not STANDARD_SOURCES.is_dir():
             raise UsageError(f"no source given and the standard set is absent ({SHARED})")

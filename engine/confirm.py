@@ -2,7 +2,8 @@
 
 MTCNN also fires on hands, ears, patterns in the background; on the FaceForensics++ clips it
 opened 3-9 such tracks per clip, some for dozens of frames. A track is *confirmed* once
-``min_hits`` of its detections each passed every check below; only confirmed tracks vote for
+``min_hits`` detections *in a row* each passed every check below (a false
+positive passes now and then, a face passes run after run); only confirmed tracks vote for
 the stream. Unconfirmed tracks are still classified and reported (their events say
 ``"confirmed": false``), so nothing is hidden, but they never decide a stream.
 
@@ -29,14 +30,14 @@ class ConfirmConfig:
     """When a face track counts as a face (defaults measured, see docs/STREAMING.md).
 
     Attributes:
-        min_hits: detections that passed every check, needed to confirm (0 = every track is
-            confirmed at once: confirmation off).
+        min_hits: consecutive detections that passed every check, needed to confirm (0 =
+            every track is confirmed at once: confirmation off).
         min_score: smallest detector score of a passing detection.
         min_side: smallest face side (native pixels) of a passing detection.
         landmarks: require plausible landmark geometry.
     """
 
-    min_hits: int = 2
+    min_hits: int = 3
     min_score: float = 0.95
     min_side: float = 40.0
     landmarks: bool = True
@@ -65,7 +66,7 @@ class Confirmation:
 
     Attributes:
         hits: detections matched to the track.
-        good_hits: of those, the ones that passed every check.
+        good_hits: the current run of consecutive detections that passed every check.
         confirmed: ``good_hits`` reached ``min_hits`` at some point.
         reject: why the latest failing detection failed ("" when none failed yet).
     """
@@ -80,6 +81,7 @@ class Confirmation:
         why = check_detection(config, box, score, landmarks)
         if why:
             self.reject = why
+            self.good_hits = 0
         else:
             self.good_hits += 1
         if self.good_hits >= config.min_hits:
@@ -91,4 +93,4 @@ class Confirmation:
             return ""
         if self.reject:
             return self.reject
-        return f"fewer than {config.min_hits} detections"
+        return f"fewer than {config.min_hits} good detections in a row"

@@ -156,11 +156,10 @@ class StreamJudge:
         ev.quality_sum += quality
         w = self.weight(quality)
         if w is not None:
-            changed = ev.voter.add(p, t, w)
-            if changed is not None:
+            if ev.voter.add(p, t, w) is not None:
                 events.append(self._track_event(ev))
-                if ev.confirmed:
-                    events += self._restate(t)
+            if ev.confirmed and self.rule != "frame-max":
+                events += self._restate(t)  # the score moves with every vote
         frame = self._frames.get(frame_index)
         if frame is not None:
             frame.remaining -= 1
