@@ -15,6 +15,9 @@ SERVE_STAMP := $(SERVE_VENV)/.installed
 # torch is a multi-GB download. Override on other machines: make test TORCH_PINS="torch torchvision"
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
+# setuptools announces every editable install with a notice that asks nothing of the user;
+# the filter matches that notice's text only (pip passes it on to the build backend).
+EDITABLE_QUIET := PYTHONWARNINGS="ignore:Editable installation"
 
 .PHONY: demo test install dev cpp-ext serve-venv lint clean
 
@@ -23,12 +26,12 @@ $(PY):
 	$(PIP) install -q -U pip
 
 $(RUNTIME_STAMP): $(PY) pyproject.toml
-	$(PIP) install -q -e .
+	$(EDITABLE_QUIET) $(PIP) install -q -e .
 	touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(PIP) install -q $(TORCH_PINS)
-	$(PIP) install -q -e '.[train,dev]'
+	$(EDITABLE_QUIET) $(PIP) install -q -e '.[train,dev]'
 	# facenet-pytorch pins torch<2.3 and numpy<2: install it without its dependencies.
 	$(PIP) install -q --no-deps facenet-pytorch==2.6.0
 	touch $@
