@@ -142,7 +142,10 @@ let polling = null;
 function poll() {
   fetch("api/state", { cache: "no-store" })
     .then((r) => r.json())
-    .then((snap) => { setConn("live", "polling"); render(snap); })
+    .then((snap) => {
+      if (polling) setConn("live", "polling");  // the first poll only fills the page
+      render(snap);
+    })
     .catch(() => setConn("lost", "engine not reachable"));
 }
 
