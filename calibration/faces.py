@@ -25,7 +25,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 LABELS = {"real": 0, "fake": 1}
 REPO = Path(__file__).resolve().parents[1]
 SHARED_FACES = REPO.parent / "shared" / "data" / "faces"
-DEFAULT_FACES = SHARED_FACES / "ffhq-vs-stylegan1"
+# Every shared source: calibration draws from their training splits, the gates from their test
+# splits (held-out sources are test only), see calibration/splits.py.
+DEFAULT_FACES = SHARED_FACES
 
 
 @dataclass(frozen=True)

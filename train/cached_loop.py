@@ -25,9 +25,11 @@ import numpy as np
 from train.checkpoint import load_checkpoint, save_checkpoint
 from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
-from train.loop import TrainResult, _device, _lr_at, load_samples, seed_everything
 from train.metrics import binary_metrics, eer_threshold, sigmoid
-from train.registry import Sample, balanced_weights
+from train.registry import Sample, balanced_weights, source_name
+from train.run_common import TrainResult, load_samples, seed_everything
+from train.run_common import device_of as _device
+from train.run_common import lr_at as _lr_at
 from train.view_cache import ViewCache, ViewPlan, build_cache
 
 log = logging.getLogger(__name__)
@@ -93,13 +95,22 @@ def _predict(model, cache: ViewCache, device, batch: int = 256) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
-def _draw_weights(samples: list[Sample], cache: ViewCache, power: float) -> np.ndarray:
-    """Per-view probabilities: balanced per source (SBI views as a source), spread over views."""
+def _draw_weights(
+    samples: list[Sample], cache: ViewCache, power: float, exclude: tuple[str, ...] = ()
+) -> np.ndarray:
+    """Per-view probabilities: balanced per source (SBI views as a source), spread over views.
+
+    Views of sources named in ``exclude`` (``sbi`` for the self-blended ones) get probability 0.
+    """
     pseudo = [
         Sample(samples[i].path, 1, "sbi/fake") if sbi else samples[i]
         for i, sbi in zip(cache.sample, cache.sbi, strict=True)
     ]
-    w = np.asarray(balanced_weights(pseudo, power), np.float64)
+    keep = np.array([source_name(s.source) not in exclude for s in pseudo])
+    if not keep.any() or len({s.label for s, k in zip(pseudo, keep, strict=True) if k}) < 2:
+        raise ValueError(f"excluding {list(exclude)} leaves no views of both classes to train on")
+    w = np.zeros(len(pseudo))
+    w[keep] = balanced_weights([s for s, k in zip(pseudo, keep, strict=True) if k], power)
     return w / w.sum()
 
 
@@ -173,7 +184,8 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
     opt = torch.optim.AdamW([{"params": body, "scale": cfg.cache.body_lr_scale},
                              {"params": head, "scale": 1.0}],
                             lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    probs = _draw_weights(split["train"], train_cache, cfg.cache.sample_power)
+    probs = _draw_weights(split["train"], train_cache, cfg.cache.sample_power,
+                          tuple(cfg.cache.exclude_sources))
     epoch_size = cfg.cache.epoch_size or len(split["train"])
     bs = cfg.optim.batch_size
     steps_per_epoch = -(-epoch_size // bs)

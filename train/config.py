@@ -72,6 +72,8 @@ class CacheConfig:
         epoch_size: views drawn per epoch (0 = the number of training images).
         body_lr_scale: learning rate of the pretrained blocks relative to ``optim.lr``.
         dir: cache folder (default ``<data.cache_dir>/views``).
+        exclude_sources: never draw training views of these sources (ablations that share
+            one cache); ``sbi`` names the self-blended views. Validation is unchanged.
     """
 
     views: int = 0
@@ -80,6 +82,7 @@ class CacheConfig:
     epoch_size: int = 0
     body_lr_scale: float = 0.3
     dir: str | None = None
+    exclude_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

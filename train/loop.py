@@ -6,70 +6,22 @@ import csv
 import json
 import logging
 import math
-import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from engine.errors import UsageError
 from train.checkpoint import load_checkpoint, load_user_weights, save_checkpoint
 from train.config import TrainConfig, config_to_dict
-from train.data import Sample, detect_faces, read_manifest
+from train.data import detect_faces
 from train.metrics import binary_metrics, eer_threshold, sigmoid
+from train.run_common import TrainResult, load_samples, seed_everything
+from train.run_common import device_of as _device
+from train.run_common import lr_at as _lr_at
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What a finished run produced."""
-
-    run_dir: Path
-    best_checkpoint: Path
-    best_epoch: int
-    val: dict[str, float]
-    test: dict[str, float]
-
-
-def load_samples(cfg: TrainConfig) -> list[Sample]:
-    """Train/val/test samples from the manifest or the registry's group split of ``data.root``.
-
-    Held-out sources are dropped: they are for evaluation (``deepscreen evaluate``).
-    """
-    from train.registry import load_sources, trainable
-
-    d = cfg.data
-    if d.manifest:
-        samples = read_manifest(d.manifest)
-    else:
-        names = list(d.sources) if d.sources else None
-        samples = trainable(load_sources(d.root, names, d.val_fraction, d.test_fraction,
-                                         d.split_seed))
-    if d.limit_per_class:
-        kept, count = [], {}
-        for s in samples:
-            key = (s.split, s.label)
-            limit = d.limit_per_class if s.split == "train" else max(1, d.limit_per_class // 2)
-            if count.get(key, 0) < limit:
-                kept.append(s)
-                count[key] = count.get(key, 0) + 1
-        samples = kept
-    for split in ("train", "val"):
-        labels = {s.label for s in samples if s.split == split}
-        if labels != {0, 1}:
-            raise UsageError(f"the {split} split needs real and fake images, has labels {labels}")
-    return samples
-
-
-def seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def predict_arrays(model, x: np.ndarray, spec: np.ndarray, device, batch: int = 128) -> np.ndarray:
@@ -84,13 +36,6 @@ def predict_arrays(model, x: np.ndarray, spec: np.ndarray, device, batch: int = 
             sb = torch.from_numpy(spec[i : i + batch]).to(device)
             out.append(model(xb, sb).float().cpu().numpy()[:, 0])
     return np.concatenate(out) if out else np.zeros(0, np.float32)
-
-
-def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
 
 
 def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None) -> TrainResult:
@@ -253,16 +198,6 @@ def _finish(run, best_path, best_epoch, by_split, faces, cfg, device) -> TrainRe
 
 def _worker_init(_worker_id: int) -> None:
     cv2.setNumThreads(1)
-
-
-def _device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("device cuda requested but no CUDA GPU is available")
-    return torch.device(name)
 
 
 def _progress(iterable, desc: str, enabled: bool):

@@ -126,7 +126,8 @@ def test_video_frames_never_straddle_splits(tmp_path) -> None:
 def test_shared_ffhq_cli(tmp_path) -> None:
     root = shared_path("faces", "ffhq-vs-stylegan1")
     out = tmp_path / "split.csv"
-    cmd = [sys.executable, "-m", "deepscreen_cli.app", "data", "split", str(root), "--out", str(out)]
+    cmd = [sys.executable, "-m", "deepscreen_cli.app", "data", "split", str(root),
+           "--out", str(out)]
     first = subprocess.run(cmd, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     text = out.read_text()
