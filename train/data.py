@@ -10,7 +10,6 @@ Images in which no face is found are treated as aligned face crops (the whole im
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
