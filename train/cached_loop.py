@@ -30,7 +30,7 @@ from train.registry import Sample, balanced_weights, source_name
 from train.run_common import TrainResult, load_samples, seed_everything
 from train.run_common import device_of as _device
 from train.run_common import lr_at as _lr_at
-from train.view_cache import ViewCache, ViewPlan, build_cache
+from train.view_cache import ViewCache, ViewPlan, build_cache, cache_key
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +165,11 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
                                         cache_root)
     clean = ViewPlan(0, 0, cfg.augment, cfg.sbi, cfg.seed)
     views = ViewPlan(cfg.cache.views, cfg.cache.sbi_views, cfg.augment, cfg.sbi, cfg.seed)
+    # One folder per content key: runs that differ in size, views or stem never share a cache.
     caches = {
-        name: build_cache(cache_root / f"{name}-{stem_id}", split[name], faces, cfg.contract,
-                          plan, stem, shape, stem_id)
+        name: build_cache(
+            cache_root / f"{name}-{cache_key(split[name], faces, cfg.contract, plan, stem_id)}",
+            split[name], faces, cfg.contract, plan, stem, shape, stem_id)
         for name, plan in (("val", clean), ("train", views), ("test", clean))
     }
     train_cache = caches["train"]

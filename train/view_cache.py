@@ -152,6 +152,11 @@ def build_cache(
         progress = json.loads(progress_file.read_text())
         if progress.get("key") == key and progress.get("entries") == m:
             done = int(progress["done"])
+        stem_file = folder / "stem.npy"
+        if done and (not stem_file.is_file()
+                     or np.load(stem_file, mmap_mode="r").shape != (m, *stem_shape)):
+            log.warning("view cache %s does not match its progress record: rebuilding", folder)
+            done = 0
     mode = "r+" if done else "w+"
     stem_arr = np.lib.format.open_memmap(folder / "stem.npy", mode, np.float16, (m, *stem_shape))
     spec_arr = np.lib.format.open_memmap(
