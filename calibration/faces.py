@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 
 from engine.errors import InputError, UsageError
+from engine.io import IMAGE_SUFFIXES
 from engine.preprocess import InputContract, prepare_crops
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 LABELS = {"real": 0, "fake": 1}
 REPO = Path(__file__).resolve().parents[1]
 SHARED_FACES = REPO.parent / "shared" / "data" / "faces"

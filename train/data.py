@@ -20,11 +20,11 @@ import cv2
 import numpy as np
 
 from engine.errors import UsageError
+from engine.io import IMAGE_SUFFIXES
 from train.registry import Sample  # noqa: F401  (re-exported: the one sample record)
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def label_of_folder(name: str) -> int | None:
 
 def list_images(folder: Path) -> list[Path]:
     """Image files directly in ``folder``, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def discover(root: str | Path) -> list[Sample]:

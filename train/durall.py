@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import InputError, UsageError
+from engine.io import IMAGE_SUFFIXES
 
 CLASSIFIERS = ("lr", "svm_linear", "svm_rbf", "kmeans")
 CLASSIFIER_NAMES = {
@@ -105,7 +106,7 @@ def spectra_from_folder(folder: str | Path, bins: int = 80, limit: int | None = 
     per_source: dict[str, int] = {}
     crops, labels, sources = [], [], []
     for item in items:
-        if item.path.suffix.lower() not in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}:
+        if item.path.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         if limit is not None and per_source.get(item.source, 0) >= limit:
             continue

@@ -16,10 +16,10 @@ import numpy as np
 
 from engine.errors import InputError, UsageError
 from engine.features.spectral import radial_spectrum
+from engine.io import IMAGE_SUFFIXES
 from engine.preprocess import InputContract, prepare_crops
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "engine" / "models" / "classifier.onnx"
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 class Scorer(Protocol):
@@ -93,7 +93,7 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTS)
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
         elif p.is_file():
             files.append(p)
         else:

@@ -65,7 +65,7 @@ def test_verify_fails_an_int8_model_that_ranks_faces_wrongly(tmp_path: Path) -> 
     import onnx
     from onnx import numpy_helper
 
-    from tests.export.seeded_model import SHIPPED, seeded_classifier
+    from tests.export.seeded_model import SHIPPED
 
     if not SHIPPED.is_file():
         import pytest

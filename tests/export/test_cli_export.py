@@ -41,7 +41,8 @@ def test_trt_command_without_tensorrt_is_one_line(tmp_path: Path) -> None:
         pytest.skip("TensorRT is installed: the real build is checked on GPU machines")
     _, fp32 = seeded_classifier()
     out = subprocess.run(
-        [sys.executable, "-m", "deepscreen_cli.app", "export", "trt", str(fp32), "--precision", "fp16"],
+        [sys.executable, "-m", "deepscreen_cli.app", "export", "trt", str(fp32),
+         "--precision", "fp16"],
         capture_output=True, text=True,
     )
     assert out.returncode == 1
