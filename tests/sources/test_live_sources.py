@@ -99,9 +99,9 @@ def test_rtsp_stall_is_detected_by_the_read_timeout(rtsp: RtspServer) -> None:
 class _SlowReader(LiveSource):
     """A reader that spends 80 ms per frame, as an overloaded CPU decoding a 25 fps camera."""
 
-    def _emit(self, image, t):  # type: ignore[no-untyped-def]
+    def _emit(self, image, t, *args, **kwargs):  # type: ignore[no-untyped-def]
         time.sleep(0.08)
-        return super()._emit(image, t)
+        return super()._emit(image, t, *args, **kwargs)
 
 
 @pytest.mark.rtsp
