@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from train.registry import Sample, balanced_weights, source_name
 from train.run_common import TrainResult, load_samples, seed_everything
 from train.run_common import device_of as _device
 from train.run_common import lr_at as _lr_at
+from train.source_eval import source_rows
 from train.view_cache import ViewCache, ViewPlan, build_cache, cache_key
 
 log = logging.getLogger(__name__)
@@ -112,24 +113,6 @@ def _draw_weights(
     w = np.zeros(len(pseudo))
     w[keep] = balanced_weights([s for s, k in zip(pseudo, keep, strict=True) if k], power)
     return w / w.sum()
-
-
-def per_source(samples: list[Sample], p: np.ndarray, threshold: float) -> list[dict]:
-    """Metric rows per source: TPR (fake sources) or TNR (real sources), AUC where both."""
-    rows = []
-    labels = np.array([s.label for s in samples])
-    for source in sorted({s.source for s in samples}):
-        idx = np.array([s.source == source for s in samples])
-        label = int(labels[idx][0])
-        rate = float(np.mean((p[idx] >= threshold) == bool(label)))
-        rows.append({"source": source, "n": int(idx.sum()),
-                     "metric": "TPR" if label else "TNR", "value": rate})
-    for name in sorted({s.source.split("/")[0] for s in samples}):
-        idx = np.array([s.source.split("/")[0] == name for s in samples])
-        if len(set(labels[idx])) == 2:
-            m = binary_metrics(labels[idx], p[idx], threshold)
-            rows.append({"source": name, "n": int(idx.sum()), "metric": "AUC", "value": m.auc})
-    return rows
 
 
 def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None):
@@ -273,7 +256,7 @@ def _finish(run: Path, best_path: Path, best_epoch: int, test: list[Sample],
     model.to(device)
     p = sigmoid(_predict(model, test_cache, device))
     metrics = binary_metrics(test_cache.label, p, contract.threshold).as_dict() if test else {}
-    rows = per_source(test, p, contract.threshold) if test else []
+    rows = [asdict(r) for r in source_rows(test, p, "ours", contract.threshold)] if test else []
     val = load_checkpoint(best_path)["metrics"]
     (run / "result.json").write_text(json.dumps(
         {"best_epoch": best_epoch, "threshold": contract.threshold, "val": val, "test": metrics,

@@ -75,7 +75,10 @@ def score_samples(
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
 
 
-def _rows(test: Sequence[Sample], p: np.ndarray, name: str, threshold: float) -> list[SourceRow]:
+def source_rows(
+    test: Sequence[Sample], p: np.ndarray, name: str, threshold: float
+) -> list[SourceRow]:
+    """Rate (TPR/TNR) and AUC rows per source, plus an AUC row per two-class source."""
     labels = np.array([s.label for s in test])
     sources = np.array([s.source for s in test])
     trainable = np.array([not spec_for(source_name(s.source)).heldout for s in test])
@@ -135,7 +138,7 @@ def evaluate_sources(
             thresholds[d.name] = float(eer_threshold(y, val_scores[d.name])[1])
     rows = []
     for d in detectors:
-        rows += _rows(test_set, scores[d.name], d.name, float(thresholds[d.name]))
+        rows += source_rows(test_set, scores[d.name], d.name, float(thresholds[d.name]))
     return rows
 
 
