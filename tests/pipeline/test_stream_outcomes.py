@@ -37,18 +37,9 @@ def test_no_confirmed_track_is_no_decision_and_says_why(stack, tmp_path) -> None
     assert final[-1]["reason"] == s.reason and final[-1]["stream_rule"] == "any-track"
 
 
-# With the shipped classifier (detector v2 at 224 px, sha256 88f27c8b060c1ff1) one or two real
-# street faces score fake for long stretches of their tracks (docs/STREAMING.md): any-track and
-# frame-max then call the stream fake (the 160 px candidate ended real under any-track). That is
-# the model's error, not the voting's; majority-of-tracks ends real. Those cases pass once the
-# model is right.
-MODEL_ERROR = pytest.mark.xfail(reason="shipped classifier scores real street faces fake",
-                                strict=False)
-
-
-@pytest.mark.parametrize("rule", [pytest.param("any-track", marks=MODEL_ERROR),
-                                  "majority-of-tracks",
-                                  pytest.param("frame-max", marks=MODEL_ERROR)])
+# Model-dependent: with earlier classifiers one or two real street faces scored fake and
+# any-track / frame-max failed (docs/STREAMING.md); the shipped detector v2 (b102718e) passes all.
+@pytest.mark.parametrize("rule", ["any-track", "majority-of-tracks", "frame-max"])
 def test_street_ends_real_under_every_rule(stack, rule) -> None:
     assert rule in STREAM_RULES
     street = shared_path("videos", "multiface", "street.mp4")
