@@ -17,17 +17,17 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from train.checkpoint import load_checkpoint, save_checkpoint
+from train.checkpoint import load_checkpoint
 from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
 from train.metrics import binary_metrics, eer_threshold, sigmoid
 from train.registry import Sample, balanced_weights, source_name
-from train.run_common import TrainResult, load_samples, seed_everything
+from train.run_common import TrainResult, close_epoch, load_samples, seed_everything
 from train.run_common import device_of as _device
 from train.run_common import lr_at as _lr_at
 from train.source_eval import source_rows
@@ -229,21 +229,9 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
         m = binary_metrics(y_val, p_val, thr)
         secs = time.perf_counter() - t0
         row = [epoch, float(np.mean(losses)), m.auc, m.ap, m.eer, m.accuracy, thr, lr, secs]
-        with log_file.open("a", newline="") as fh:
-            csv.writer(fh).writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
-        log.info("epoch %d loss %.4f val AUC %.4f EER %.4f (%.0fs)", epoch, row[1], m.auc,
-                 m.eer, secs)
-        contract = replace(cfg.contract, threshold=float(thr))
-        metrics = {f"val_{k}": v for k, v in m.as_dict().items()}
-        if m.auc > best_auc:
-            best_auc, best_epoch, bad = m.auc, epoch, 0
-            save_checkpoint(best_path, model, cfg.model, model_cfg_dict(mcfg), contract,
-                            metrics, epoch)
-        else:
-            bad += 1
-        save_checkpoint(last_path, model, cfg.model, model_cfg_dict(mcfg), contract, metrics,
-                        epoch, train_state={"optimizer": opt.state_dict(), "best_auc": best_auc,
-                                            "best_epoch": best_epoch, "bad_epochs": bad})
+        best_auc, best_epoch, bad = close_epoch(run, model, cfg.model, model_cfg_dict(mcfg),
+                                                cfg.contract, opt, row, m, thr,
+                                                (best_auc, best_epoch, bad))
     return _finish(run, best_path, best_epoch, split["test"], caches["test"], device)
 
 

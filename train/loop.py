@@ -7,17 +7,16 @@ import json
 import logging
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from train.checkpoint import load_checkpoint, load_user_weights, save_checkpoint
+from train.checkpoint import load_checkpoint, load_user_weights
 from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
 from train.metrics import binary_metrics, eer_threshold, sigmoid
-from train.run_common import TrainResult, load_samples, seed_everything
+from train.run_common import TrainResult, close_epoch, load_samples, seed_everything
 from train.run_common import device_of as _device
 from train.run_common import lr_at as _lr_at
 
@@ -153,25 +152,13 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
         m = binary_metrics(y_val, p_val, thr)
         secs = time.perf_counter() - t0
         row = [epoch, np.mean(losses), m.auc, m.ap, m.eer, m.accuracy, thr, lr, secs]
-        with log_file.open("a", newline="") as fh:
-            csv.writer(fh).writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
         if writer:
             for name, value in zip(["loss", "val_auc", "val_ap", "val_eer"], row[1:5],
                                    strict=True):
                 writer.add_scalar(name, float(value), epoch)
-        log.info("epoch %d loss %.4f val AUC %.4f EER %.4f (%.0fs)", epoch, row[1], m.auc,
-                 m.eer, secs)
-        contract = replace(cfg.contract, threshold=float(thr))
-        metrics = {f"val_{k}": v for k, v in m.as_dict().items()}
-        if m.auc > best_auc:
-            best_auc, best_epoch, bad_epochs = m.auc, epoch, 0
-            save_checkpoint(best_path, model, cfg.model, model_cfg_dict(mcfg), contract,
-                            metrics, epoch)
-        else:
-            bad_epochs += 1
-        save_checkpoint(last_path, model, cfg.model, model_cfg_dict(mcfg), contract, metrics,
-                        epoch, train_state={"optimizer": opt.state_dict(), "best_auc": best_auc,
-                                            "best_epoch": best_epoch, "bad_epochs": bad_epochs})
+        best_auc, best_epoch, bad_epochs = close_epoch(
+            run, model, cfg.model, model_cfg_dict(mcfg), cfg.contract, opt, row, m, thr,
+            (best_auc, best_epoch, bad_epochs))
     if writer:
         writer.close()
     return _finish(run, best_path, best_epoch, by_split, faces, cfg, device)

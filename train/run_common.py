@@ -82,3 +82,50 @@ def device_of(name: str):
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError("device cuda requested but no CUDA GPU is available")
     return torch.device(name)
+
+
+def close_epoch(
+    run: Path,
+    model,
+    model_name: str,
+    model_cfg: dict,
+    contract,
+    optimizer,
+    row: list,
+    val_metrics,
+    threshold: float,
+    progress: tuple[float, int, int],
+) -> tuple[float, int, int]:
+    """End-of-epoch bookkeeping shared by both loops: log row, best and resumable checkpoints.
+
+    Args:
+        row: (epoch, loss, auc, ap, eer, accuracy, threshold, lr, seconds) for ``log.csv``.
+        val_metrics: the epoch's validation :class:`train.metrics.BinaryMetrics`.
+        progress: (best AUC, best epoch, epochs without improvement) before this epoch.
+
+    Returns:
+        The updated progress.
+    """
+    import csv
+    import logging
+    from dataclasses import replace
+
+    from train.checkpoint import save_checkpoint
+
+    epoch = int(row[0])
+    with (run / "log.csv").open("a", newline="") as fh:
+        csv.writer(fh).writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+    logging.getLogger("train").info("epoch %d loss %.4f val AUC %.4f EER %.4f (%.0fs)", epoch,
+                                    row[1], val_metrics.auc, val_metrics.eer, row[-1])
+    contract = replace(contract, threshold=float(threshold))
+    metrics = {f"val_{k}": v for k, v in val_metrics.as_dict().items()}
+    best_auc, best_epoch, bad = progress
+    if val_metrics.auc > best_auc:
+        best_auc, best_epoch, bad = val_metrics.auc, epoch, 0
+        save_checkpoint(run / "best.pt", model, model_name, model_cfg, contract, metrics, epoch)
+    else:
+        bad += 1
+    save_checkpoint(run / "last.pt", model, model_name, model_cfg, contract, metrics, epoch,
+                    train_state={"optimizer": optimizer.state_dict(), "best_auc": best_auc,
+                                 "best_epoch": best_epoch, "bad_epochs": bad})
+    return best_auc, best_epoch, bad
