@@ -47,3 +47,29 @@ def test_unknown_command_is_a_usage_error() -> None:
     out = run_cli("no-such-command")
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
+
+
+def test_every_command_help_renders() -> None:
+    """`--help` of every command and subcommand prints (Rich markup in a help text once crashed
+    `screen --help`)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from deepscreen_cli.app import app
+
+    root = typer.main.get_command(app)
+    paths: list[list[str]] = []
+
+    def walk(cmd: object, path: list[str]) -> None:
+        paths.append(path)
+        # Typer 0.2x vendors click: find subcommands by attribute, not by click's classes.
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            walk(sub, [*path, name])
+
+    walk(root, [])
+    assert len(paths) > 10
+    runner = CliRunner()
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+        assert result.exit_code == 0, (path, result.exception, result.output[-500:])
+        assert "Usage" in result.output, path
