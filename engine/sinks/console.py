@@ -22,23 +22,56 @@ def _p(value: float) -> str:
     return f"{value:.3f}"
 
 
+def _styled(verdict: str, text: str) -> str:
+    style = VERDICT_STYLE.get(verdict, "")
+    return f"[{style}]{text}[/{style}]" if style else text
+
+
+def track_cell(track_verdicts: str, limit: int = 3) -> str:
+    """The confirmed tracks of a stream as ``#id verdict score`` (fakes first, then by score),
+    at most ``limit`` of them, then how many more and how many never got confirmed.
+
+    ``track_verdicts`` is :attr:`StreamSummary.track_verdicts`
+    (``id:verdict:score:quality:hits[:unconfirmed]`` per track, space-separated).
+    """
+    confirmed: list[tuple[str, str, str]] = []
+    unconfirmed = 0
+    for row in track_verdicts.split():
+        parts = row.split(":")
+        if len(parts) < 5:
+            continue
+        if len(parts) > 5 and parts[5] == "unconfirmed":
+            unconfirmed += 1
+            continue
+        confirmed.append((parts[0], parts[1], parts[2]))
+    # The track that decides an any-track stream (a fake, the highest score) comes first.
+    confirmed.sort(key=lambda r: (r[1] != "fake", -float(r[2] or -1.0)))
+    cells = [_styled(v, f"#{tid} {v} {score or '-'}") for tid, v, score in confirmed[:limit]]
+    if len(confirmed) > limit:
+        cells.append(f"+{len(confirmed) - limit} more")
+    if unconfirmed:
+        cells.append(f"[dim]{unconfirmed} unconfirmed[/dim]")
+    return ", ".join(cells) if cells else "-"
+
+
 def summary_table(streams: list[StreamSummary], title: str = "deepscreen") -> Table:
-    """A rich table with one row per stream."""
+    """A rich table with one row per stream: counters, the stream verdict and score, and the
+    confirmed tracks with their own verdicts and the scores that decided them."""
     table = Table(title=title)
     for col, justify in (
         ("stream", "left"), ("state", "left"), ("read", "right"), ("processed", "right"),
         ("dropped", "right"), ("faces", "right"), ("tracks", "right"), ("classified", "right"),
         ("verdict", "left"), ("p_fake", "right"), ("frames", "right"), ("reconnects", "right"),
+        ("track verdicts (score)", "left"),
     ):
         table.add_column(col, justify=justify, overflow="fold")
     for s in streams:
-        style = VERDICT_STYLE.get(s.verdict, "")
         verdict = s.verdict if s.outcome != "error" else f"{s.verdict} (error)"
         table.add_row(
             s.stream, s.state, str(s.read), str(s.processed), str(s.dropped),
             str(s.detections), str(s.tracks), str(s.classified),
-            f"[{style}]{verdict}[/{style}]" if style else verdict,
-            _p(s.p_fake), str(s.frames), str(s.reconnects),
+            _styled(s.verdict, verdict), _p(s.p_fake), str(s.frames), str(s.reconnects),
+            track_cell(s.track_verdicts),
         )
     return table
 
@@ -55,6 +88,9 @@ class ConsoleTable(Sink):
         if summary.interrupted:
             title += " (interrupted)"
         self.console.print(summary_table(summary.streams, title=title))
+        for s in summary.streams:
+            if s.reason:  # why a stream ended without a decision (exit 4)
+                self.console.print(f"{s.stream}: no decision: {s.reason}", markup=False)
         if summary.error:
             self.console.print(f"[red]error:[/red] {summary.error}")
         self.console.print(

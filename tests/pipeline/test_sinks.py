@@ -29,8 +29,11 @@ from engine.vote import VerdictEvent
 def summary() -> RunSummary:
     return RunSummary(streams=[
         StreamSummary(stream="a.mp4", read=10, processed=8, dropped=2, dropped_source=2,
-                      verdict="fake", p_fake=0.91, frames=8, rule="mean", outcome="fake"),
-        StreamSummary(stream="rtsp://cam/x", live=True, read=5, processed=5, outcome="no_decision"),
+                      verdict="fake", p_fake=0.91, frames=8, rule="mean", outcome="fake",
+                      track_verdicts="1:real:0.210:0.80:40 2:fake:0.910:0.70:35 "
+                                     "3:uncertain::0.10:1:unconfirmed"),
+        StreamSummary(stream="rtsp://cam/x", live=True, read=5, processed=5, outcome="no_decision",
+                      reason="no face track confirmed: low detector score (2)"),
     ], wall_s=1.0)
 
 
@@ -103,6 +106,22 @@ def test_console_table_lists_streams_and_outcome() -> None:
     text = buf.getvalue()
     assert "deepscreen screen: fake" in text
     assert "a.mp4" in text and "rtsp://cam/x" in text and "0.910" in text
+    # Each confirmed track with its own verdict and deciding score, the deciding fake first;
+    # unconfirmed tracks only counted.
+    assert text.index("#2 fake 0.910") < text.index("#1 real 0.210")
+    assert "1 unconfirmed" in text and "#3" not in text
+    assert "rtsp://cam/x: no decision: no face track confirmed: low detector score (2)" in text
+
+
+def test_track_cell_limits_and_orders_tracks() -> None:
+    from engine.sinks.console import track_cell
+
+    rows = " ".join(f"{i}:real:0.{i}00:0.9:10" for i in range(1, 6)) + " 9:fake:0.700:0.5:4"
+    cell = track_cell(rows, limit=3)
+    assert cell.startswith("[bold red]#9 fake 0.700")
+    assert "#5 real 0.500" in cell and "#4 real 0.400" in cell and "#1 " not in cell
+    assert cell.endswith("+3 more")
+    assert track_cell("") == "-"
 
 
 def test_live_view_is_off_when_not_a_terminal_and_updates_when_it_is() -> None:
@@ -120,3 +139,4 @@ def test_live_view_is_off_when_not_a_terminal_and_updates_when_it_is() -> None:
     view.on_tick(summary().streams)
     view.close(summary())
     assert "deepscreen (live)" in tty.getvalue() and "0.910" in tty.getvalue()
+    assert "#2 fake 0.910" in tty.getvalue()

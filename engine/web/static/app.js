@@ -108,7 +108,10 @@ function renderTracks(c, s) {
     } else {
       box.append(el("div", "noimg"));
     }
-    box.append(el("div", "", "#" + t.track + " " + t.verdict), el("div", "", "p " + fmt(t.p_fake)));
+    // The score that decided the track's verdict (its voter's rule score), not one frame's
+    // p_fake: a label reading "real p=0.79" under a 0.64 threshold looked like a contradiction.
+    box.append(el("div", "", "#" + t.track + " " + t.verdict),
+      el("div", "", "score " + fmt(t.p_fake)));
     frag.append(box);
   }
   const keep = new Set(s.tracks.map((t) => t.track + ":" + t.crop));
