@@ -96,6 +96,18 @@ def _predict(model, cache: ViewCache, device, batch: int = 256) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
+def _per_sample(logits: np.ndarray, cache: ViewCache) -> tuple[np.ndarray, np.ndarray]:
+    """Mean logit and label per sample (in sample order) of a clean cache: one entry per
+    image, or two (the crop and its mirror) for a flip-TTA model, averaged as its graph does."""
+    ids, inverse, counts = np.unique(cache.sample, return_inverse=True, return_counts=True)
+    if len(ids) and (ids[0] != 0 or ids[-1] != len(ids) - 1):
+        raise ValueError("a clean view cache must hold every sample of its split")
+    mean = np.bincount(inverse, weights=logits, minlength=len(ids)) / counts
+    labels = np.zeros(len(ids), np.int64)
+    labels[inverse] = cache.label
+    return mean.astype(np.float32), labels
+
+
 def _draw_weights(
     samples: list[Sample], cache: ViewCache, power: float, exclude: tuple[str, ...] = ()
 ) -> np.ndarray:
@@ -146,7 +158,10 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
         log.info("initialised %d trunk tensors from %s", n, mcfg.pretrained)
     stem, shape, stem_id = _stem_runner(model, cfg.contract, max(cfg.optim.threads, 1),
                                         cache_root)
-    clean = ViewPlan(0, 0, cfg.augment, cfg.sbi, cfg.seed)
+    # A flip-TTA model is validated (threshold, best epoch) and tested as it will run: on each
+    # clean crop and its mirror, logits averaged.
+    clean = ViewPlan(0, 0, cfg.augment, cfg.sbi, cfg.seed,
+                     mirror=bool(getattr(mcfg, "flip_tta", False)))
     views = ViewPlan(cfg.cache.views, cfg.cache.sbi_views, cfg.augment, cfg.sbi, cfg.seed)
     # One folder per content key: runs that differ in size, views or stem never share a cache.
     caches = {
@@ -161,7 +176,7 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
     # channels_last: measured ~1.5x faster depthwise training steps on this CPU.
     fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     model.to(device, memory_format=fmt)
-    y_val = caches["val"].label
+    y_val = _per_sample(np.zeros(len(caches["val"]), np.float32), caches["val"])[1]
 
     body = [p for n, p in model.named_parameters() if n.startswith("body.") and p.requires_grad]
     head = [p for n, p in model.named_parameters()
@@ -224,7 +239,7 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
             if cfg.optim.progress and i % 50 == 0:
                 log.info("epoch %d step %d/%d loss %.4f", epoch, i, steps_per_epoch,
                          np.mean(losses[-50:]))
-        p_val = sigmoid(_predict(model, caches["val"], device))
+        p_val = sigmoid(_per_sample(_predict(model, caches["val"], device), caches["val"])[0])
         _, thr = eer_threshold(y_val, p_val)
         m = binary_metrics(y_val, p_val, thr)
         secs = time.perf_counter() - t0
@@ -242,8 +257,9 @@ def _finish(run: Path, best_path: Path, best_epoch: int, test: list[Sample],
 
     model, contract = build_model_from_checkpoint(best_path)
     model.to(device)
-    p = sigmoid(_predict(model, test_cache, device))
-    metrics = binary_metrics(test_cache.label, p, contract.threshold).as_dict() if test else {}
+    logits, labels = _per_sample(_predict(model, test_cache, device), test_cache)
+    p = sigmoid(logits)
+    metrics = binary_metrics(labels, p, contract.threshold).as_dict() if test else {}
     rows = [asdict(r) for r in source_rows(test, p, "ours", contract.threshold)] if test else []
     val = load_checkpoint(best_path)["metrics"]
     (run / "result.json").write_text(json.dumps(

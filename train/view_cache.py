@@ -5,7 +5,8 @@ instead of once per (image, epoch) removes most of a training step's cost on a C
 training image contributes ``views`` augmented views (augmentations of
 :func:`train.dataset.augmented_crop`, Wang et al.'s blur + JPEG among them) and, for real faces
 with landmarks, ``sbi_views`` self-blended pseudo-fakes; validation and test images contribute
-one clean canonical crop. The spectrum of each view is computed from its native-resolution
+one clean canonical crop (and, with ``mirror``, its mirror image too, for a model that averages
+the two at inference: flip test-time augmentation). The spectrum of each view is computed from its native-resolution
 crop, as at run time.
 
 Layout of a cache folder (``np.lib.format`` files, memory-mapped when read):
@@ -49,6 +50,8 @@ class ViewPlan:
         augment: augmentation settings (ignored when ``views`` is 0).
         sbi: self-blending settings.
         seed: base seed of every view's randomness.
+        mirror: with ``views == 0``: a second entry per image, the clean crop mirrored
+            (its spectrum is the unmirrored crop's, as the exported graph uses it).
     """
 
     views: int
@@ -56,6 +59,7 @@ class ViewPlan:
     augment: AugmentConfig
     sbi: SBIConfig
     seed: int = 0
+    mirror: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,9 @@ class _Entry:
 
 def _entries(samples: Sequence[Sample], faces: dict[str, Face], plan: ViewPlan) -> list[_Entry]:
     out = []
+    per_image = plan.views if plan.views > 0 else (2 if plan.mirror else 1)
     for i, s in enumerate(samples):
-        for v in range(max(plan.views, 1)):
+        for v in range(per_image):
             out.append(_Entry(i, v, False))
         if s.label == 0 and faces[s.path].detected:
             out += [_Entry(i, 1000 + v, True) for v in range(plan.sbi_views)]
@@ -101,7 +106,10 @@ def cache_key(
     for s in samples:
         h.update(s.path.encode())
         h.update(np.asarray(faces[s.path].box, np.float32).tobytes())
-    h.update(json.dumps([asdict(contract), asdict(plan), stem_id], sort_keys=True).encode())
+    fields = asdict(plan)
+    if not fields["mirror"]:
+        del fields["mirror"]  # caches built before the field existed keep their keys
+    h.update(json.dumps([asdict(contract), fields, stem_id], sort_keys=True).encode())
     return h.hexdigest()[:20]
 
 
@@ -172,13 +180,15 @@ def build_cache(
     decoded: tuple[int, np.ndarray] | None = None
     for start in range(done, m, batch):
         chunk = entries[start : start + batch]
-        crops = []
+        crops, inputs = [], []
         for e in chunk:
             if decoded is None or decoded[0] != e.sample:
                 decoded = (e.sample, read_bgr(samples[e.sample].path))
             crop, _ = _view(decoded[1], faces[samples[e.sample].path], e, contract, plan)
             crops.append(crop)
-        stem_arr[start : start + len(chunk)] = stem(prepare_crops(crops, contract))
+            mirrored = plan.views == 0 and e.view == 1
+            inputs.append(np.ascontiguousarray(crop[:, ::-1]) if mirrored else crop)
+        stem_arr[start : start + len(chunk)] = stem(prepare_crops(inputs, contract))
         spec_arr[start : start + len(chunk)] = radial_spectrum(crops, contract.spectrum_bins)
         end = start + len(chunk)
         if end % (batch * 16) < batch or end == m:

@@ -62,3 +62,26 @@ def test_cached_training_writes_per_source_results_and_resumes_exactly(root, tmp
     b = load_checkpoint(resumed.run_dir / "last.pt")["state_dict"]
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+
+
+def test_flip_tta_validates_and_tests_on_crop_and_mirror(root, tmp_path) -> None:
+    """A flip-TTA model is validated and tested as its graph runs: two clean entries per image
+    (the crop, then its mirror, sharing the crop's spectrum), averaged into one score each."""
+    cache = tmp_path / "cache"
+    cfg = tiny(tmp_path / "tta", cache, root, epochs=1)
+    cfg["model_config"]["flip_tta"] = True
+    run = train(config_from_dict(cfg))
+    result = json.loads((run.run_dir / "result.json").read_text())
+    for name in ("val", "test"):
+        folders = [p for p in (cache / "views").iterdir() if p.name.startswith(f"{name}-")]
+        assert len(folders) == 1
+        c = open_cache(folders[0])
+        n = len(set(c.sample.tolist()))
+        assert len(c) == 2 * n and (np.bincount(c.sample) == 2).all()
+        np.testing.assert_array_equal(c.spectrum[0::2], c.spectrum[1::2])
+        assert not np.array_equal(c.stem[0::2], c.stem[1::2])  # the mirror is another input
+        if name == "test":
+            # One row per test image, not per entry.
+            per_source = [r for r in result["test_per_source"] if r["metric"] != "AUC"]
+            assert sum(r["n"] for r in per_source) == n
+    assert load_checkpoint(run.run_dir / "best.pt")["model_config"]["flip_tta"] is True

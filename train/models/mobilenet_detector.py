@@ -43,6 +43,9 @@ class MobileNetDetectorConfig:
         spectrum_bins: length of the spectrum input (the contract's spectrum_bins).
         spectral_hidden: width of the spectral MLP; 0 drops the branch (input then unused).
         dropout: dropout before the final linear layer.
+        flip_tta: in eval mode (and so in the exported graph), average the logits of each crop
+            and its mirror image. Measured on the 224 px model's validation split: AUC
+            0.922 -> 0.933 (docs/TRAINING.md); it doubles the classifier's cost per crop.
     """
 
     pretrained: str | None = None
@@ -52,6 +55,7 @@ class MobileNetDetectorConfig:
     spectrum_bins: int = 80
     spectral_hidden: int = 32
     dropout: float = 0.2
+    flip_tta: bool = False
 
 
 class MobileNetDetector(nn.Module):
@@ -134,7 +138,17 @@ class MobileNetDetector(nn.Module):
         return self.classifier(f)
 
     def forward(self, crops: torch.Tensor, spectrum: torch.Tensor) -> torch.Tensor:
-        """Logit (N, 1) of normalised crops and their native-resolution spectra."""
+        """Logit (N, 1) of normalised crops and their native-resolution spectra.
+
+        With ``flip_tta`` and in eval mode: the mean logit of each crop and its mirror image
+        (one batch of 2N through the network). The radial spectrum does not change under a
+        horizontal flip, so both halves use the crop's own.
+        """
+        if self.cfg.flip_tta and not self.training:
+            n = crops.shape[0]
+            both = torch.cat([crops, torch.flip(crops, dims=[3])], dim=0)
+            logits = self.forward_cached(self.stem(both), torch.cat([spectrum, spectrum], dim=0))
+            return (logits[:n] + logits[n:]) * 0.5
         return self.forward_cached(self.stem(crops), spectrum)
 
 
