@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every accuracy figure the model card reports for a trained checkpoint, in one run, into one
+# folder: the FP32 ONNX (parity-checked against PyTorch), FP16 and INT8 siblings through their
+# gates, the per-source test table beside MesoNet-4 on the same crops, and the clip-level video
+# evaluation of the streaming engine (every stream rule). Speed is measured separately on a
+# quiet machine (`deepscreen bench --model OUT/classifier.onnx`, docs/BENCHMARKS.md).
+# Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
+# Usage: bash scripts/ship_detector.sh CHECKPOINT [OUT]      (default OUT: runs/ship)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ckpt=${1:?usage: ship_detector.sh CHECKPOINT [OUT]}
+out=${2:-runs/ship}
+faces=../shared/data/faces
+peer=../shared/weights/mesonet/Meso4_DF.h5
+ds=.venv/bin/deepscreen
+mkdir -p "$out"
+step() { echo "== $(date +%T) $*"; }
+
+step "export onnx $ckpt"
+$ds export onnx "$ckpt" --out "$out/classifier.onnx"
+step "export fp16 (AUC check on 256 validation faces)"
+$ds export fp16 "$out/classifier.onnx" --samples 256
+step "export int8 (min-max, sensitivity fallback, gate 0.005)"
+$ds export int8 "$out/classifier.onnx" --method minmax 2>&1 | tee "$out/int8.log"
+step "per-source test table beside MesoNet-4"
+peer_args=()
+[ -f "$peer" ] && peer_args=(--peer "$peer")
+$ds evaluate --model "$out/classifier.onnx" --sources "$faces" "${peer_args[@]}" \
+    --out "$out/eval"
+step "clip-level video evaluation (every stream rule)"
+.venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
+step "done: $out"
+sha256sum "$out"/classifier*.onnx
