@@ -21,10 +21,12 @@ order=(base no_sbi no_dfdc no_spectral scratch input128)
 for name in "${order[@]}"; do
     run="runs/ablate/$name"
     if [ -f "$run/result.json" ]; then echo "$name: done"; continue; fi
-    # The variants are measured against the 160 px, SBI-on base that the table describes, not
-    # against whatever the shipped config now says (224 px, SBI views excluded).
+    # The variants are measured against the 160 px, SBI-on, 3-view base that the table
+    # describes, not against whatever the shipped config now says (224 px, 6 views, no SBI,
+    # flip TTA).
     args=(--set "run_dir=\"$run\"" --set "optim.epochs=$epochs" --set "optim.patience=$epochs"
-          --set "contract.input_size=160" --set "cache.exclude_sources=[]")
+          --set "contract.input_size=160" --set "cache.exclude_sources=[]"
+          --set "cache.views=3" --set "cache.sbi_views=1" --set "model_config.flip_tta=false")
     [ -n "${sets[$name]}" ] && args+=(--set "${sets[$name]}")
     [ -f "$run/last.pt" ] && args+=(--resume)
     echo "$(date +%T) $name: ${args[*]}"
