@@ -270,8 +270,9 @@ def screen(
     ] = False,
     mqtt: Annotated[
         str | None,
-        typer.Option("--mqtt", help="Publish alerts to mqtt://HOST:PORT/PREFIX (port and prefix optional) "
-                     "(needs the alerts extra; credentials from $DEEPSCREEN_MQTT_*). "
+        typer.Option("--mqtt", help="Publish alerts to mqtt://HOST:PORT/PREFIX (port and "
+                     "prefix optional; needs the alerts extra; credentials from "
+                     "$DEEPSCREEN_MQTT_*). "
                      "docs/ALERTS.md"),
     ] = None,
     webhook: Annotated[

@@ -3,7 +3,7 @@ validation and test crops as it is, and as the mean logit of each crop and its m
 (what ``model_config.flip_tta`` builds into the graph), then prints per-source AUCs and the
 rates at each variant's own validation (EER) threshold.
 
-Usage: .venv/bin/python scripts/compare_tta.py MODEL.onnx [--limit N]
+Usage: .venv/bin/python scripts/compare_tta.py MODEL.onnx [--faces DIR] [--cache-dir DIR]
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ training image contributes ``views`` augmented views (augmentations of
 :func:`train.dataset.augmented_crop`, Wang et al.'s blur + JPEG among them) and, for real faces
 with landmarks, ``sbi_views`` self-blended pseudo-fakes; validation and test images contribute
 one clean canonical crop (and, with ``mirror``, its mirror image too, for a model that averages
-the two at inference: flip test-time augmentation). The spectrum of each view is computed from its native-resolution
-crop, as at run time.
+the two at inference: flip test-time augmentation). The spectrum of each view is computed from
+its native-resolution crop, as at run time.
 
 Layout of a cache folder (``np.lib.format`` files, memory-mapped when read):
 

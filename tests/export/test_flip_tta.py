@@ -25,7 +25,8 @@ def test_flip_tta_graph_averages_crop_and_mirror(tmp_path: Path) -> None:
     torch.manual_seed(0)
     cfg = model_config("mobilenet_detector", {"flip_tta": True, "neck_channels": 32})
     model = create_model("mobilenet_detector", config_to_dict(cfg)).eval()
-    # Random weights everywhere (a fresh trunk waits for its ImageNet tensors, the head is tiny), so that the image, and its mirroring, move the logit.
+    # Random weights everywhere (a fresh trunk waits for its ImageNet tensors and the head is
+    # tiny), so that the image, and its mirroring, move the logit.
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.Conv2d):
