@@ -45,7 +45,7 @@ class MobileNetDetectorConfig:
         dropout: dropout before the final linear layer.
         flip_tta: in eval mode (and so in the exported graph), average the logits of each crop
             and its mirror image. Measured on the 224 px model's validation split: AUC
-            0.922 -> 0.933 (docs/TRAINING.md); it doubles the classifier's cost per crop.
+            0.922 -> 0.933 (docs/TRAINING.md); it nearly doubles the classifier's cost per crop.
     """
 
     pretrained: str | None = None
