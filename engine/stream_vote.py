@@ -280,6 +280,27 @@ class StreamJudge:
         return " ".join([*list(self._ended.rows), *(_row(t, ev) for t, ev in live)])
 
 
+@dataclass(frozen=True)
+class TrackRow:
+    """One track of a :meth:`StreamJudge.track_summary` string, read back."""
+
+    id: str
+    verdict: str
+    score: str  # as written (3 decimals), "" before any score
+    confirmed: bool
+
+
+def parse_track_summary(text: str) -> list[TrackRow]:
+    """Read a :meth:`StreamJudge.track_summary` string (malformed items are skipped)."""
+    rows = []
+    for item in text.split():
+        parts = item.split(":")
+        if len(parts) >= 5:
+            rows.append(TrackRow(parts[0], parts[1], parts[2],
+                                 not (len(parts) > 5 and parts[5] == "unconfirmed")))
+    return rows
+
+
 def _row(track: int, ev: TrackEvidence) -> str:
     s, q = ev.voter.score, ev.quality
     return (f"{track}:{ev.voter.verdict}:{'' if math.isnan(s) else f'{s:.3f}'}:"

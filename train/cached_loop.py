@@ -176,7 +176,6 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
     # channels_last: measured ~1.5x faster depthwise training steps on this CPU.
     fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     model.to(device, memory_format=fmt)
-    y_val = _per_sample(np.zeros(len(caches["val"]), np.float32), caches["val"])[1]
 
     body = [p for n, p in model.named_parameters() if n.startswith("body.") and p.requires_grad]
     head = [p for n, p in model.named_parameters()
@@ -239,7 +238,8 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
             if cfg.optim.progress and i % 50 == 0:
                 log.info("epoch %d step %d/%d loss %.4f", epoch, i, steps_per_epoch,
                          np.mean(losses[-50:]))
-        p_val = sigmoid(_per_sample(_predict(model, caches["val"], device), caches["val"])[0])
+        logits_val, y_val = _per_sample(_predict(model, caches["val"], device), caches["val"])
+        p_val = sigmoid(logits_val)
         _, thr = eer_threshold(y_val, p_val)
         m = binary_metrics(y_val, p_val, thr)
         secs = time.perf_counter() - t0

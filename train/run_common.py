@@ -6,14 +6,17 @@ views) both build on this; it imports neither, so they never import each other.
 
 from __future__ import annotations
 
+import csv
+import logging
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from engine.errors import UsageError
+from train.checkpoint import save_checkpoint
 from train.config import TrainConfig
 from train.data import Sample, read_manifest
 
@@ -106,12 +109,6 @@ def close_epoch(
     Returns:
         The updated progress.
     """
-    import csv
-    import logging
-    from dataclasses import replace
-
-    from train.checkpoint import save_checkpoint
-
     epoch = int(row[0])
     with (run / "log.csv").open("a", newline="") as fh:
         csv.writer(fh).writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from engine.records import RunSummary, StreamSummary
 from engine.sinks.base import Sink
+from engine.stream_vote import parse_track_summary
 
 VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow"}
 
@@ -34,16 +35,9 @@ def track_cell(track_verdicts: str, limit: int = 3) -> str:
     ``track_verdicts`` is :attr:`StreamSummary.track_verdicts`
     (``id:verdict:score:quality:hits[:unconfirmed]`` per track, space-separated).
     """
-    confirmed: list[tuple[str, str, str]] = []
-    unconfirmed = 0
-    for row in track_verdicts.split():
-        parts = row.split(":")
-        if len(parts) < 5:
-            continue
-        if len(parts) > 5 and parts[5] == "unconfirmed":
-            unconfirmed += 1
-            continue
-        confirmed.append((parts[0], parts[1], parts[2]))
+    rows = parse_track_summary(track_verdicts)
+    confirmed = [(r.id, r.verdict, r.score) for r in rows if r.confirmed]
+    unconfirmed = len(rows) - len(confirmed)
     # The track that decides an any-track stream (a fake, the highest score) comes first.
     confirmed.sort(key=lambda r: (r[1] != "fake", -float(r[2] or -1.0)))
     cells = [_styled(v, f"#{tid} {v} {score or '-'}") for tid, v, score in confirmed[:limit]]
