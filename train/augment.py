@@ -34,6 +34,9 @@ class AugmentConfig:
         contrast: largest relative contrast change.
         saturation: largest relative saturation change.
         box_jitter: largest relative shift/scale of the face box (detector noise).
+        p_gray: probability of converting the crop to grayscale (kept as 3 channels). Without
+            it a source that is all grayscale (``lfw``) teaches "grayscale means real", and a
+            camera in night (IR) mode, or a grayscale fake, would pass as real.
     """
 
     p_blur: float = 0.25
@@ -50,6 +53,7 @@ class AugmentConfig:
     contrast: float = 0.2
     saturation: float = 0.2
     box_jitter: float = 0.06
+    p_gray: float = 0.0
 
 
 def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -84,6 +88,12 @@ def color_jitter(
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def to_gray(img: np.ndarray) -> np.ndarray:
+    """The luma of a BGR image, repeated in the three channels (what an IR camera delivers)."""
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+
+
 def rescale(img: np.ndarray, factor: float) -> np.ndarray:
     """Resize by ``factor`` (INTER_AREA down, INTER_LINEAR up), as a different camera would."""
     h, w = img.shape[:2]
@@ -93,7 +103,7 @@ def rescale(img: np.ndarray, factor: float) -> np.ndarray:
 
 
 def augment_crop(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    """Crop-level augmentations in a fixed order: flip, rotate, colour, blur, JPEG.
+    """Crop-level augmentations in a fixed order: flip, rotate, colour, grayscale, blur, JPEG.
 
     Blur and JPEG come last because they model what happens to a finished image on its way to
     the detector (re-encoding, soft focus).
@@ -109,6 +119,9 @@ def augment_crop(img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) 
             rng.uniform(1 - cfg.contrast, 1 + cfg.contrast),
             rng.uniform(1 - cfg.saturation, 1 + cfg.saturation),
         )
+    # Drawn only when enabled, so configs without it keep every later draw (and their caches).
+    if cfg.p_gray > 0 and rng.random() < cfg.p_gray:
+        img = to_gray(img)
     if rng.random() < cfg.p_blur:
         img = gaussian_blur(img, rng.uniform(*cfg.blur_sigma))
     if rng.random() < cfg.p_jpeg:

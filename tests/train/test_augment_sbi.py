@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from train.augment import AugmentConfig, augment_crop, gaussian_blur, jpeg_recompress, rotate
+from train.augment import (
+    AugmentConfig,
+    augment_crop,
+    gaussian_blur,
+    jpeg_recompress,
+    rotate,
+    to_gray,
+)
 from train.sbi import SBIConfig, blend_mask, face_polygon, self_blend
 
 
@@ -68,6 +75,17 @@ def test_probability_one_always_applies(astronaut_bgr) -> None:
     assert np.array_equal(out, jpeg_recompress(astronaut_bgr, 30))
 
 
+def test_grayscale_view_has_equal_channels_and_keeps_luma(astronaut_bgr) -> None:
+    gray_only = AugmentConfig(p_blur=0, p_jpeg=0, p_flip=0, p_rotate=0, p_rescale=0, p_color=0,
+                              p_gray=1.0)
+    out = augment_crop(astronaut_bgr.copy(), gray_only, np.random.default_rng(0))
+    assert out.shape == astronaut_bgr.shape and out.dtype == np.uint8
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    luma = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)
+    assert np.array_equal(out[..., 0], luma)
+    assert np.array_equal(to_gray(astronaut_bgr), out)
+
+
 def test_same_rng_seed_same_augmentation(astronaut_bgr) -> None:
     cfg = AugmentConfig(p_blur=0.5, p_jpeg=0.5, p_rotate=0.5, p_color=0.5)
     a = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(3))
@@ -103,3 +121,21 @@ def test_sbi_mask_is_soft_and_bounded(astronaut_bgr, astronaut_landmarks) -> Non
     assert mask.dtype == np.float32 and mask.min() >= 0 and mask.max() <= 1
     assert ((mask > 0.05) & (mask < 0.95)).any(), "edges must be feathered"
     assert (mask > 0).mean() < 0.5, "the mask must stay around the face"
+
+
+def test_grayscale_option_keys_the_view_cache_only_when_enabled() -> None:
+    # Caches (and the shipped model's reproduction) built before p_gray existed keep their key;
+    # a plan that converts views to grayscale never reuses a colour-only cache.
+    from engine.preprocess import InputContract
+    from train.data import Face
+    from train.registry import Sample
+    from train.view_cache import ViewPlan, cache_key
+
+    samples = [Sample("/data/a.jpg", 1, "x/fake", "train", "a"),
+               Sample("/data/b.jpg", 0, "x/real", "train", "b")]
+    faces = {s.path: Face((10.0, 20.0, 110.0, 140.0), None, False) for s in samples}
+    plan = ViewPlan(views=3, sbi_views=0, augment=AugmentConfig(), sbi=SBIConfig())
+    key = cache_key(samples, faces, InputContract(), plan, "stem-abc")
+    assert key == "926543cde2331d8b6431"  # computed by the code before p_gray was added
+    gray = replace(plan, augment=replace(plan.augment, p_gray=0.15))
+    assert cache_key(samples, faces, InputContract(), gray, "stem-abc") != key

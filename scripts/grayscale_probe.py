@@ -1,0 +1,64 @@
+"""Does a model key on colour? Scores an ONNX classifier on the registry's test crops as they are
+and converted to grayscale (luma in all three channels: what a camera in night/IR mode delivers),
+at the model's own threshold, and prints TPR/TNR per source for both.
+
+Why: ``lfw`` is the only grayscale source in ``../shared/data/faces`` and it is all real, so a
+model can learn "grayscale means real"; then a grayscale fake (or any face on an IR camera) is
+waved through. A model without that shortcut keeps its fake-source TPRs on grayscale crops.
+
+Usage: .venv/bin/python scripts/grayscale_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from train.augment import to_gray
+from train.predict import open_scorer, score_crops
+from train.registry import load_sources
+from train.source_eval import Detector, score_samples, source_rows
+
+FACES = Path("../shared/data/faces")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("models", type=Path, nargs="+")
+    ap.add_argument("--faces", type=Path, default=FACES)
+    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    scorers = {m: open_scorer(m) for m in args.models}
+    margins = {s.contract.margin for s in scorers.values()}
+    if len(margins) != 1:
+        raise SystemExit(f"models disagree on the crop margin: {sorted(margins)}")
+    detectors, thresholds = [], {}
+    for path, sc in scorers.items():
+        for mode in ("colour", "gray"):
+            name = f"{path.name} {mode}"
+            conv = (lambda crops: crops) if mode == "colour" else (
+                lambda crops: [to_gray(c) for c in crops])
+            detectors.append(Detector(name, lambda crops, sc=sc, conv=conv:
+                                      score_crops(sc, conv(crops)), sc.contract.threshold))
+            thresholds[name] = float(sc.contract.threshold)
+    test = [s for s in load_sources(args.faces, None, 0.1, 0.2, 0) if s.split == "test"]
+    got = score_samples(test, detectors, margins.pop(), args.cache_dir)
+    table: dict[str, dict[str, str]] = {}
+    for d in detectors:
+        for row in source_rows(test, got[d.name], d.name, thresholds[d.name]):
+            if row.metric in ("TPR", "TNR"):
+                table.setdefault(f"{row.source} {row.metric}", {})[d.name] = f"{row.rate:.3f}"
+    names = [d.name for d in detectors]
+    print("| source | " + " | ".join(names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    for key in sorted(table):
+        print(f"| {key} | " + " | ".join(table[key].get(n, "-") for n in names) + " |")
+    print("\nthresholds: " + ", ".join(f"{n}: {t:.4f}" for n, t in thresholds.items()
+                                       if n.endswith("colour")))
+    print(f"test images: {len(test)} (the split of `deepscreen evaluate --sources`)")
+
+
+if __name__ == "__main__":
+    main()
