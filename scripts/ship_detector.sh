@@ -2,7 +2,8 @@
 # Every accuracy figure the model card reports for a trained checkpoint, in one run, into one
 # folder: the FP32 ONNX (parity-checked against PyTorch), FP16 and INT8 siblings through their
 # gates, the per-source test table beside MesoNet-4 on the same crops, and the clip-level video
-# evaluation of the streaming engine (every stream rule). Speed is measured separately on a
+# evaluation of the streaming engine (every stream rule), and the grayscale probe (does the
+# model key on colour: scripts/grayscale_probe.py). Speed is measured separately on a
 # quiet machine (`deepscreen bench --model OUT/classifier.onnx`, docs/BENCHMARKS.md).
 # Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
 # Usage: bash scripts/ship_detector.sh CHECKPOINT [OUT]      (default OUT: runs/ship)
@@ -27,6 +28,8 @@ peer_args=()
 [ -f "$peer" ] && peer_args=(--peer "$peer")
 $ds evaluate --model "$out/classifier.onnx" --sources "$faces" "${peer_args[@]}" \
     --out "$out/eval"
+step "grayscale probe (per-source rates on colour and grayscale test crops)"
+.venv/bin/python scripts/grayscale_probe.py "$out/classifier.onnx" | tee "$out/grayscale.md"
 step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
 step "done: $out"
