@@ -8,6 +8,7 @@ Heavy imports happen inside the commands, so `deepscreen --help` stays fast and 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -61,6 +62,11 @@ def train_command(
     from train.config import load_config
     from train.loop import train
 
+    # A run lasts minutes to hours: its progress (view cache, steps, epochs) is the command's
+    # output, so the training loggers speak at INFO even without --verbose.
+    train_log = logging.getLogger("train")
+    if train_log.getEffectiveLevel() > logging.INFO:
+        train_log.setLevel(logging.INFO)
     overrides = _parse_sets(set_ or [])
     if run_dir:
         overrides["run_dir"] = run_dir

@@ -91,3 +91,23 @@ def test_checkpoint_rebuilds_model_and_contract(tmp_path, root, cache_dir) -> No
     with torch.no_grad():
         assert model(torch.zeros(2, 3, 32, 32), torch.ones(2, 16)).shape == (2, 1)
     assert (tmp_path / "e" / "result.json").is_file()
+
+
+def test_train_command_reports_progress_without_verbose(tmp_path, root) -> None:
+    # A long run that prints nothing until it ends looks hung: epochs are logged by default.
+    import json
+    import subprocess
+    import sys
+
+    cfg = tiny_config(tmp_path / "run", tmp_path / "cache", root)
+    cfg["optim"]["epochs"] = 1
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(cfg))
+    proc = subprocess.run(
+        [sys.executable, "-c", "from deepscreen_cli.app import main; main()",
+         "train", "--config", str(path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "epoch 0 loss" in proc.stderr
+    assert "best epoch 0" in proc.stdout
