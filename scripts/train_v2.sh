@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Train detector v2 in the background, resumably: rerun this script after an interruption and
-# it continues from runs/detector_v2/last.pt (the view cache resumes where it stopped too).
-# Log: runs/detector_v2.log. Usage: bash scripts/train_v2.sh [extra --set key=value ...]
+# it continues from RUN_DIR/last.pt (the view cache resumes where it stopped too).
+# Config: $CONFIG, default train/configs/detector_v4.yaml (the shipped model's recipe).
+# Log: runs/<run_dir name>.log. Usage: bash scripts/train_v2.sh [extra --set key=value ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run_dir=$(grep '^run_dir:' train/configs/detector_v2.yaml | awk '{print $2}')
+config=${CONFIG:-train/configs/detector_v4.yaml}
+run_dir=$(grep '^run_dir:' "$config" | awk '{print $2}')
+log="runs/$(basename "$run_dir").log"
 resume=()
 [ -f "$run_dir/last.pt" ] && resume=(--resume)
 mkdir -p runs
-nohup .venv/bin/deepscreen --verbose train --config train/configs/detector_v2.yaml "${resume[@]}" "$@" \
-    >> runs/detector_v2.log 2>&1 &
-echo "training in the background (pid $!): tail -f runs/detector_v2.log"
+nohup .venv/bin/deepscreen train --config "$config" "${resume[@]}" "$@" >> "$log" 2>&1 &
+echo "training in the background (pid $!): tail -f $log"
