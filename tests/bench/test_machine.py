@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 from importlib import metadata
 from pathlib import Path
@@ -73,9 +74,14 @@ def test_sha256_file_reads_in_chunks(tmp_path: Path) -> None:
 def test_peak_rss_tracks_a_real_allocation() -> None:
     reset = reset_peak_rss()
     before = peak_rss_mib()
-    block = np.ones(64 * 1024 * 1024 // 8)  # 64 MiB, every page touched
+    # Fresh anonymous pages, every one touched: np.ones could be served from heap memory that is
+    # already resident (an earlier test may have raised malloc's mmap threshold), and then the
+    # RSS would not move at all.
+    block = mmap.mmap(-1, 64 * 1024 * 1024)
+    for offset in range(0, len(block), mmap.PAGESIZE):
+        block[offset] = 1
     after = peak_rss_mib()
     assert after >= current_rss_mib() - 1
     if reset:  # the high-water mark started from the current RSS: it must show the 64 MiB
         assert after - before >= 60
-    del block
+    block.close()

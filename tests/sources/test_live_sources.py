@@ -64,6 +64,9 @@ def test_rtsp_server_killed_and_restarted_reconnects(rtsp: RtspServer) -> None:
     rtsp.kill()
     assert wait_for(lambda: source.stats.errors >= 1, 10.0), source.stats
     assert source.stats.state in ("reconnecting", "connecting", "streaming")
+    # Keep the camera down until a re-open has been refused: on a loaded machine the first
+    # re-open can otherwise come after the restart, and the refusal path goes untested.
+    assert wait_for(lambda: source.stats.errors >= 2, 15.0), source.stats
     rtsp.start()  # same port
     after = drain(source, max_frames=10, limit=60)
     stats = source.stats
