@@ -246,8 +246,12 @@ def build_engine(onnx_path: Path, out: Path | None = None, opts: BuildOptions | 
         config.hardware_compatibility_level = trt.HardwareCompatibilityLevel.AMPERE_PLUS
     shapes = profile_shapes(contract, opts)
     profile = builder.create_optimization_profile()
+    # A model without the spectral branch has an unused `spectrum` input; should the parser
+    # leave it out of the network, a profile for it would be an error.
+    inputs = {network.get_input(i).name for i in range(network.num_inputs)}
     for name, s in shapes.items():
-        profile.set_shape(name, s["min"], s["opt"], s["max"])
+        if name in inputs:
+            profile.set_shape(name, s["min"], s["opt"], s["max"])
     config.add_optimization_profile(profile)
 
     safe_gpu = re.sub(r"[^A-Za-z0-9.-]+", "_", gpu_name)

@@ -56,6 +56,21 @@ def import_pycuda():
     return cuda
 
 
+def engine_inputs(names: set[str]) -> tuple[str, ...]:
+    """The inputs to bind, from an engine's I/O tensor names; ModelError when they are wrong.
+
+    An engine has ``crops``, ``spectrum`` and ``logit``, or only ``crops`` and ``logit``: a model
+    without the spectral branch (the shipped one) keeps ``spectrum`` as an unused ONNX input, and
+    TensorRT may remove an unused network input from the engine (whether it does has varied
+    between releases). The spectrum is then not bound at all.
+    """
+    if names == {INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT}:
+        return (INPUT_CROPS, INPUT_SPECTRUM)
+    if names == {INPUT_CROPS, OUTPUT_LOGIT}:
+        return (INPUT_CROPS,)
+    raise ModelError(f"engine tensors {sorted(names)} are not crops, spectrum, logit")
+
+
 class _ThreadState:
     """Per-thread execution context, stream and buffers (TensorRT contexts are not shareable)."""
 
@@ -103,27 +118,27 @@ class TensorRTBackend(Backend):
             cuda.Context.pop()
         if self.engine is None:
             raise ModelError(f"TensorRT could not deserialize {engine_path} (see its log above)")
-        self._check_io(trt)
+        self._inputs = self._check_io(trt)
         self.max_batch = min(
-            int(self.engine.get_tensor_profile_shape(name, 0)[2][0])
-            for name in (INPUT_CROPS, INPUT_SPECTRUM)
+            int(self.engine.get_tensor_profile_shape(name, 0)[2][0]) for name in self._inputs
         )
         s, bins = self.contract.input_size, self.contract.spectrum_bins
-        self._shapes = {INPUT_CROPS: (3, s, s), INPUT_SPECTRUM: (bins,), OUTPUT_LOGIT: (1,)}
+        shapes = {INPUT_CROPS: (3, s, s), INPUT_SPECTRUM: (bins,), OUTPUT_LOGIT: (1,)}
+        self._shapes = {k: v for k, v in shapes.items() if k in (*self._inputs, OUTPUT_LOGIT)}
         self._local = threading.local()
         self._states: list[_ThreadState] = []
         self._lock = threading.Lock()
 
-    def _check_io(self, trt) -> None:
+    def _check_io(self, trt) -> tuple[str, ...]:
         names = {self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)}
-        if names != {INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT}:
-            raise ModelError(f"engine tensors {sorted(names)} are not crops, spectrum, logit")
+        inputs = engine_inputs(names)
         for name in names:
             dtype = trt.nptype(self.engine.get_tensor_dtype(name))
             if dtype != np.float32:
                 raise ModelError(f"engine tensor {name} is {dtype}, the engine feeds float32")
         if self.engine.get_tensor_mode(OUTPUT_LOGIT) != trt.TensorIOMode.OUTPUT:
             raise ModelError("engine tensor logit is not an output")
+        return inputs
 
     def _state(self) -> _ThreadState:
         state = getattr(self._local, "state", None)
@@ -138,12 +153,14 @@ class TensorRTBackend(Backend):
         cuda = self._cuda
         out = np.empty((len(crops),), np.float32)
         self._cu_context.push()
+        arrays = {INPUT_CROPS: crops, INPUT_SPECTRUM: spectrum}
         try:
             st = self._state()
             for start in range(0, len(crops), self.max_batch):
                 stop = min(start + self.max_batch, len(crops))
                 n = stop - start
-                for name, arr in ((INPUT_CROPS, crops), (INPUT_SPECTRUM, spectrum)):
+                for name in self._inputs:
+                    arr = arrays[name]
                     shape = (n, *self._shapes[name])
                     if not st.context.set_input_shape(name, shape):
                         raise ModelError(f"TensorRT rejected {name} shape {shape} (profile)")

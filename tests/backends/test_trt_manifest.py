@@ -116,3 +116,15 @@ def test_tensorrt_backend_without_tensorrt_says_so(tiny_onnx: Path, tmp_path: Pa
         load_backend("tensorrt", model)
     # auto skips TensorRT when it cannot be imported and still runs the model.
     assert load_backend("auto", model).name == "ort-cpu"
+
+
+def test_engine_inputs_accept_a_dropped_unused_spectrum() -> None:
+    # The shipped model ignores its spectrum input; TensorRT may remove such an input from the
+    # engine, and the backend must then bind only the crops (not refuse the engine).
+    from engine.backends.tensorrt import engine_inputs
+
+    assert engine_inputs({"crops", "spectrum", "logit"}) == ("crops", "spectrum")
+    assert engine_inputs({"crops", "logit"}) == ("crops",)
+    for wrong in ({"crops"}, {"spectrum", "logit"}, {"crops", "spectrum", "logit", "x"}):
+        with pytest.raises(ModelError, match="not crops, spectrum, logit"):
+            engine_inputs(wrong)
