@@ -124,7 +124,7 @@ class TensorRTBackend(Backend):
         )
         s, bins = self.contract.input_size, self.contract.spectrum_bins
         shapes = {INPUT_CROPS: (3, s, s), INPUT_SPECTRUM: (bins,), OUTPUT_LOGIT: (1,)}
-        self._shapes = {k: v for k, v in shapes.items() if k in (*self._inputs, OUTPUT_LOGIT)}
+        self._shapes = {name: shapes[name] for name in (*self._inputs, OUTPUT_LOGIT)}
         self._local = threading.local()
         self._states: list[_ThreadState] = []
         self._lock = threading.Lock()
