@@ -37,6 +37,11 @@ class AugmentConfig:
         p_gray: probability of converting the crop to grayscale (kept as 3 channels). Without
             it a source that is all grayscale (``lfw``) teaches "grayscale means real", and a
             camera in night (IR) mode, or a grayscale fake, would pass as real.
+        p_fit: probability of pulling a crop square that reaches past the image back inside it
+            (same centre where possible, side at most the image's). Pre-cropped face sources
+            (``dfdc-faces``, ``utkface``: 28-40 % of the canonical square is image) otherwise
+            train only on crops that are mostly replicated border streaks, while a face in a
+            video frame always has real context around it.
     """
 
     p_blur: float = 0.25
@@ -54,6 +59,7 @@ class AugmentConfig:
     saturation: float = 0.2
     box_jitter: float = 0.06
     p_gray: float = 0.0
+    p_fit: float = 0.0
 
 
 def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -92,6 +98,20 @@ def to_gray(img: np.ndarray) -> np.ndarray:
     """The luma of a BGR image, repeated in the three channels (what an IR camera delivers)."""
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+
+
+def fit_square(
+    cx: float, cy: float, side: float, shape: tuple[int, ...]
+) -> tuple[float, float, float]:
+    """The square (cx, cy, side) shrunk to fit the image, then moved inside it.
+
+    A square that already lies inside the image is returned unchanged.
+    """
+    h, w = shape[:2]
+    side = min(side, float(w), float(h))
+    cx = min(max(cx, side / 2.0), w - side / 2.0)
+    cy = min(max(cy, side / 2.0), h - side / 2.0)
+    return cx, cy, side
 
 
 def rescale(img: np.ndarray, factor: float) -> np.ndarray:

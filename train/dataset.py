@@ -11,7 +11,7 @@ import torch
 
 from engine.features.spectral import radial_spectrum
 from engine.preprocess import InputContract, prepare_crops
-from train.augment import AugmentConfig, augment_crop, rescale
+from train.augment import AugmentConfig, augment_crop, fit_square, rescale
 from train.data import (
     Face,
     Sample,
@@ -120,6 +120,9 @@ def augmented_crop(
     cx += rng.uniform(-j, j) * side
     cy += rng.uniform(-j, j) * side
     side *= 1.0 + rng.uniform(-j, j)
+    # Drawn only when enabled, so configs without it keep every later draw (and their caches).
+    if aug.p_fit > 0 and rng.random() < aug.p_fit:
+        cx, cy, side = fit_square(cx, cy, side, img.shape)
     return augment_crop(crop_square(img, cx, cy, side), aug, rng)
 
 

@@ -111,6 +111,8 @@ def cache_key(
         del fields["mirror"]  # caches built before the field existed keep their keys
     if not fields["augment"].get("p_gray"):
         del fields["augment"]["p_gray"]  # likewise
+    if not fields["augment"].get("p_fit"):
+        del fields["augment"]["p_fit"]  # likewise
     h.update(json.dumps([asdict(contract), fields, stem_id], sort_keys=True).encode())
     return h.hexdigest()[:20]
 

@@ -12,6 +12,7 @@ from skimage import data as skdata
 from train.augment import (
     AugmentConfig,
     augment_crop,
+    fit_square,
     gaussian_blur,
     jpeg_recompress,
     rotate,
@@ -139,3 +140,37 @@ def test_grayscale_option_keys_the_view_cache_only_when_enabled() -> None:
     assert key == "926543cde2331d8b6431"  # computed by the code before p_gray was added
     gray = replace(plan, augment=replace(plan.augment, p_gray=0.15))
     assert cache_key(samples, faces, InputContract(), gray, "stem-abc") != key
+    fit = replace(plan, augment=replace(plan.augment, p_fit=0.5))
+    assert cache_key(samples, faces, InputContract(), fit, "stem-abc") != key
+
+
+def test_fit_square_pulls_a_square_inside_the_image() -> None:
+    # Inside already: unchanged.
+    assert fit_square(100.0, 80.0, 50.0, (200, 300, 3)) == (100.0, 80.0, 50.0)
+    # A dfdc-like square (face box larger than the 224x224 image): shrunk to the image.
+    assert fit_square(82.0, 91.0, 375.0, (224, 224, 3)) == (112.0, 112.0, 224.0)
+    # Fits by size but hangs over the left/top edges: moved, not shrunk.
+    cx, cy, side = fit_square(20.0, 10.0, 100.0, (200, 300, 3))
+    assert (cx, cy, side) == (50.0, 50.0, 100.0)
+
+
+def _only_fit(p_fit: float) -> AugmentConfig:
+    return AugmentConfig(p_blur=0, p_jpeg=0, p_flip=0, p_rotate=0, p_rescale=0, p_color=0,
+                         box_jitter=0.0, p_fit=p_fit)
+
+
+def test_fitted_view_is_image_only_where_the_canonical_one_is_mostly_border(
+    astronaut_bgr,
+) -> None:
+    from train.data import Face
+    from train.dataset import augmented_crop
+
+    # A tight face crop, as the pre-cropped sources ship: the detector box reaches past it.
+    tight = np.ascontiguousarray(astronaut_bgr[20:220, 150:350])
+    face = Face((-20.0, -40.0, 220.0, 230.0), None, True)
+    canonical = augmented_crop(tight, face, 0.25, _only_fit(0.0), np.random.default_rng(0))
+    fitted = augmented_crop(tight, face, 0.25, _only_fit(1.0), np.random.default_rng(0))
+    assert canonical.shape[0] > tight.shape[0]  # the square reaches past the image...
+    rows = canonical[:, canonical.shape[1] // 2]
+    assert (np.abs(np.diff(rows.astype(int), axis=0)).sum(axis=1) == 0).sum() > 60  # ...streaks
+    assert fitted.shape == tight.shape and np.array_equal(fitted, tight)  # only real pixels
