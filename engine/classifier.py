@@ -53,8 +53,15 @@ class Classifier:
         return getattr(self.backend, "name", "")
 
     @property
+    def uses_spectrum(self) -> bool:
+        """Whether the network reads the spectrum (False: it is not computed)."""
+        return bool(getattr(self.backend, "uses_spectrum", True))
+
+    @property
     def spectral_name(self) -> str:
-        """The spectral backend actually used (``cuda`` or ``cpu``)."""
+        """The spectral backend actually used (``cuda`` or ``cpu``; ``none``: not computed)."""
+        if not self.uses_spectrum:
+            return "none"
         return getattr(self.feature, "backend_name", "")
 
     def classify(
@@ -73,7 +80,10 @@ class Classifier:
             return timer.time(name) if timer is not None else nullcontext()
 
         with stage("spectral"):
-            spectrum = np.asarray(self.feature(crops), dtype=np.float32)
+            if self.uses_spectrum:
+                spectrum = np.asarray(self.feature(crops), dtype=np.float32)
+            else:  # the network ignores it: zeros give the same logits without an FFT per face
+                spectrum = np.zeros((len(crops), self.contract.spectrum_bins), np.float32)
         with stage("preprocess"):
             pixels = prepare_crops(crops, self.contract)
         with stage("classify"):

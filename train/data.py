@@ -118,6 +118,20 @@ def face_crop(img: np.ndarray, box: tuple[float, ...], margin: float) -> np.ndar
     return square_crop(img, box, margin=margin)
 
 
+def fitted_crop(img: np.ndarray, box: tuple[float, ...], margin: float) -> np.ndarray:
+    """The canonical square pulled inside the image (:func:`train.augment.fit_square`).
+
+    Same as :func:`face_crop` when the square lies inside the image; on a pre-cropped face
+    image it is the largest square of real pixels near the canonical one, with no border fill.
+    """
+    from engine.crops import square_region
+    from train.augment import fit_square
+
+    x0, y0, side = square_region(tuple(box), margin)
+    cx, cy, s = fit_square(x0 + side / 2.0, y0 + side / 2.0, float(side), img.shape)
+    return crop_square(img, cx, cy, s)
+
+
 def whole_image_box(shape: tuple[int, ...], margin: float) -> tuple[float, float, float, float]:
     """A box whose margin crop is the centred square of the image (for aligned crops)."""
     h, w = shape[:2]

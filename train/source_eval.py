@@ -61,13 +61,18 @@ def score_samples(
     cache_dir: Path | None,
     min_face: int = 40,
     chunk: int = 256,
+    crop: Callable[[np.ndarray, tuple[float, ...], float], np.ndarray] = face_crop,
 ) -> dict[str, np.ndarray]:
-    """p_fake of every detector on the canonical crops of ``samples`` (chunked: bounded RAM)."""
+    """p_fake of every detector on the crops of ``samples`` (chunked: bounded RAM).
+
+    ``crop(image, box, margin)`` makes them: the canonical crop unless a probe asks for another
+    framing (``scripts/framing_probe.py``).
+    """
     cache = Path(cache_dir) / "faces.npz" if cache_dir else None
     faces = detect_faces([s.path for s in samples], cache, margin, min_face)
     out: dict[str, list[np.ndarray]] = {d.name: [] for d in detectors}
     for i in range(0, len(samples), chunk):
-        crops = [face_crop(read_bgr(s.path), faces[s.path].box, margin)
+        crops = [crop(read_bgr(s.path), faces[s.path].box, margin)
                  for s in samples[i : i + chunk]]
         for d in detectors:
             out[d.name].append(np.asarray(d.score(crops), np.float64).reshape(-1))

@@ -37,10 +37,14 @@ class Backend(ABC):
     Attributes:
         name: short label shown to users ("ort-cpu", "tensorrt", "torch-cpu", "remote", ...).
         contract: how the inputs must be prepared (crop size, spectrum bins, threshold).
+        uses_spectrum: False when the network's output does not depend on its ``spectrum``
+            input (a model without the spectral branch); the classifier then feeds zeros
+            instead of computing the spectrum. True unless a backend has checked.
     """
 
     name: str
     contract: InputContract
+    uses_spectrum: bool = True
 
     @abstractmethod
     def _predict_logits(self, crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.backends.base import INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT, Backend
+from engine.backends.graph_inputs import inputs_reaching
 from engine.errors import BackendUnavailable, ModelError
 from engine.preprocess import InputContract
 
@@ -140,6 +141,7 @@ class OrtBackend(Backend):
         meta = self.session.get_modelmeta().custom_metadata_map
         self.contract = InputContract.from_metadata(meta)
         self._check_graph()
+        self.uses_spectrum = INPUT_SPECTRUM in inputs_reaching(model, OUTPUT_LOGIT)
 
     def _check_graph(self) -> None:
         names = {i.name for i in self.session.get_inputs()}

@@ -119,6 +119,7 @@ class TensorRTBackend(Backend):
         if self.engine is None:
             raise ModelError(f"TensorRT could not deserialize {engine_path} (see its log above)")
         self._inputs = self._check_io(trt)
+        self.uses_spectrum = INPUT_SPECTRUM in self._inputs
         self.max_batch = min(
             int(self.engine.get_tensor_profile_shape(name, 0)[2][0]) for name in self._inputs
         )

@@ -31,19 +31,33 @@ def tiny_logits(crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
     return pooled @ w_c + spectrum.astype(np.float64) @ w_s + b
 
 
-def write_tiny_classifier(path: Path, contract: InputContract = TINY_CONTRACT) -> Path:
+def write_tiny_classifier(
+    path: Path, contract: InputContract = TINY_CONTRACT, spectral: bool = True
+) -> Path:
+    """The tiny classifier; ``spectral=False`` keeps the ``spectrum`` input but only a dead
+    branch reads it (as in the shipped model and its FP16 conversion): logit = w_c . pooled + b.
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w_c, w_s, b = tiny_weights()
-    weight = np.concatenate([w_c, w_s])[:, None].astype(np.float32)
     s, bins = contract.input_size, contract.spectrum_bins
     nodes = [
         helper.make_node("GlobalAveragePool", ["crops"], ["pooled"]),
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
-        helper.make_node("Concat", ["flat", "spectrum"], ["features"], axis=1),
-        helper.make_node("Gemm", ["features", "W", "B"], ["logit"]),
     ]
+    if spectral:
+        weight = np.concatenate([w_c, w_s])[:, None].astype(np.float32)
+        nodes += [
+            helper.make_node("Concat", ["flat", "spectrum"], ["features"], axis=1),
+            helper.make_node("Gemm", ["features", "W", "B"], ["logit"]),
+        ]
+    else:
+        weight = w_c[:, None].astype(np.float32)
+        nodes += [
+            helper.make_node("Cast", ["spectrum"], ["spectrum_half"], to=TensorProto.FLOAT16),
+            helper.make_node("Gemm", ["flat", "W", "B"], ["logit"]),
+        ]
     graph = helper.make_graph(
         nodes,
         "tiny_classifier",
