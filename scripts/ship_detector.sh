@@ -3,7 +3,8 @@
 # folder: the FP32 ONNX (parity-checked against PyTorch), FP16 and INT8 siblings through their
 # gates, the per-source test table beside MesoNet-4 on the same crops, and the clip-level video
 # evaluation of the streaming engine (every stream rule), and the grayscale probe (does the
-# model key on colour: scripts/grayscale_probe.py). Speed is measured separately on a
+# model key on colour: scripts/grayscale_probe.py) and the framing probe (does it key on the
+# border streaks of pre-cropped face images: scripts/framing_probe.py). Speed is measured separately on a
 # quiet machine (`deepscreen bench --model OUT/classifier.onnx`, docs/BENCHMARKS.md).
 # Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
 # Usage: bash scripts/ship_detector.sh CHECKPOINT [OUT]      (default OUT: runs/ship)
@@ -30,6 +31,8 @@ $ds evaluate --model "$out/classifier.onnx" --sources "$faces" "${peer_args[@]}"
     --out "$out/eval"
 step "grayscale probe (per-source rates on colour and grayscale test crops)"
 .venv/bin/python scripts/grayscale_probe.py "$out/classifier.onnx" | tee "$out/grayscale.md"
+step "framing probe (canonical vs fitted crops: does the model key on border streaks)"
+.venv/bin/python scripts/framing_probe.py "$out/classifier.onnx" | tee "$out/framing.md"
 step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
 step "done: $out"
