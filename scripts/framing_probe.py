@@ -17,38 +17,23 @@ Usage: .venv/bin/python scripts/framing_probe.py MODEL.onnx [MODEL.onnx ...] [--
 
 from __future__ import annotations
 
-import argparse
-import logging
-from pathlib import Path
-
 from train.data import face_crop, fitted_crop
-from train.predict import open_scorer, score_crops
-from train.registry import load_sources
+from train.predict import score_crops
+from train.probe import markdown_table, probe_inputs
 from train.source_eval import Detector, score_samples, source_rows
 
-FACES = Path("../shared/data/faces")
 FRAMINGS = {"canonical": face_crop, "fitted": fitted_crop}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("models", type=Path, nargs="+")
-    ap.add_argument("--faces", type=Path, default=FACES)
-    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    scorers = {m: open_scorer(m) for m in args.models}
-    margins = {s.contract.margin for s in scorers.values()}
-    if len(margins) != 1:
-        raise SystemExit(f"models disagree on the crop margin: {sorted(margins)}")
-    margin = margins.pop()
+    inputs = probe_inputs(__doc__.split("\n\n")[0])
     detectors = [Detector(p.name, lambda crops, sc=sc: score_crops(sc, crops),
-                          float(sc.contract.threshold)) for p, sc in scorers.items()]
-    test = [s for s in load_sources(args.faces, None, 0.1, 0.2, 0) if s.split == "test"]
+                          float(sc.contract.threshold)) for p, sc in inputs.scorers.items()]
+    test = inputs.test
     table: dict[str, dict[str, str]] = {}
     columns = []
     for framing, crop in FRAMINGS.items():
-        got = score_samples(test, detectors, margin, args.cache_dir, crop=crop)
+        got = score_samples(test, detectors, inputs.margin, inputs.cache_dir, crop=crop)
         for d in detectors:
             column = f"{d.name} {framing}"
             columns.append(column)
@@ -56,10 +41,7 @@ def main() -> None:
                 key = f"{row.source} {row.metric}"
                 value = row.auc if row.metric == "AUC" else row.rate
                 table.setdefault(key, {})[column] = f"{value:.3f}"
-    print("| source | " + " | ".join(columns) + " |")
-    print("| --- |" + " ---: |" * len(columns))
-    for key in sorted(table):
-        print(f"| {key} | " + " | ".join(table[key].get(c, "-") for c in columns) + " |")
+    print(markdown_table(table, columns))
     print("\nthresholds: " + ", ".join(f"{d.name}: {d.threshold:.4f}" for d in detectors))
     print(f"test images: {len(test)} (the split of `deepscreen evaluate --sources`)")
 

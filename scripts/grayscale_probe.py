@@ -11,31 +11,16 @@ Usage: .venv/bin/python scripts/grayscale_probe.py MODEL.onnx [MODEL.onnx ...] [
 
 from __future__ import annotations
 
-import argparse
-import logging
-from pathlib import Path
-
 from train.augment import to_gray
-from train.predict import open_scorer, score_crops
-from train.registry import load_sources
+from train.predict import score_crops
+from train.probe import markdown_table, probe_inputs
 from train.source_eval import Detector, score_samples, source_rows
-
-FACES = Path("../shared/data/faces")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("models", type=Path, nargs="+")
-    ap.add_argument("--faces", type=Path, default=FACES)
-    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    scorers = {m: open_scorer(m) for m in args.models}
-    margins = {s.contract.margin for s in scorers.values()}
-    if len(margins) != 1:
-        raise SystemExit(f"models disagree on the crop margin: {sorted(margins)}")
+    inputs = probe_inputs(__doc__.split("\n\n")[0])
     detectors, thresholds = [], {}
-    for path, sc in scorers.items():
+    for path, sc in inputs.scorers.items():
         for mode in ("colour", "gray"):
             name = f"{path.name} {mode}"
             conv = (lambda crops: crops) if mode == "colour" else (
@@ -43,18 +28,14 @@ def main() -> None:
             detectors.append(Detector(name, lambda crops, sc=sc, conv=conv:
                                       score_crops(sc, conv(crops)), sc.contract.threshold))
             thresholds[name] = float(sc.contract.threshold)
-    test = [s for s in load_sources(args.faces, None, 0.1, 0.2, 0) if s.split == "test"]
-    got = score_samples(test, detectors, margins.pop(), args.cache_dir)
+    test = inputs.test
+    got = score_samples(test, detectors, inputs.margin, inputs.cache_dir)
     table: dict[str, dict[str, str]] = {}
     for d in detectors:
         for row in source_rows(test, got[d.name], d.name, thresholds[d.name]):
             if row.metric in ("TPR", "TNR"):
                 table.setdefault(f"{row.source} {row.metric}", {})[d.name] = f"{row.rate:.3f}"
-    names = [d.name for d in detectors]
-    print("| source | " + " | ".join(names) + " |")
-    print("| --- |" + " ---: |" * len(names))
-    for key in sorted(table):
-        print(f"| {key} | " + " | ".join(table[key].get(n, "-") for n in names) + " |")
+    print(markdown_table(table, [d.name for d in detectors]))
     print("\nthresholds: " + ", ".join(f"{n}: {t:.4f}" for n, t in thresholds.items()
                                        if n.endswith("colour")))
     print(f"test images: {len(test)} (the split of `deepscreen evaluate --sources`)")

@@ -1,0 +1,38 @@
+"""The probes' shared command line and table (train/probe.py), on real ONNX models."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.backends.tiny_classifier import TINY_CONTRACT, write_tiny_classifier
+from tests.conftest import shared_path
+from train.predict import DEFAULT_MODEL
+from train.probe import markdown_table, probe_inputs
+
+
+def test_markdown_table_sorts_rows_and_marks_missing_cells() -> None:
+    table = {"b TNR": {"m1": "0.900"}, "a TPR": {"m1": "0.800", "m2": "0.700"}}
+    assert markdown_table(table, ["m1", "m2"]).splitlines() == [
+        "| source | m1 | m2 |",
+        "| --- | ---: | ---: |",
+        "| a TPR | 0.800 | 0.700 |",
+        "| b TNR | 0.900 | - |",
+    ]
+
+
+def test_models_with_different_margins_are_refused(tmp_path: Path) -> None:
+    a = write_tiny_classifier(tmp_path / "a.onnx")
+    b = write_tiny_classifier(tmp_path / "b.onnx", replace(TINY_CONTRACT, margin=0.4))
+    with pytest.raises(SystemExit, match="disagree on the crop margin"):
+        probe_inputs("probe", [str(a), str(b), "--faces", str(tmp_path)])
+
+
+def test_shipped_model_and_the_evaluate_test_split() -> None:
+    faces = shared_path("faces")
+    inputs = probe_inputs("probe", [str(DEFAULT_MODEL), "--faces", str(faces)])
+    assert list(inputs.scorers) == [DEFAULT_MODEL] and inputs.margin == 0.25
+    assert inputs.test and {s.split for s in inputs.test} == {"test"}
+    assert {"dfdc-faces/fake", "utkface/real"} <= {s.source for s in inputs.test}

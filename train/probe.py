@@ -1,0 +1,58 @@
+"""What the per-source probes (``scripts/grayscale_probe.py``, ``scripts/framing_probe.py``)
+share: their command line, the models and the test split they score, and the table they print.
+
+A probe scores one or more ONNX classifiers on the registry's test split under some change of
+the input (grayscale, another framing) and prints one markdown row per source and metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from train.predict import Scorer, open_scorer
+from train.registry import Sample, load_sources
+
+FACES = Path("../shared/data/faces")
+
+
+@dataclass(frozen=True)
+class ProbeInputs:
+    """The models a probe scores, their common crop margin and the test split."""
+
+    scorers: dict[Path, Scorer]
+    margin: float
+    test: list[Sample]
+    cache_dir: Path
+
+
+def probe_inputs(description: str, argv: list[str] | None = None) -> ProbeInputs:
+    """Parse ``MODEL.onnx [...] [--faces DIR] [--cache-dir DIR]`` and load what it names.
+
+    The test split is the one of ``deepscreen evaluate --sources`` (registry defaults).
+
+    Raises:
+        SystemExit: the models crop with different margins (their crops would differ).
+    """
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("models", type=Path, nargs="+")
+    ap.add_argument("--faces", type=Path, default=FACES)
+    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    scorers = {m: open_scorer(m) for m in args.models}
+    margins = {s.contract.margin for s in scorers.values()}
+    if len(margins) != 1:
+        raise SystemExit(f"models disagree on the crop margin: {sorted(margins)}")
+    test = [s for s in load_sources(args.faces, None, 0.1, 0.2, 0) if s.split == "test"]
+    return ProbeInputs(scorers, margins.pop(), test, args.cache_dir)
+
+
+def markdown_table(table: dict[str, dict[str, str]], columns: list[str]) -> str:
+    """Rows ``table[row][column]`` under a ``source`` column, sorted by row; ``-`` if missing."""
+    lines = ["| source | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    for key in sorted(table):
+        lines.append(f"| {key} | " + " | ".join(table[key].get(c, "-") for c in columns) + " |")
+    return "\n".join(lines)
