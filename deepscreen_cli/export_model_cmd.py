@@ -1,4 +1,4 @@
-"""`deepscreen export onnx|fp16|int8|trt|triton`: the classifier's deployment artefacts.
+"""`deepscreen export onnx|ensemble|fp16|int8|trt|triton`: the classifier's deployment artefacts.
 
 Each command imports its exporter inside the function (torch, onnx, TensorRT stay out of
 `deepscreen --help` and out of the runtime).
@@ -21,6 +21,7 @@ DEFAULT_CLASSIFIER = MODEL_DIR / "classifier.onnx"
 def register(app: typer.Typer) -> None:
     """Attach the classifier export commands to the `export` group."""
     export_app.command("onnx")(export_onnx_cmd)
+    export_app.command("ensemble")(export_ensemble_cmd)
     export_app.command("fp16")(export_fp16_cmd)
     export_app.command("int8")(export_int8_cmd)
     export_app.command("trt")(export_trt_cmd)
@@ -58,6 +59,39 @@ def export_onnx_cmd(
         f"  parity vs PyTorch on {r.parity_crops} real face crops: max |logit diff| = "
         f"{r.max_abs_diff:.2e} (limit {PARITY_TOLERANCE:g})\n"
         f"  ops: {', '.join(r.ops)}"
+    )
+
+
+def export_ensemble_cmd(
+    models: Annotated[list[Path], typer.Argument(help="Two or more classifier ONNX files.")],
+    out: Annotated[Path, typer.Option("--out", help="ONNX file to write.")] = DEFAULT_CLASSIFIER,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Decision threshold; default: EER on the validation split of --faces."),
+    ] = None,
+    faces: Annotated[
+        Path | None, typer.Option(help="Face registry root (default ../shared/data/faces).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Face-detection cache, e.g. runs/cache.")
+    ] = None,
+) -> None:
+    """Merge classifiers into one ONNX that averages their logits (threshold on validation)."""
+    from export.ensemble import export_ensemble
+    from export.onnx_export import PARITY_TOLERANCE
+
+    for m in models:
+        _need(m, "ONNX model")
+    r = export_ensemble(models, out, threshold=threshold, faces=faces, cache_dir=cache_dir)
+    auc = f", validation AUC {r.val_auc:.4f}" if r.val_auc is not None else ""
+    typer.echo(
+        f"{r.path}: {len(r.members)} members, {r.size_bytes / 1e6:.2f} MB, sha256 "
+        f"{r.sha256[:16]}\n"
+        + "".join(f"  member {m.path} (sha256 {m.sha256[:8]}, own threshold {m.threshold:.4f})\n"
+                  for m in r.members)
+        + f"  threshold {r.contract.threshold:.4f} ({r.threshold_from}{auc})\n"
+        f"  parity vs the members' mean logit on {r.parity_crops} real face crops: "
+        f"max |diff| = {r.max_abs_diff:.2e} (limit {PARITY_TOLERANCE:g})"
     )
 
 

@@ -7,7 +7,9 @@
 # border streaks of pre-cropped face images: scripts/framing_probe.py). Speed is measured separately on a
 # quiet machine (`deepscreen bench --model OUT/classifier.onnx`, docs/BENCHMARKS.md).
 # Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
-# Usage: bash scripts/ship_detector.sh CHECKPOINT [OUT]      (default OUT: runs/ship)
+# Several checkpoints, comma-separated, make a logit ensemble: each is exported to OUT/members/
+# and `deepscreen export ensemble` merges them (threshold: EER on the validation split).
+# Usage: bash scripts/ship_detector.sh CHECKPOINT[,CHECKPOINT...] [OUT]   (default OUT: runs/ship)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ckpt=${1:?usage: ship_detector.sh CHECKPOINT [OUT]}
@@ -18,8 +20,21 @@ ds=.venv/bin/deepscreen
 mkdir -p "$out"
 step() { echo "== $(date +%T) $*"; }
 
-step "export onnx $ckpt"
-$ds export onnx "$ckpt" --out "$out/classifier.onnx"
+IFS=, read -r -a ckpts <<< "$ckpt"
+if [ "${#ckpts[@]}" -eq 1 ]; then
+    step "export onnx $ckpt"
+    $ds export onnx "$ckpt" --out "$out/classifier.onnx"
+else
+    members=()
+    for c in "${ckpts[@]}"; do
+        m="$out/members/$(basename "$(dirname "$c")").onnx"
+        step "export onnx $c -> $m"
+        $ds export onnx "$c" --out "$m"
+        members+=("$m")
+    done
+    step "export ensemble of ${#members[@]} (threshold on the validation split)"
+    $ds export ensemble "${members[@]}" --out "$out/classifier.onnx" --cache-dir runs/cache
+fi
 step "export fp16 (AUC check on 256 validation faces)"
 $ds export fp16 "$out/classifier.onnx" --samples 256
 step "export int8 (min-max, sensitivity fallback, gate 0.005)"
