@@ -38,7 +38,11 @@ class ArrayReader:
 
     crops: np.ndarray
     spectrum: np.ndarray
-    batch: int = 64
+    # Small on purpose: ORT's calibration graph holds much of every batch's activations at
+    # once. `bench/calibration_memory.py` on the 224 px MobileNet (2-core box): peak RSS
+    # 13.1 GB in batches of 64, 1.8 GB in 8; the two-model ensemble was killed at 24 GB in 64
+    # and peaks at 3.4 GB in 8. Min-max ranges do not depend on the batching (tested).
+    batch: int = 8
 
     def __post_init__(self) -> None:
         self._start, self._end = 0, len(self.crops)

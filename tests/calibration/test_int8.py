@@ -115,3 +115,19 @@ def test_histogram_methods_clip_where_minmax_does_not(ranges_dir: Path) -> None:
         assert set(r) == set(mm)
         assert all(r[k] <= mm[k] * (1 + 1e-6) for k in mm)  # never wider than the data
         assert sum(r[k] < 0.99 * mm[k] for k in mm) > 0, f"{method} clipped nothing"
+
+
+def test_minmax_ranges_do_not_depend_on_the_batching(faces, tmp_path: Path) -> None:
+    """Calibration runs in small batches to bound memory; the ranges must be the same."""
+    import json
+
+    from calibration.quantize import calibrate
+
+    _, fp32 = seeded_classifier()
+    calib = calibration_sample(faces, CONTRACT, n=24, detect=False)
+    got = {}
+    for batch in (24, 5):
+        path = calibrate(fp32, ArrayReader(calib.crops, calib.spectrum, batch=batch), "minmax",
+                         tmp_path / f"b{batch}.json")
+        got[batch] = json.loads(Path(path).read_text())
+    assert got[24] == got[5] and len(got[24]) > 0
