@@ -97,11 +97,19 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+# Gate sets are scored in chunks: ORT's arena grows with the batch, and 400 crops at once (800
+# with the flip pass) took 16 GB for the two-model ensemble on the 24 GB dev box.
+LOGIT_CHUNK = 32
+
+
 def _logits(model: Path, data: PreparedSet) -> np.ndarray:
     from engine.backends.ort import OrtBackend
 
     backend = OrtBackend(model)
-    p = backend.predict(data.crops, data.spectrum).astype(np.float64)
+    p = np.concatenate([
+        backend.predict(data.crops[i : i + LOGIT_CHUNK], data.spectrum[i : i + LOGIT_CHUNK])
+        for i in range(0, len(data.crops), LOGIT_CHUNK)
+    ] or [np.zeros(0)]).astype(np.float64)
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
 

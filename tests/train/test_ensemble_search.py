@@ -1,0 +1,42 @@
+"""scripts/ensemble_search.py: every combination's validation AUC, and the pick it reports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.backends.tiny_classifier import write_tiny_classifier
+from tests.conftest import shared_path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_search_prints_every_combination_on_the_validation_split(tmp_path: Path) -> None:
+    shared = shared_path("faces", "ffhq-vs-stylegan1")
+    faces = tmp_path / "faces"
+    for label in ("real", "fake"):
+        (faces / "mini" / label).mkdir(parents=True)
+        for f in sorted((shared / label).glob("*.*"))[:60]:
+            os.symlink(f, faces / "mini" / label / f.name)
+    a = write_tiny_classifier(tmp_path / "a.onnx")
+    b = write_tiny_classifier(tmp_path / "b.onnx", spectral=False)
+    out = subprocess.run(
+        [sys.executable, "scripts/ensemble_search.py", str(a), str(b), "--faces", str(faces),
+         "--cache-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith(f"| {tmp_path}")]
+    assert len(rows) == 3  # a, b, a + b
+    assert any(f"{a} + {b}" in r and "| 2 |" in r for r in rows)
+    assert "mini AUC" in out.stdout.splitlines()[0]
+    chosen = out.stdout.strip().splitlines()[-1]
+    assert chosen.startswith("validation faces: ") and "chosen" in chosen
+    # The pick follows the rule: best pooled AUC, the pair only if it adds >= 0.002.
+    pooled = {r.split("|")[1].strip(): float(r.split("|")[3]) for r in rows}
+    single = max((str(a), str(b)), key=lambda n: pooled[n])
+    pair = f"{a} + {b}"
+    want = pair if pooled[pair] >= pooled[single] + 0.002 - 1e-4 else single
+    assert f"): {want} (" in chosen
