@@ -31,12 +31,12 @@ def test_search_prints_every_combination_on_the_validation_split(tmp_path: Path)
     rows = [line for line in out.stdout.splitlines() if line.startswith(f"| {tmp_path}")]
     assert len(rows) == 3  # a, b, a + b
     assert any(f"{a} + {b}" in r and "| 2 |" in r for r in rows)
-    assert "mini AUC" in out.stdout.splitlines()[0]
+    assert "| mini canonical | mini fitted | mean |" in out.stdout.splitlines()[0]
     chosen = out.stdout.strip().splitlines()[-1]
     assert chosen.startswith("validation faces: ") and "chosen" in chosen
-    # The pick follows the rule: best pooled AUC, the pair only if it adds >= 0.002.
-    pooled = {r.split("|")[1].strip(): float(r.split("|")[3]) for r in rows}
-    single = max((str(a), str(b)), key=lambda n: pooled[n])
+    # The pick follows the rule: best mean AUC, the pair only if it adds >= 0.002.
+    mean = {r.split("|")[1].strip(): float(r.split("|")[5]) for r in rows}
+    single = max((str(a), str(b)), key=lambda n: mean[n])
     pair = f"{a} + {b}"
-    want = pair if pooled[pair] >= pooled[single] + 0.002 - 1e-4 else single
+    want = pair if mean[pair] >= mean[single] + 0.002 - 1e-4 else single
     assert f"): {want} (" in chosen
