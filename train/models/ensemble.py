@@ -24,10 +24,15 @@ class LogitEnsembleConfig:
     Attributes:
         members: one mapping per member with ``model_name`` and ``model_config`` (other keys,
             such as the ONNX's ``file``/``sha256``/``threshold`` provenance, are ignored).
+            The default, two ``spatial_spectral_tiny`` networks, only makes the registry
+            entry buildable on its own (tests, benchmarks); real ensembles name their members.
         spectrum_bins: the contract's spectrum length, given to members that do not name one.
     """
 
-    members: tuple[Any, ...] = ()
+    members: tuple[Any, ...] = (
+        {"model_name": "spatial_spectral_tiny", "model_config": {}},
+        {"model_name": "spatial_spectral_tiny", "model_config": {}},
+    )
     spectrum_bins: int = 80
 
 
