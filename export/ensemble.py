@@ -80,7 +80,7 @@ def read_member(path: Path) -> tuple[Member, InputContract]:
     """A member's identity and contract from its ONNX metadata.
 
     Raises:
-        ModelError: unreadable file or not a classifier (wrong interface).
+        ModelError: unreadable file, not a classifier (wrong interface), or not FP32.
     """
     import onnx
 
@@ -89,6 +89,11 @@ def read_member(path: Path) -> tuple[Member, InputContract]:
     except Exception as exc:  # onnx raises DecodeError / OSError variants
         raise ModelError(f"cannot read ensemble member {path}: {exc}") from exc
     meta = {p.key: p.value for p in proto.metadata_props}
+    precision = meta.get("deepscreen.precision", "fp32")
+    if precision != "fp32":
+        # FP16/INT8 are made from the merged FP32 model, so their gates judge the whole.
+        raise ModelError(f"ensemble member {path} is {precision}: merge the FP32 models, then "
+                         "run `deepscreen export fp16/int8` on the result")
     contract = InputContract.from_metadata(meta)
     check_graph(path, contract)
     name = json.loads(meta.get("deepscreen.model_name", '"unknown"'))

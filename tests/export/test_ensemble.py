@@ -116,6 +116,11 @@ def test_bad_members_are_refused_and_nothing_is_written(
     broken.write_bytes(b"not an onnx file")
     with pytest.raises(ModelError, match="cannot read ensemble member"):
         export_ensemble([members[0], broken], out, threshold=0.5)
+    from export.fp16 import convert_to_fp16
+
+    half = convert_to_fp16(members[0], tmp_path / "a.fp16.onnx")
+    with pytest.raises(ModelError, match="is fp16: merge the FP32 models"):
+        export_ensemble([members[1], half], out, threshold=0.5)
     models = [onnx.load(str(m)) for m in members]
     models[1].opset_import[0].version = 18
     with pytest.raises(ModelError, match="different opsets"):
