@@ -198,10 +198,10 @@ def validation_threshold(
     """
     from train.metrics import binary_metrics, eer_threshold
     from train.predict import open_scorer, score_crops
-    from train.registry import load_sources
+    from train.registry import split_samples
     from train.source_eval import Detector, score_samples
 
-    val = [s for s in load_sources(faces, None, 0.1, 0.2, 0) if s.split == "val"]
+    val = split_samples(faces, "val")
     if not val or len({s.label for s in val}) < 2:
         raise ModelError(f"no two-class validation split under {faces}: pass --threshold")
     scorer = open_scorer(model)

@@ -17,45 +17,26 @@ Usage: .venv/bin/python scripts/ensemble_search.py A.onnx B.onnx [...] [--faces 
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import logging
-from pathlib import Path
 
 import numpy as np
 
 from train.data import face_crop, fitted_crop
-from train.metrics import binary_metrics
-from train.predict import open_scorer, score_crops
-from train.probe import FACES, markdown_table
-from train.registry import load_sources
+from train.metrics import binary_metrics, logit
+from train.predict import score_crops
+from train.probe import markdown_table, probe_inputs
 from train.source_eval import Detector, score_samples
 
 MIN_GAIN = 0.002  # validation AUC a larger ensemble must add to be preferred
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    """Inverse sigmoid, clipped away from 0 and 1."""
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return np.log(p / (1 - p))
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("models", type=Path, nargs="+")
-    ap.add_argument("--faces", type=Path, default=FACES)
-    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    val = [s for s in load_sources(args.faces, None, 0.1, 0.2, 0) if s.split == "val"]
-    names = [str(m) for m in args.models]
-    scorers = {n: open_scorer(m) for n, m in zip(names, args.models, strict=True)}
-    margins = {s.contract.margin for s in scorers.values()}
-    if len(margins) != 1:
-        raise SystemExit(f"models disagree on the crop margin: {sorted(margins)}")
-    dets = [Detector(n, lambda c, sc=sc: score_crops(sc, c), 0.5) for n, sc in scorers.items()]
-    margin = margins.pop()
-    p = {framing: score_samples(val, dets, margin, args.cache_dir, crop=crop)
+    inputs = probe_inputs(__doc__.split("\n\n")[0], split="val")
+    val = inputs.samples
+    names = [str(m) for m in inputs.scorers]
+    dets = [Detector(str(m), lambda c, sc=sc: score_crops(sc, c), 0.5)
+            for m, sc in inputs.scorers.items()]
+    p = {framing: score_samples(val, dets, inputs.margin, inputs.cache_dir, crop=crop)
          for framing, crop in (("canonical", face_crop), ("fitted", fitted_crop))}
     labels = np.array([s.label for s in val])
     family = np.array([s.source.split("/")[0] for s in val])

@@ -29,7 +29,7 @@ def main() -> None:
     inputs = probe_inputs(__doc__.split("\n\n")[0])
     detectors = [Detector(p.name, lambda crops, sc=sc: score_crops(sc, crops),
                           float(sc.contract.threshold)) for p, sc in inputs.scorers.items()]
-    test = inputs.test
+    test = inputs.samples
     table: dict[str, dict[str, str]] = {}
     columns = []
     for framing, crop in FRAMINGS.items():

@@ -28,7 +28,7 @@ def main() -> None:
             detectors.append(Detector(name, lambda crops, sc=sc, conv=conv:
                                       score_crops(sc, conv(crops)), sc.contract.threshold))
             thresholds[name] = float(sc.contract.threshold)
-    test = inputs.test
+    test = inputs.samples
     got = score_samples(test, detectors, inputs.margin, inputs.cache_dir)
     table: dict[str, dict[str, str]] = {}
     for d in detectors:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shared_data import REPO, SHARED_DATA, shared_path
+from shared_data import REPO, SHARED_DATA, mini_registry, shared_path
 
-__all__ = ["REPO", "SHARED_DATA", "shared_path"]
+__all__ = ["REPO", "SHARED_DATA", "mini_registry", "shared_path"]
 
 
 @pytest.fixture

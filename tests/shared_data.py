@@ -20,3 +20,18 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not present: {path}")
     return path
+
+
+def mini_registry(folder: Path, per_class: int = 60) -> Path:
+    """A faces root with one unregistered source (``mini``) of ``per_class`` real and fake
+    ffhq-vs-stylegan1 images, symlinked: a registry small enough to score in seconds, whose
+    default split has both classes in validation. Skips without the shared data."""
+    import os
+
+    shared = shared_path("faces", "ffhq-vs-stylegan1")
+    faces = folder / "faces"
+    for label in ("real", "fake"):
+        (faces / "mini" / label).mkdir(parents=True)
+        for f in sorted((shared / label).glob("*.*"))[:per_class]:
+            os.symlink(f, faces / "mini" / label / f.name)
+    return faces

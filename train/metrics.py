@@ -84,6 +84,12 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
     )
 
 
+def logit(p: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    """Inverse of :func:`sigmoid`, with ``p`` clipped to ``[eps, 1 - eps]`` (finite at 0 and 1)."""
+    p = np.clip(np.asarray(p, np.float64), eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Numerically stable logistic function."""
     x = np.asarray(x, np.float64)

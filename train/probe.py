@@ -3,6 +3,7 @@ share: their command line, the models and the test split they score, and the tab
 
 A probe scores one or more ONNX classifiers on the registry's test split under some change of
 the input (grayscale, another framing) and prints one markdown row per source and metric.
+``scripts/ensemble_search.py`` loads its models the same way, on the validation split.
 """
 
 from __future__ import annotations
@@ -13,25 +14,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from train.predict import Scorer, open_scorer
-from train.registry import Sample, load_sources
+from train.registry import Sample, split_samples
 
 FACES = Path("../shared/data/faces")
 
 
 @dataclass(frozen=True)
 class ProbeInputs:
-    """The models a probe scores, their common crop margin and the test split."""
+    """The models a probe scores, their common crop margin and the split's samples."""
 
     scorers: dict[Path, Scorer]
     margin: float
-    test: list[Sample]
+    samples: list[Sample]
     cache_dir: Path
 
 
-def probe_inputs(description: str, argv: list[str] | None = None) -> ProbeInputs:
+def probe_inputs(
+    description: str, argv: list[str] | None = None, split: str = "test"
+) -> ProbeInputs:
     """Parse ``MODEL.onnx [...] [--faces DIR] [--cache-dir DIR]`` and load what it names.
 
-    The test split is the one of ``deepscreen evaluate --sources`` (registry defaults).
+    ``split`` with the registry defaults: the test split is the one of ``deepscreen evaluate
+    --sources``, the validation split the one training picks thresholds on.
 
     Raises:
         SystemExit: the models crop with different margins (their crops would differ).
@@ -46,8 +50,7 @@ def probe_inputs(description: str, argv: list[str] | None = None) -> ProbeInputs
     margins = {s.contract.margin for s in scorers.values()}
     if len(margins) != 1:
         raise SystemExit(f"models disagree on the crop margin: {sorted(margins)}")
-    test = [s for s in load_sources(args.faces, None, 0.1, 0.2, 0) if s.split == "test"]
-    return ProbeInputs(scorers, margins.pop(), test, args.cache_dir)
+    return ProbeInputs(scorers, margins.pop(), split_samples(args.faces, split), args.cache_dir)
 
 
 def markdown_table(table: dict[str, dict[str, str]], columns: list[str]) -> str:

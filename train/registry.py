@@ -158,6 +158,12 @@ def _label_dirs(root: Path) -> list[Path]:
     return found
 
 
+def split_samples(root: str | Path, split: str) -> list[Sample]:
+    """The samples of one split (``"train"``, ``"val"`` or ``"test"``) with the default fractions
+    and seed: the split training, ``evaluate``, the probes and ``export ensemble`` all use."""
+    return [s for s in load_sources(root) if s.split == split]
+
+
 def load_sources(
     root: str | Path,
     names: Sequence[str] | None = None,

@@ -7,7 +7,6 @@ the shipped MobileNet classifier; scores come from ONNX Runtime on real face cro
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from engine.errors import ModelError, UsageError
 from export.ensemble import MODEL_NAME, export_ensemble, merge_graphs
 from export.onnx_export import onnx_logits
 from tests.backends.tiny_classifier import TINY_CONTRACT, tiny_logits, write_tiny_classifier
-from tests.conftest import shared_path
+from tests.conftest import mini_registry
 
 SHIPPED = Path(__file__).resolve().parents[2] / "engine" / "models" / "classifier.onnx"
 
@@ -81,17 +80,12 @@ def test_threshold_is_the_validation_eer_of_the_merged_model(
     """A small registry of real and StyleGAN faces: the threshold is chosen on its val split."""
     from train.metrics import eer_threshold
     from train.predict import open_scorer, score_crops
-    from train.registry import load_sources
+    from train.registry import split_samples
     from train.source_eval import Detector, score_samples
 
-    shared = shared_path("faces", "ffhq-vs-stylegan1")
-    faces = tmp_path / "faces"
-    for label in ("real", "fake"):
-        (faces / "mini" / label).mkdir(parents=True)
-        for f in sorted((shared / label).glob("*.*"))[:60]:
-            os.symlink(f, faces / "mini" / label / f.name)
+    faces = mini_registry(tmp_path)
     r = export_ensemble(members, tmp_path / "ens.onnx", faces=faces, cache_dir=tmp_path)
-    val = [s for s in load_sources(faces, None, 0.1, 0.2, 0) if s.split == "val"]
+    val = split_samples(faces, "val")
     assert {s.label for s in val} == {0, 1} and r.val_samples == len(val)
     scorer = open_scorer(r.path)
     det = Detector("e", lambda c: score_crops(scorer, c), 0.5)

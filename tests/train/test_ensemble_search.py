@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.backends.tiny_classifier import write_tiny_classifier
-from tests.conftest import shared_path
+from tests.conftest import mini_registry
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_search_prints_every_combination_on_the_validation_split(tmp_path: Path) -> None:
-    shared = shared_path("faces", "ffhq-vs-stylegan1")
-    faces = tmp_path / "faces"
-    for label in ("real", "fake"):
-        (faces / "mini" / label).mkdir(parents=True)
-        for f in sorted((shared / label).glob("*.*"))[:60]:
-            os.symlink(f, faces / "mini" / label / f.name)
+    faces = mini_registry(tmp_path)
     a = write_tiny_classifier(tmp_path / "a.onnx")
     b = write_tiny_classifier(tmp_path / "b.onnx", spectral=False)
     out = subprocess.run(

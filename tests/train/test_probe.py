@@ -34,5 +34,5 @@ def test_shipped_model_and_the_evaluate_test_split() -> None:
     faces = shared_path("faces")
     inputs = probe_inputs("probe", [str(DEFAULT_MODEL), "--faces", str(faces)])
     assert list(inputs.scorers) == [DEFAULT_MODEL] and inputs.margin == 0.25
-    assert inputs.test and {s.split for s in inputs.test} == {"test"}
-    assert {"dfdc-faces/fake", "utkface/real"} <= {s.source for s in inputs.test}
+    assert inputs.samples and {s.split for s in inputs.samples} == {"test"}
+    assert {"dfdc-faces/fake", "utkface/real"} <= {s.source for s in inputs.samples}
