@@ -87,13 +87,15 @@ class TrainDataset(torch.utils.data.Dataset):
         if item.sbi:
             img, _ = self_blend(img, face.landmarks, self.sbi, rng)
             label = 1
-        crop = self._crop(img, face, rng)
+        crop = self._crop(img, face, rng, label)
         spectrum = radial_spectrum([crop], self.contract.spectrum_bins)[0]
         x = prepare_crops([crop], self.contract)[0]
         return torch.from_numpy(x), torch.from_numpy(spectrum), torch.tensor(float(label))
 
-    def _crop(self, img: np.ndarray, face: Face, rng: np.random.Generator) -> np.ndarray:
-        return augmented_crop(img, face, self.contract.margin, self.augment, rng)
+    def _crop(
+        self, img: np.ndarray, face: Face, rng: np.random.Generator, label: int
+    ) -> np.ndarray:
+        return augmented_crop(img, face, self.contract.margin, self.augment, rng, label)
 
 
 def augmented_crop(
@@ -102,10 +104,12 @@ def augmented_crop(
     margin: float,
     aug: AugmentConfig | None,
     rng: np.random.Generator,
+    label: int | None = None,
 ) -> np.ndarray:
     """One training view of a face: rescale, box jitter, native crop, crop-level augmentations.
 
-    ``aug=None`` gives the clean canonical crop. Shared by the on-the-fly dataset and the
+    ``aug=None`` gives the clean canonical crop. ``label`` (1 fake, 0 real) is the view's label:
+    the label-aware ``p_soften_real`` needs it. Shared by the on-the-fly dataset and the
     cached views of :mod:`train.view_cache`, so both train on the same distribution.
     """
     if aug is None:
@@ -123,7 +127,7 @@ def augmented_crop(
     # Drawn only when enabled, so configs without it keep every later draw (and their caches).
     if aug.p_fit > 0 and rng.random() < aug.p_fit:
         cx, cy, side = fit_square(cx, cy, side, img.shape)
-    return augment_crop(crop_square(img, cx, cy, side), aug, rng)
+    return augment_crop(crop_square(img, cx, cy, side), aug, rng, label)
 
 
 def eval_arrays(

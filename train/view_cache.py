@@ -113,12 +113,20 @@ def cache_key(
         del fields["augment"]["p_gray"]  # likewise
     if not fields["augment"].get("p_fit"):
         del fields["augment"]["p_fit"]  # likewise
+    if not fields["augment"].get("p_soften_real"):
+        del fields["augment"]["p_soften_real"]  # likewise
+        del fields["augment"]["soften_size"]
     h.update(json.dumps([asdict(contract), fields, stem_id], sort_keys=True).encode())
     return h.hexdigest()[:20]
 
 
 def _view(
-    img: np.ndarray, face: Face, entry: _Entry, contract: InputContract, plan: ViewPlan
+    img: np.ndarray,
+    face: Face,
+    entry: _Entry,
+    contract: InputContract,
+    plan: ViewPlan,
+    sample_label: int,
 ) -> tuple[np.ndarray, int]:
     rng = np.random.default_rng([plan.seed, entry.sample, entry.view])
     label = None
@@ -126,7 +134,8 @@ def _view(
         img, _ = self_blend(img, face.landmarks, plan.sbi, rng)
         label = 1
     aug = plan.augment if plan.views > 0 else None
-    return augmented_crop(img, face, contract.margin, aug, rng), label
+    view_label = sample_label if label is None else label
+    return augmented_crop(img, face, contract.margin, aug, rng, view_label), label
 
 
 def build_cache(
@@ -188,7 +197,8 @@ def build_cache(
         for e in chunk:
             if decoded is None or decoded[0] != e.sample:
                 decoded = (e.sample, read_bgr(samples[e.sample].path))
-            crop, _ = _view(decoded[1], faces[samples[e.sample].path], e, contract, plan)
+            s = samples[e.sample]
+            crop, _ = _view(decoded[1], faces[s.path], e, contract, plan, s.label)
             crops.append(crop)
             mirrored = plan.views == 0 and e.view == 1
             inputs.append(np.ascontiguousarray(crop[:, ::-1]) if mirrored else crop)

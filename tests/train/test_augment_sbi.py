@@ -16,6 +16,7 @@ from train.augment import (
     gaussian_blur,
     jpeg_recompress,
     rotate,
+    soften,
     to_gray,
 )
 from train.sbi import SBIConfig, blend_mask, face_polygon, self_blend
@@ -142,6 +143,8 @@ def test_grayscale_option_keys_the_view_cache_only_when_enabled() -> None:
     assert cache_key(samples, faces, InputContract(), gray, "stem-abc") != key
     fit = replace(plan, augment=replace(plan.augment, p_fit=0.5))
     assert cache_key(samples, faces, InputContract(), fit, "stem-abc") != key
+    soft = replace(plan, augment=replace(plan.augment, p_soften_real=0.3))
+    assert cache_key(samples, faces, InputContract(), soft, "stem-abc") != key
 
 
 def test_fit_square_pulls_a_square_inside_the_image() -> None:
@@ -174,3 +177,43 @@ def test_fitted_view_is_image_only_where_the_canonical_one_is_mostly_border(
     rows = canonical[:, canonical.shape[1] // 2]
     assert (np.abs(np.diff(rows.astype(int), axis=0)).sum(axis=1) == 0).sum() > 60  # ...streaks
     assert fitted.shape == tight.shape and np.array_equal(fitted, tight)  # only real pixels
+
+
+def _only_soften(p: float) -> AugmentConfig:
+    return AugmentConfig(p_blur=0, p_jpeg=0, p_flip=0, p_rotate=0, p_rescale=0, p_color=0,
+                         box_jitter=0.0, p_soften_real=p, soften_size=(80, 80))
+
+
+def test_soften_resamples_through_a_smaller_square_and_keeps_small_crops(astronaut_bgr) -> None:
+    out = soften(astronaut_bgr, 80)
+    assert out.shape == astronaut_bgr.shape
+    assert _high_freq_energy(out) < 0.5 * _high_freq_energy(astronaut_bgr)
+    small = np.ascontiguousarray(astronaut_bgr[:64, :64])
+    assert soften(small, 80) is small  # already below the camera's resolution
+
+
+def test_soften_applies_to_real_views_only(astronaut_bgr) -> None:
+    # Label-aware on purpose: softening only reals is what breaks "soft means fake".
+    cfg = _only_soften(1.0)
+    real = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(0), label=0)
+    fake = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(0), label=1)
+    unknown = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(0))
+    assert _high_freq_energy(real) < 0.5 * _high_freq_energy(astronaut_bgr)
+    assert np.array_equal(fake, astronaut_bgr) and np.array_equal(unknown, astronaut_bgr)
+    off = augment_crop(astronaut_bgr.copy(), _only_soften(0.0), np.random.default_rng(0), label=0)
+    assert np.array_equal(off, astronaut_bgr)
+
+
+def test_cached_real_views_are_softened_and_fake_views_are_not(astronaut_bgr) -> None:
+    # The view cache passes each sample's label down to the augmentation.
+    from engine.preprocess import InputContract
+    from train.data import Face
+    from train.view_cache import ViewPlan, _Entry, _view
+
+    face = Face((180.0, 60.0, 330.0, 250.0), None, True)
+    plan = ViewPlan(views=1, sbi_views=0, augment=_only_soften(1.0), sbi=SBIConfig())
+    entry = _Entry(sample=0, view=0, sbi=False)
+    real, _ = _view(astronaut_bgr, face, entry, InputContract(), plan, 0)
+    fake, _ = _view(astronaut_bgr, face, entry, InputContract(), plan, 1)
+    assert real.shape == fake.shape
+    assert _high_freq_energy(real) < 0.6 * _high_freq_energy(fake)
