@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from train.augment import to_gray
 from train.predict import score_crops
-from train.probe import markdown_table, probe_inputs
+from train.probe import markdown_table, model_names, probe_inputs
 from train.source_eval import Detector, score_samples, source_rows
 
 
 def main() -> None:
     inputs = probe_inputs(__doc__.split("\n\n")[0])
     detectors, thresholds = [], {}
+    names = model_names(list(inputs.scorers))
     for path, sc in inputs.scorers.items():
         for mode in ("colour", "gray"):
-            name = f"{path.name} {mode}"
+            name = f"{names[path]} {mode}"
             conv = (lambda crops: crops) if mode == "colour" else (
                 lambda crops: [to_gray(c) for c in crops])
             detectors.append(Detector(name, lambda crops, sc=sc, conv=conv:

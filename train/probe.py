@@ -53,6 +53,19 @@ def probe_inputs(
     return ProbeInputs(scorers, margins.pop(), split_samples(args.faces, split), args.cache_dir)
 
 
+def model_names(paths: list[Path]) -> dict[Path, str]:
+    """A column name per model: the file name, or more of its path where file names repeat
+    (``runs/ship_v4/classifier.onnx`` beside ``engine/models/classifier.onnx``). Scores are
+    collected per name, so two models must never share one."""
+    names: dict[Path, str] = {}
+    for p in paths:
+        depth = 1
+        while sum(q.parts[-depth:] == p.parts[-depth:] for q in paths) > 1 and depth < len(p.parts):
+            depth += 1
+        names[p] = "/".join(p.parts[-depth:])
+    return names
+
+
 def markdown_table(table: dict[str, dict[str, str]], columns: list[str]) -> str:
     """Rows ``table[row][column]`` under a ``source`` column, sorted by row; ``-`` if missing."""
     lines = ["| source | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]

@@ -10,7 +10,7 @@ import pytest
 from tests.backends.tiny_classifier import TINY_CONTRACT, write_tiny_classifier
 from tests.conftest import shared_path
 from train.predict import DEFAULT_MODEL
-from train.probe import markdown_table, probe_inputs
+from train.probe import markdown_table, model_names, probe_inputs
 
 
 def test_markdown_table_sorts_rows_and_marks_missing_cells() -> None:
@@ -21,6 +21,14 @@ def test_markdown_table_sorts_rows_and_marks_missing_cells() -> None:
         "| a TPR | 0.800 | 0.700 |",
         "| b TNR | 0.900 | - |",
     ]
+
+
+def test_model_names_are_unique_where_file_names_repeat() -> None:
+    # Scores are collected per column name: two models named alike would mix their scores.
+    paths = [Path("runs/ship_v4/classifier.onnx"), Path("engine/models/classifier.onnx"),
+             Path("runs/v5.onnx")]
+    assert model_names(paths) == {paths[0]: "ship_v4/classifier.onnx",
+                                  paths[1]: "models/classifier.onnx", paths[2]: "v5.onnx"}
 
 
 def test_models_with_different_margins_are_refused(tmp_path: Path) -> None:
