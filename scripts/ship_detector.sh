@@ -4,7 +4,8 @@
 # gates, the per-source test table beside MesoNet-4 on the same crops, and the clip-level video
 # evaluation of the streaming engine (every stream rule), and the grayscale probe (does the
 # model key on colour: scripts/grayscale_probe.py) and the framing probe (does it key on the
-# border streaks of pre-cropped face images: scripts/framing_probe.py). Speed is measured separately on a
+# border streaks of pre-cropped face images: scripts/framing_probe.py) and the sharpness probe
+# (does it call soft faces fake: scripts/sharpness_probe.py). Speed is measured separately on a
 # quiet machine (`deepscreen bench --model OUT/classifier.onnx`, docs/BENCHMARKS.md).
 # Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
 # Several checkpoints, comma-separated, make a logit ensemble: each is exported to OUT/members/
@@ -35,10 +36,6 @@ else
     step "export ensemble of ${#members[@]} (threshold on the validation split)"
     $ds export ensemble "${members[@]}" --out "$out/classifier.onnx" --cache-dir runs/cache
 fi
-step "export fp16 (AUC check on 256 validation faces)"
-$ds export fp16 "$out/classifier.onnx" --samples 256
-step "export int8 (min-max, sensitivity fallback, gate 0.005)"
-$ds export int8 "$out/classifier.onnx" --method minmax 2>&1 | tee "$out/int8.log"
 step "per-source test table beside MesoNet-4"
 peer_args=()
 [ -f "$peer" ] && peer_args=(--peer "$peer")
@@ -48,7 +45,15 @@ step "grayscale probe (per-source rates on colour and grayscale test crops)"
 .venv/bin/python scripts/grayscale_probe.py "$out/classifier.onnx" | tee "$out/grayscale.md"
 step "framing probe (canonical vs fitted crops: does the model key on border streaks)"
 .venv/bin/python scripts/framing_probe.py "$out/classifier.onnx" | tee "$out/framing.md"
+step "sharpness probe (does the model call soft faces fake)"
+.venv/bin/python scripts/sharpness_probe.py "$out/classifier.onnx" | tee "$out/sharpness.md"
 step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
+# The precision gates last: INT8's per-layer sensitivity search is the slowest step (31 min for
+# the two-network ensemble here), and every accuracy figure above is already on disk by then.
+step "export fp16 (AUC check on 256 validation faces)"
+$ds export fp16 "$out/classifier.onnx" --samples 256
+step "export int8 (min-max, sensitivity fallback, gate 0.005)"
+$ds export int8 "$out/classifier.onnx" --method minmax 2>&1 | tee "$out/int8.log"
 step "done: $out"
 sha256sum "$out"/classifier*.onnx
