@@ -45,11 +45,11 @@ class AugmentConfig:
         p_soften_real: probability that a *real* view is resampled as if its face square had
             been captured at a side drawn from ``soften_size`` (downscaled, then upscaled back).
             DFDC's swapped faces are softer than their real twins (a generator upsampled them):
-            without this the model learns "soft means fake" and calls every real face from a
-            low-resolution or defocused camera fake (measured on the ensemble's DFDC test
-            reals: the false alarms have a median Laplacian variance of 40 against 67 for the
-            correct ones; docs/TRAINING.md). Fakes are never softened by it, so softness alone
-            stops predicting the label; what is left to learn is the manipulation.
+            without this the model learns "soft means fake" and calls real faces from a
+            low-resolution or defocused camera fake (the ensemble shipped before v9: DFDC real
+            TNR 0.713 on the softest third of the test faces, 0.855 on the sharpest;
+            ``scripts/sharpness_probe.py``, docs/TRAINING.md "Softness"). Fakes are never
+            softened by it, so softness alone stops predicting the label.
         soften_size: (min, max) side in pixels of the face square when softened; a square
             already smaller is left alone.
     """
@@ -137,8 +137,9 @@ def rescale(img: np.ndarray, factor: float) -> np.ndarray:
 def soften(img: np.ndarray, side: int) -> np.ndarray:
     """The square crop as a camera with ``side`` pixels across it would have seen it.
 
-    INTER_AREA down (what a sensor's pixel does), INTER_LINEAR back up (what the runtime's
-    resize does); a crop already at most ``side`` pixels wide is returned unchanged.
+    INTER_AREA down (a sensor pixel integrates its area), INTER_LINEAR back up (what
+    ``engine.preprocess`` does to a crop smaller than the input); a crop already at most
+    ``side`` pixels wide is returned unchanged.
     """
     h, w = img.shape[:2]
     if max(h, w) <= side:
