@@ -18,18 +18,15 @@ Usage: .venv/bin/python scripts/framing_probe.py MODEL.onnx [MODEL.onnx ...] [--
 from __future__ import annotations
 
 from train.data import face_crop, fitted_crop
-from train.predict import score_crops
-from train.probe import markdown_table, model_names, probe_inputs
-from train.source_eval import Detector, score_samples, source_rows
+from train.probe import markdown_table, probe_inputs
+from train.source_eval import score_samples, source_rows
 
 FRAMINGS = {"canonical": face_crop, "fitted": fitted_crop}
 
 
 def main() -> None:
     inputs = probe_inputs(__doc__.split("\n\n")[0])
-    names = model_names(list(inputs.scorers))
-    detectors = [Detector(names[p], lambda crops, sc=sc: score_crops(sc, crops),
-                          float(sc.contract.threshold)) for p, sc in inputs.scorers.items()]
+    detectors = inputs.detectors()
     test = inputs.samples
     table: dict[str, dict[str, str]] = {}
     columns = []

@@ -21,16 +21,13 @@ from scipy.stats import spearmanr
 
 from engine.quality import sharpness
 from train.data import detect_faces, read_bgr
-from train.predict import score_crops
-from train.probe import markdown_table, model_names, probe_inputs
-from train.source_eval import Detector, score_samples
+from train.probe import markdown_table, probe_inputs
+from train.source_eval import score_samples
 
 
 def main() -> None:
     inputs = probe_inputs(__doc__.split("\n\n")[0])
-    names = model_names(list(inputs.scorers))
-    detectors = [Detector(names[p], lambda crops, sc=sc: score_crops(sc, crops),
-                          float(sc.contract.threshold)) for p, sc in inputs.scorers.items()]
+    detectors = inputs.detectors()
     test = inputs.samples
     got = score_samples(test, detectors, inputs.margin, inputs.cache_dir)
     faces = detect_faces([s.path for s in test], Path(inputs.cache_dir) / "faces.npz",

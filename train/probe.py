@@ -1,5 +1,6 @@
-"""What the per-source probes (``scripts/grayscale_probe.py``, ``scripts/framing_probe.py``)
-share: their command line, the models and the test split they score, and the table they print.
+"""What the per-source probes (``scripts/grayscale_probe.py``, ``scripts/framing_probe.py``,
+``scripts/sharpness_probe.py``) share: their command line, the models and the test split they
+score, their detectors and the table they print.
 
 A probe scores one or more ONNX classifiers on the registry's test split under some change of
 the input (grayscale, another framing) and prints one markdown row per source and metric.
@@ -13,8 +14,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from train.predict import Scorer, open_scorer
+from train.predict import Scorer, open_scorer, score_crops
 from train.registry import Sample, split_samples
+from train.source_eval import Detector
 
 FACES = Path("../shared/data/faces")
 
@@ -27,6 +29,13 @@ class ProbeInputs:
     margin: float
     samples: list[Sample]
     cache_dir: Path
+
+    def detectors(self) -> list[Detector]:
+        """One :class:`Detector` per model, as it is (canonical pipeline), at its own threshold,
+        named by :func:`model_names`."""
+        names = model_names(list(self.scorers))
+        return [Detector(names[p], lambda crops, sc=sc: score_crops(sc, crops),
+                         float(sc.contract.threshold)) for p, sc in self.scorers.items()]
 
 
 def probe_inputs(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
+from skimage import data as skdata
 
 from tests.backends.tiny_classifier import TINY_CONTRACT, write_tiny_classifier
 from tests.conftest import shared_path
-from train.predict import DEFAULT_MODEL
+from train.predict import DEFAULT_MODEL, score_crops
 from train.probe import markdown_table, model_names, probe_inputs
 
 
@@ -44,3 +47,8 @@ def test_shipped_model_and_the_evaluate_test_split() -> None:
     assert list(inputs.scorers) == [DEFAULT_MODEL] and inputs.margin == 0.25
     assert inputs.samples and {s.split for s in inputs.samples} == {"test"}
     assert {"dfdc-faces/fake", "utkface/real"} <= {s.source for s in inputs.samples}
+    (det,) = inputs.detectors()
+    scorer = inputs.scorers[DEFAULT_MODEL]
+    assert det.name == DEFAULT_MODEL.name and det.threshold == scorer.contract.threshold
+    crops = [cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)[0:300, 100:400]]
+    assert np.allclose(det.score(crops), score_crops(scorer, crops))
