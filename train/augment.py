@@ -52,6 +52,16 @@ class AugmentConfig:
             softened by it, so softness alone stops predicting the label.
         soften_size: (min, max) side in pixels of the face square when softened; a square
             already smaller is left alone.
+        p_precrop: probability that a view of a face with real context all round (at least
+            half of its crop square is image) is first cut out of its image the way the
+            pre-cropped face sources ship theirs (:func:`precrop`), so that its crop square is
+            mostly ``BORDER_REPLICATE`` streaks. Both labels get it. Without it only
+            ``dfdc-faces`` (half fakes) trains on streaked framing, the model ties "streaks" to
+            DFDC and its prior, and the held-out UTKFace reals (streaked the same way, 40 %
+            image) are false alarms: TNR 0.780 canonical, 0.94 with real pixels only
+            (``scripts/framing_probe.py``, docs/TRAINING.md "Framing").
+        precrop_side: (min, max) side of that cut as a multiple of the face box's longer side;
+            DFDC's 224 px crops are about 0.68 of theirs, UTKFace's about 0.76.
     """
 
     p_blur: float = 0.25
@@ -72,6 +82,8 @@ class AugmentConfig:
     p_fit: float = 0.0
     p_soften_real: float = 0.0
     soften_size: tuple[int, int] = (80, 160)
+    p_precrop: float = 0.0
+    precrop_side: tuple[float, float] = (0.6, 0.85)
 
 
 def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -124,6 +136,33 @@ def fit_square(
     cx = min(max(cx, side / 2.0), w - side / 2.0)
     cy = min(max(cy, side / 2.0), h - side / 2.0)
     return cx, cy, side
+
+
+def image_fraction(cx: float, cy: float, side: float, shape: tuple[int, ...]) -> float:
+    """The fraction of the square (cx, cy, side) that lies inside an image of ``shape``."""
+    h, w = shape[:2]
+    half = side / 2.0
+    iw = max(0.0, min(cx + half, float(w)) - max(cx - half, 0.0))
+    ih = max(0.0, min(cy + half, float(h)) - max(cy - half, 0.0))
+    return iw * ih / max(side * side, 1e-9)
+
+
+def precrop(
+    img: np.ndarray, cx: float, cy: float, cut: float, dx: float = 0.0, dy: float = 0.0
+) -> tuple[np.ndarray, float, float]:
+    """Cut a square of side ``cut`` around (cx + dx, cy + dy) out of ``img`` (clipped to it).
+
+    What a pre-cropped face dataset ships: a tight crop of the face. Returns the cut and the
+    point (cx, cy) in its coordinates, so the caller's crop square can follow it; the part of
+    that square outside the cut is then filled by edge replication, as for ``dfdc-faces``.
+    """
+    h, w = img.shape[:2]
+    half = cut / 2.0
+    x0 = max(0, int(round(cx + dx - half)))
+    y0 = max(0, int(round(cy + dy - half)))
+    x1 = min(w, max(x0 + 8, int(round(cx + dx + half))))
+    y1 = min(h, max(y0 + 8, int(round(cy + dy + half))))
+    return img[y0:y1, x0:x1].copy(), cx - x0, cy - y0
 
 
 def rescale(img: np.ndarray, factor: float) -> np.ndarray:

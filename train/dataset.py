@@ -11,7 +11,7 @@ import torch
 
 from engine.features.spectral import radial_spectrum
 from engine.preprocess import InputContract, prepare_crops
-from train.augment import AugmentConfig, augment_crop, fit_square, rescale
+from train.augment import AugmentConfig, augment_crop, fit_square, image_fraction, precrop, rescale
 from train.data import (
     Face,
     Sample,
@@ -125,6 +125,13 @@ def augmented_crop(
     cy += rng.uniform(-j, j) * side
     side *= 1.0 + rng.uniform(-j, j)
     # Drawn only when enabled, so configs without it keep every later draw (and their caches).
+    if aug.p_precrop > 0 and rng.random() < aug.p_precrop:
+        # Only faces with context to cut away: a pre-cropped source is streaked already.
+        if image_fraction(cx, cy, side, img.shape) >= 0.5:
+            cut = rng.uniform(*aug.precrop_side) * side / (1.0 + margin)
+            # Such crops are not centred on the detector's box: shift the cut a little.
+            dx, dy = rng.uniform(-0.08, 0.08, size=2) * cut
+            img, cx, cy = precrop(img, cx, cy, cut, dx, dy)
     if aug.p_fit > 0 and rng.random() < aug.p_fit:
         cx, cy, side = fit_square(cx, cy, side, img.shape)
     return augment_crop(crop_square(img, cx, cy, side), aug, rng, label)

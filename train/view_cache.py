@@ -116,6 +116,9 @@ def cache_key(
     if not fields["augment"].get("p_soften_real"):
         del fields["augment"]["p_soften_real"]  # likewise
         del fields["augment"]["soften_size"]
+    if not fields["augment"].get("p_precrop"):
+        del fields["augment"]["p_precrop"]  # likewise
+        del fields["augment"]["precrop_side"]
     h.update(json.dumps([asdict(contract), fields, stem_id], sort_keys=True).encode())
     return h.hexdigest()[:20]
 

@@ -14,7 +14,9 @@ from train.augment import (
     augment_crop,
     fit_square,
     gaussian_blur,
+    image_fraction,
     jpeg_recompress,
+    precrop,
     rotate,
     soften,
     to_gray,
@@ -145,6 +147,8 @@ def test_grayscale_option_keys_the_view_cache_only_when_enabled() -> None:
     assert cache_key(samples, faces, InputContract(), fit, "stem-abc") != key
     soft = replace(plan, augment=replace(plan.augment, p_soften_real=0.3))
     assert cache_key(samples, faces, InputContract(), soft, "stem-abc") != key
+    pre = replace(plan, augment=replace(plan.augment, p_precrop=0.3))
+    assert cache_key(samples, faces, InputContract(), pre, "stem-abc") != key
 
 
 def test_fit_square_pulls_a_square_inside_the_image() -> None:
@@ -217,3 +221,60 @@ def test_cached_real_views_are_softened_and_fake_views_are_not(astronaut_bgr) ->
     fake, _ = _view(astronaut_bgr, face, entry, InputContract(), plan, 1)
     assert real.shape == fake.shape
     assert _high_freq_energy(real) < 0.6 * _high_freq_energy(fake)
+
+
+def _only_precrop(p: float) -> AugmentConfig:
+    return AugmentConfig(p_blur=0, p_jpeg=0, p_flip=0, p_rotate=0, p_rescale=0, p_color=0,
+                         box_jitter=0.0, p_precrop=p, precrop_side=(0.7, 0.7))
+
+
+def _border_rows(crop: np.ndarray) -> int:
+    """Whole rows that repeat their neighbour exactly (a replicated border)."""
+    rows = crop.reshape(crop.shape[0], -1).astype(int)
+    return int((np.abs(np.diff(rows, axis=0)).sum(axis=1) == 0).sum())
+
+
+def test_image_fraction_of_a_square() -> None:
+    assert image_fraction(50.0, 50.0, 20.0, (100, 100, 3)) == 1.0
+    assert image_fraction(0.0, 50.0, 20.0, (100, 100, 3)) == pytest.approx(0.5)
+    assert image_fraction(0.0, 0.0, 20.0, (100, 100, 3)) == pytest.approx(0.25)
+    assert image_fraction(500.0, 500.0, 20.0, (100, 100, 3)) == 0.0
+
+
+def test_precrop_cuts_a_tight_square_and_moves_the_centre_with_it(astronaut_bgr) -> None:
+    cut, cx, cy = precrop(astronaut_bgr, 255.0, 155.0, 100.0)
+    assert cut.shape == (100, 100, 3)
+    assert (cx, cy) == (50.0, 50.0)
+    assert np.array_equal(cut, astronaut_bgr[105:205, 205:305])
+    # Clipped to the image near an edge: the centre keeps pointing at the same pixel.
+    cut, cx, cy = precrop(astronaut_bgr, 20.0, 30.0, 100.0)
+    assert cut.shape == (80, 70, 3) and (cx, cy) == (20.0, 30.0)
+
+
+def test_precropped_view_of_a_face_with_context_is_streaked_like_dfdc(astronaut_bgr) -> None:
+    from train.data import Face
+    from train.dataset import augmented_crop
+
+    face = Face((180.0, 60.0, 330.0, 250.0), None, True)  # astronaut(): context all round
+    canonical = augmented_crop(astronaut_bgr, face, 0.25, _only_precrop(0.0),
+                               np.random.default_rng(0), label=0)
+    cut = augmented_crop(astronaut_bgr, face, 0.25, _only_precrop(1.0),
+                         np.random.default_rng(0), label=1)  # both labels get it
+    assert cut.shape == canonical.shape  # same square, same face scale
+    assert _border_rows(canonical) < 5
+    # Cut side 0.7 of the box side, square side 1.25 of it: about 44 % of the rows are border.
+    assert _border_rows(cut) > 0.3 * cut.shape[0]
+    middle = slice(cut.shape[0] // 2 - 20, cut.shape[0] // 2 + 20)
+    assert np.array_equal(cut[middle, middle], canonical[middle, middle])  # the face is kept
+
+
+def test_precrop_leaves_an_already_tight_face_crop_alone(astronaut_bgr) -> None:
+    from train.data import Face
+    from train.dataset import augmented_crop
+
+    # A dfdc-like image: the box reaches past it, so under half of the square is image.
+    tight = np.ascontiguousarray(astronaut_bgr[20:220, 150:350])
+    face = Face((-20.0, -40.0, 220.0, 230.0), None, True)
+    a = augmented_crop(tight, face, 0.25, _only_precrop(0.0), np.random.default_rng(0))
+    b = augmented_crop(tight, face, 0.25, _only_precrop(1.0), np.random.default_rng(0))
+    assert np.array_equal(a, b)
