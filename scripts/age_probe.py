@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from train.data import face_crop, fitted_crop
+from train.augment import image_fraction
+from train.data import detect_faces, face_crop, fitted_crop, read_bgr, square_region
 from train.probe import markdown_table, probe_inputs
 from train.source_eval import score_samples
 
 FRAMINGS = {"canonical": face_crop, "fitted": fitted_crop}
 BRACKETS = ((0, 3), (3, 10), (10, 20), (20, 40), (40, 60), (60, 200))
 SOURCE = "utkface/real"
+FRACTION = "median image share of the canonical square"
 
 
 def age_of(path: str) -> int | None:
@@ -38,6 +40,11 @@ def main() -> None:
     if not test:
         raise SystemExit(f"no {SOURCE} test images with an age in their name")
     ages = np.array([age_of(s.path) for s in test])
+    # How much of each canonical square is image (the rest is border streaks).
+    faces = detect_faces([s.path for s in test], Path(inputs.cache_dir) / "faces.npz",
+                         inputs.margin, 40)
+    image = np.array([image_fraction(*square_region(faces[s.path].box, inputs.margin),
+                                     read_bgr(s.path).shape) for s in test])
     table: dict[str, dict[str, str]] = {}
     columns = []
     for framing, crop in FRAMINGS.items():
@@ -52,9 +59,11 @@ def main() -> None:
                     span = f"{lo:02d}+" if hi >= 200 else f"{lo:02d}-{hi - 1:02d}"
                     key = f"{SOURCE} TNR, age {span} (n={idx.sum()})"
                     table.setdefault(key, {})[column] = f"{real[idx].mean():.3f}"
-            table.setdefault(f"{SOURCE} TNR, all ages (n={len(test)})", {})[column] = (
-                f"{real.mean():.3f}")
-    print(markdown_table(table, columns))
+                    table[key][FRACTION] = f"{np.median(image[idx]):.2f}"
+            key = f"{SOURCE} TNR, all ages (n={len(test)})"
+            table.setdefault(key, {})[column] = f"{real.mean():.3f}"
+            table[key][FRACTION] = f"{np.median(image):.2f}"
+    print(markdown_table(table, columns + [FRACTION]))
     print("\nthresholds: " + ", ".join(f"{d.name}: {d.threshold:.4f}" for d in detectors))
 
 

@@ -48,5 +48,5 @@ def test_probe_prints_each_bracket_in_both_framings(tmp_path: Path) -> None:
     assert rows[-1].startswith("| utkface/real TNR, all ages (n=12) |")
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")[1:]]
-        assert len(cells) == 2  # canonical, fitted
+        assert len(cells) == 3  # canonical, fitted, image share of the square
         assert all(0.0 <= float(c) <= 1.0 for c in cells)
