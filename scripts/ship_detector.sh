@@ -5,8 +5,10 @@
 # evaluation of the streaming engine (every stream rule), and the grayscale probe (does the
 # model key on colour: scripts/grayscale_probe.py) and the framing probe (does it key on the
 # border streaks of pre-cropped face images: scripts/framing_probe.py) and the sharpness probe
-# (does it call soft faces fake: scripts/sharpness_probe.py). Speed is measured separately on a
-# quiet machine (`deepscreen bench --model OUT/classifier.onnx`, docs/BENCHMARKS.md).
+# (does it call soft faces fake: scripts/sharpness_probe.py) and the age probe (whom does it
+# call fake: scripts/age_probe.py); then scripts/issue12_targets.py lists the targets met. Speed
+# is measured separately on a quiet machine (`deepscreen bench --model OUT/classifier.onnx`,
+# docs/BENCHMARKS.md).
 # Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
 # Several checkpoints, comma-separated, make a logit ensemble: each is exported to OUT/members/
 # and `deepscreen export ensemble` merges them (threshold: EER on the validation split).
@@ -47,8 +49,12 @@ step "framing probe (canonical vs fitted crops: does the model key on border str
 .venv/bin/python scripts/framing_probe.py "$out/classifier.onnx" | tee "$out/framing.md"
 step "sharpness probe (does the model call soft faces fake)"
 .venv/bin/python scripts/sharpness_probe.py "$out/classifier.onnx" | tee "$out/sharpness.md"
+step "age probe (UTKFace TNR per age bracket, both framings)"
+.venv/bin/python scripts/age_probe.py "$out/classifier.onnx" | tee "$out/age.md"
 step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
+step "issue 12's targets (read from the evaluation and the clips above)"
+.venv/bin/python scripts/issue12_targets.py "$out" | tee "$out/targets.md"
 # The precision gates last: INT8's per-layer sensitivity search is the slowest step (31 min for
 # the two-network ensemble here), and every accuracy figure above is already on disk by then.
 step "export fp16 (AUC check on 256 validation faces)"
