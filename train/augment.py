@@ -59,7 +59,9 @@ class AugmentConfig:
             ``dfdc-faces`` (half fakes) trains on streaked framing, the model ties "streaks" to
             DFDC and its prior, and the held-out UTKFace reals (streaked the same way, 40 %
             image) are false alarms: TNR 0.780 canonical, 0.94 with real pixels only
-            (``scripts/framing_probe.py``, docs/TRAINING.md "Framing").
+            (``scripts/framing_probe.py``, docs/TRAINING.md "Framing"). Tried at 0.3 on v9's
+            recipe (v11): UTKFace TNR 0.780 -> 0.824, but DFDC real TNR 0.813 -> 0.784, so the
+            shipped recipe does not use it (docs/TRAINING.md, "Pre-cropped framing").
         precrop_side: (min, max) side of that cut as a multiple of the face box's longer side;
             DFDC's 224 px crops are about 0.68 of theirs, UTKFace's about 0.76.
     """
