@@ -17,11 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from train.augment import image_fraction
-from train.data import detect_faces, face_crop, fitted_crop, read_bgr, square_region
+from train.data import detect_faces, read_bgr, square_region
 from train.probe import markdown_table, probe_inputs
-from train.source_eval import score_samples
 
-FRAMINGS = {"canonical": face_crop, "fitted": fitted_crop}
 BRACKETS = ((0, 3), (3, 10), (10, 20), (20, 40), (40, 60), (60, 200))
 SOURCE = "utkface/real"
 FRACTION = "median image share of the canonical square"
@@ -47,8 +45,7 @@ def main() -> None:
                                      read_bgr(s.path).shape) for s in test])
     table: dict[str, dict[str, str]] = {}
     columns = []
-    for framing, crop in FRAMINGS.items():
-        got = score_samples(test, detectors, inputs.margin, inputs.cache_dir, crop=crop)
+    for framing, got in inputs.score_framings(test, detectors).items():
         for d in detectors:
             column = f"{d.name} {framing}"
             columns.append(column)

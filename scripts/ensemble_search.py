@@ -21,11 +21,10 @@ import itertools
 
 import numpy as np
 
-from train.data import face_crop, fitted_crop
 from train.metrics import binary_metrics, logit
 from train.predict import score_crops
 from train.probe import markdown_table, probe_inputs
-from train.source_eval import Detector, score_samples
+from train.source_eval import Detector
 
 MIN_GAIN = 0.002  # validation AUC a larger ensemble must add to be preferred
 
@@ -36,8 +35,7 @@ def main() -> None:
     names = [str(m) for m in inputs.scorers]
     dets = [Detector(str(m), lambda c, sc=sc: score_crops(sc, c), 0.5)
             for m, sc in inputs.scorers.items()]
-    p = {framing: score_samples(val, dets, inputs.margin, inputs.cache_dir, crop=crop)
-         for framing, crop in (("canonical", face_crop), ("fitted", fitted_crop))}
+    p = inputs.score_framings(val, dets)
     labels = np.array([s.label for s in val])
     family = np.array([s.source.split("/")[0] for s in val])
     two_class = [f for f in sorted(set(family)) if len(set(labels[family == f])) == 2]

@@ -17,11 +17,8 @@ Usage: .venv/bin/python scripts/framing_probe.py MODEL.onnx [MODEL.onnx ...] [--
 
 from __future__ import annotations
 
-from train.data import face_crop, fitted_crop
 from train.probe import markdown_table, probe_inputs
-from train.source_eval import score_samples, source_rows
-
-FRAMINGS = {"canonical": face_crop, "fitted": fitted_crop}
+from train.source_eval import source_rows
 
 
 def main() -> None:
@@ -30,8 +27,7 @@ def main() -> None:
     test = inputs.samples
     table: dict[str, dict[str, str]] = {}
     columns = []
-    for framing, crop in FRAMINGS.items():
-        got = score_samples(test, detectors, inputs.margin, inputs.cache_dir, crop=crop)
+    for framing, got in inputs.score_framings(test, detectors).items():
         for d in detectors:
             column = f"{d.name} {framing}"
             columns.append(column)

@@ -1,6 +1,6 @@
 """What the per-source probes (``scripts/grayscale_probe.py``, ``scripts/framing_probe.py``,
-``scripts/sharpness_probe.py``) share: their command line, the models and the test split they
-score, their detectors and the table they print.
+``scripts/sharpness_probe.py``, ``scripts/age_probe.py``) share: their command line, the models
+and the test split they score, their detectors, the two framings and the table they print.
 
 A probe scores one or more ONNX classifiers on the registry's test split under some change of
 the input (grayscale, another framing) and prints one markdown row per source and metric.
@@ -14,11 +14,17 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from train.data import face_crop, fitted_crop
 from train.predict import Scorer, open_scorer, score_crops
 from train.registry import Sample, split_samples
-from train.source_eval import Detector
+from train.source_eval import Detector, score_samples
 
 FACES = Path("../shared/data/faces")
+# The two framings of a face the probes compare: the runtime's crop (border streaks where the
+# square reaches past the image) and the same square pulled inside it (real pixels only).
+FRAMINGS = {"canonical": face_crop, "fitted": fitted_crop}
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,14 @@ class ProbeInputs:
         names = model_names(list(self.scorers))
         return [Detector(names[p], lambda crops, sc=sc: score_crops(sc, crops),
                          float(sc.contract.threshold)) for p, sc in self.scorers.items()]
+
+    def score_framings(
+        self, samples: list[Sample], detectors: list[Detector]
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """p_fake of each detector on ``samples`` in each of :data:`FRAMINGS`:
+        ``result[framing][detector name]``."""
+        return {framing: score_samples(samples, detectors, self.margin, self.cache_dir, crop=crop)
+                for framing, crop in FRAMINGS.items()}
 
 
 def probe_inputs(

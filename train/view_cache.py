@@ -94,6 +94,11 @@ def _entries(samples: Sequence[Sample], faces: dict[str, Face], plan: ViewPlan) 
     return out
 
 
+# Augmentations added after caches existed: (probability field, its range fields).
+LATER_AUGMENTATIONS = (("p_gray",), ("p_fit",), ("p_soften_real", "soften_size"),
+                       ("p_precrop", "precrop_side"))
+
+
 def cache_key(
     samples: Sequence[Sample],
     faces: dict[str, Face],
@@ -109,16 +114,11 @@ def cache_key(
     fields = asdict(plan)
     if not fields["mirror"]:
         del fields["mirror"]  # caches built before the field existed keep their keys
-    if not fields["augment"].get("p_gray"):
-        del fields["augment"]["p_gray"]  # likewise
-    if not fields["augment"].get("p_fit"):
-        del fields["augment"]["p_fit"]  # likewise
-    if not fields["augment"].get("p_soften_real"):
-        del fields["augment"]["p_soften_real"]  # likewise
-        del fields["augment"]["soften_size"]
-    if not fields["augment"].get("p_precrop"):
-        del fields["augment"]["p_precrop"]  # likewise
-        del fields["augment"]["precrop_side"]
+    # Likewise each augmentation added later, while it is off (with its range fields).
+    for switch, *ranges in LATER_AUGMENTATIONS:
+        if not fields["augment"].get(switch):
+            for name in (switch, *ranges):
+                del fields["augment"][name]
     h.update(json.dumps([asdict(contract), fields, stem_id], sort_keys=True).encode())
     return h.hexdigest()[:20]
 
