@@ -27,7 +27,13 @@ from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
 from train.metrics import binary_metrics, eer_threshold, sigmoid
 from train.registry import Sample, balanced_weights, source_name
-from train.run_common import TrainResult, close_epoch, load_samples, seed_everything
+from train.run_common import (
+    TrainResult,
+    close_epoch,
+    load_samples,
+    seed_everything,
+    weight_average,
+)
 from train.run_common import device_of as _device
 from train.run_common import lr_at as _lr_at
 from train.source_eval import source_rows
@@ -193,6 +199,7 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
 
     start, best_auc, best_epoch, bad = 0, -1.0, -1, 0
     last_path, best_path = run / "last.pt", run / "best.pt"
+    state = None
     if resume and last_path.is_file():
         ckpt = load_checkpoint(last_path)
         model.load_state_dict(ckpt["state_dict"])
@@ -202,6 +209,7 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
         best_auc, best_epoch, bad = float(state["best_auc"]), int(state["best_epoch"]), int(
             state["bad_epochs"])
         log.info("resuming after epoch %d (best AUC %.4f)", start - 1, best_auc)
+    averaged = weight_average(model, cfg.optim.ema_decay, state)
     log_file = run / "log.csv"
     if start == 0 or not log_file.is_file():
         with log_file.open("w", newline="") as fh:
@@ -234,11 +242,14 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if averaged is not None:
+                averaged.update(model)
             losses.append(loss.item())
             if cfg.optim.progress and i % 50 == 0:
                 log.info("epoch %d step %d/%d loss %.4f", epoch, i, steps_per_epoch,
                          np.mean(losses[-50:]))
-        logits_val, y_val = _per_sample(_predict(model, caches["val"], device), caches["val"])
+        scored = averaged.model if averaged is not None else model
+        logits_val, y_val = _per_sample(_predict(scored, caches["val"], device), caches["val"])
         p_val = sigmoid(logits_val)
         _, thr = eer_threshold(y_val, p_val)
         m = binary_metrics(y_val, p_val, thr)
@@ -246,7 +257,7 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
         row = [epoch, float(np.mean(losses)), m.auc, m.ap, m.eer, m.accuracy, thr, lr, secs]
         best_auc, best_epoch, bad = close_epoch(run, model, cfg.model, model_cfg_dict(mcfg),
                                                 cfg.contract, opt, row, m, thr,
-                                                (best_auc, best_epoch, bad))
+                                                (best_auc, best_epoch, bad), averaged)
     return _finish(run, best_path, best_epoch, split["test"], caches["test"], device)
 
 

@@ -59,6 +59,9 @@ class OptimConfig:
     amp: bool = True
     tensorboard: bool = False
     progress: bool = True
+    # > 0: validate, keep and ship an exponential moving average of the trained weights
+    # (train.weight_average), e.g. 0.998; 0 keeps the weights of the epoch's last step.
+    ema_decay: float = 0.0
 
 
 @dataclass(frozen=True)

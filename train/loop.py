@@ -16,7 +16,13 @@ from train.checkpoint import load_checkpoint, load_user_weights
 from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
 from train.metrics import binary_metrics, eer_threshold, sigmoid
-from train.run_common import TrainResult, close_epoch, load_samples, seed_everything
+from train.run_common import (
+    TrainResult,
+    close_epoch,
+    load_samples,
+    seed_everything,
+    weight_average,
+)
 from train.run_common import device_of as _device
 from train.run_common import lr_at as _lr_at
 
@@ -106,6 +112,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
         best_auc, best_epoch = float(state["best_auc"]), int(state["best_epoch"])
         bad_epochs = int(state["bad_epochs"])
         log.info("resuming after epoch %d (best AUC %.4f)", start_epoch - 1, best_auc)
+    averaged = weight_average(model, cfg.optim.ema_decay, state if resume else None)
 
     writer = _tensorboard(run) if cfg.optim.tensorboard else None
     log_file = run / "log.csv"
@@ -144,10 +151,13 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
+            if averaged is not None:
+                averaged.update(model)
             losses.append(loss.item())
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        p_val = sigmoid(predict_arrays(model, x_val, s_val, device))
+        scored = averaged.model if averaged is not None else model
+        p_val = sigmoid(predict_arrays(scored, x_val, s_val, device))
         _, thr = eer_threshold(y_val, p_val)
         m = binary_metrics(y_val, p_val, thr)
         secs = time.perf_counter() - t0
@@ -158,7 +168,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
                 writer.add_scalar(name, float(value), epoch)
         best_auc, best_epoch, bad_epochs = close_epoch(
             run, model, cfg.model, model_cfg_dict(mcfg), cfg.contract, opt, row, m, thr,
-            (best_auc, best_epoch, bad_epochs))
+            (best_auc, best_epoch, bad_epochs), averaged)
     if writer:
         writer.close()
     return _finish(run, best_path, best_epoch, by_split, faces, cfg, device)

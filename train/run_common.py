@@ -62,6 +62,24 @@ def load_samples(cfg: TrainConfig) -> list[Sample]:
     return samples
 
 
+def weight_average(model, decay: float, resumed_state: dict | None):
+    """The run's :class:`train.weight_average.WeightAverage` (None when ``decay`` is 0).
+
+    ``resumed_state`` is the ``train_state`` of the ``last.pt`` being resumed, if any.
+    """
+    if decay <= 0:
+        return None
+    from train.weight_average import WeightAverage
+
+    averaged = WeightAverage(model, decay)
+    if resumed_state is not None:
+        if "weight_average" not in resumed_state:
+            raise UsageError("optim.ema_decay is set but the run being resumed did not average "
+                             "its weights: resume with the same config")
+        averaged.load_state_dict(resumed_state["weight_average"])
+    return averaged
+
+
 def seed_everything(seed: int) -> None:
     import torch
 
@@ -98,6 +116,7 @@ def close_epoch(
     val_metrics,
     threshold: float,
     progress: tuple[float, int, int],
+    averaged=None,
 ) -> tuple[float, int, int]:
     """End-of-epoch bookkeeping shared by both loops: log row, best and resumable checkpoints.
 
@@ -105,6 +124,9 @@ def close_epoch(
         row: (epoch, loss, auc, ap, eer, accuracy, threshold, lr, seconds) for ``log.csv``.
         val_metrics: the epoch's validation :class:`train.metrics.BinaryMetrics`.
         progress: (best AUC, best epoch, epochs without improvement) before this epoch.
+        averaged: a :class:`train.weight_average.WeightAverage` when the run averages its
+            weights: the validation scored its weights, so ``best.pt`` holds them, and
+            ``last.pt`` holds the trained weights plus the average's state (to resume both).
 
     Returns:
         The updated progress.
@@ -119,10 +141,14 @@ def close_epoch(
     best_auc, best_epoch, bad = progress
     if val_metrics.auc > best_auc:
         best_auc, best_epoch, bad = val_metrics.auc, epoch, 0
-        save_checkpoint(run / "best.pt", model, model_name, model_cfg, contract, metrics, epoch)
+        scored = averaged.model if averaged is not None else model
+        save_checkpoint(run / "best.pt", scored, model_name, model_cfg, contract, metrics, epoch)
     else:
         bad += 1
+    state = {"optimizer": optimizer.state_dict(), "best_auc": best_auc,
+             "best_epoch": best_epoch, "bad_epochs": bad}
+    if averaged is not None:
+        state["weight_average"] = averaged.state_dict()
     save_checkpoint(run / "last.pt", model, model_name, model_cfg, contract, metrics, epoch,
-                    train_state={"optimizer": optimizer.state_dict(), "best_auc": best_auc,
-                                 "best_epoch": best_epoch, "bad_epochs": bad})
+                    train_state=state)
     return best_auc, best_epoch, bad

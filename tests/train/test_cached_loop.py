@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.errors import UsageError
 from tests.shared_data import shared_path
 from train.checkpoint import load_checkpoint
 from train.config import config_from_dict
@@ -85,3 +86,40 @@ def test_flip_tta_validates_and_tests_on_crop_and_mirror(root, tmp_path) -> None
             per_source = [r for r in result["test_per_source"] if r["metric"] != "AUC"]
             assert sum(r["n"] for r in per_source) == n
     assert load_checkpoint(run.run_dir / "best.pt")["model_config"]["flip_tta"] is True
+
+
+def test_weight_average_is_validated_shipped_and_resumed_exactly(root, tmp_path) -> None:
+    """With ``optim.ema_decay`` the averaged weights are what validation scores and best.pt
+    holds; an interrupted run resumes both the trained weights and the average exactly."""
+    cache = tmp_path / "cache"
+    raw = tiny(tmp_path / "full", cache, root)
+    raw["optim"]["ema_decay"] = 0.9
+    full = train(config_from_dict(raw))
+    last = load_checkpoint(full.run_dir / "last.pt")
+    average = last["train_state"]["weight_average"]
+    assert average["updates"] > 0
+    trained, averaged = last["state_dict"], average["weights"]
+    head = [k for k in trained if k.startswith(("neck.", "classifier."))]
+    assert head and any(not torch.equal(trained[k], averaged[k]) for k in head)
+
+    raw["run_dir"] = str(tmp_path / "split")
+    cfg = config_from_dict(raw)
+    train(cfg, stop_after=1)
+    # After one epoch that epoch is the best: best.pt holds the average, not the trained weights.
+    first = load_checkpoint(tmp_path / "split" / "last.pt")
+    best = load_checkpoint(tmp_path / "split" / "best.pt")["state_dict"]
+    for key, value in first["train_state"]["weight_average"]["weights"].items():
+        assert torch.equal(best[key], value), key
+    assert any(not torch.equal(best[k], first["state_dict"][k]) for k in head)
+    resumed = load_checkpoint(train(cfg, resume=True).run_dir / "last.pt")
+    for ours, theirs in ((resumed["state_dict"], trained),
+                         (resumed["train_state"]["weight_average"]["weights"], averaged)):
+        for key in theirs:
+            torch.testing.assert_close(ours[key], theirs[key], rtol=0, atol=1e-6)
+
+    # A run that did not average cannot be resumed as one that does.
+    plain = tiny(tmp_path / "plain", cache, root, epochs=2)
+    train(config_from_dict(plain), stop_after=1)
+    plain["optim"]["ema_decay"] = 0.9
+    with pytest.raises(UsageError, match="ema_decay"):
+        train(config_from_dict(plain), resume=True)

@@ -111,3 +111,16 @@ def test_train_command_reports_progress_without_verbose(tmp_path, root) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "epoch 0 loss" in proc.stderr
     assert "best epoch 0" in proc.stdout
+
+
+def test_on_the_fly_loop_ships_the_weight_average(tmp_path, root, cache_dir) -> None:
+    from train.loop import train
+
+    raw = tiny_config(tmp_path / "ema", cache_dir, root)
+    raw["optim"] = {**raw["optim"], "epochs": 1, "ema_decay": 0.9}
+    train(config_from_dict(raw))
+    last = load_checkpoint(tmp_path / "ema" / "last.pt")
+    best = load_checkpoint(tmp_path / "ema" / "best.pt")["state_dict"]
+    average = last["train_state"]["weight_average"]["weights"]
+    assert all(torch.equal(best[k], v) for k, v in average.items())
+    assert not _same_weights(tmp_path / "ema" / "best.pt", tmp_path / "ema" / "last.pt")
