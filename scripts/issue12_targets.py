@@ -1,6 +1,6 @@
 """Issue 12's per-source targets, read from the output folders of ``scripts/ship_detector.sh``.
 
-Usage: python scripts/issue12_targets.py runs/ship_v9 [runs/ship_v11 ...]
+Usage: python scripts/issue12_targets.py [--intervals] runs/ship_v9 [runs/ship_v11 ...]
 
 Prints one markdown table: each of the eight per-source figures (two AUCs, three fake TPRs,
 three real TNRs) per ship folder with its margin to the target, whether the model is above
@@ -8,6 +8,10 @@ MesoNet-4's AUC on every source (from the same ``deepscreen evaluate`` run), and
 clips right under the engine's default stream rule (``bench/video_accuracy.py``). Nothing is
 scored here: it only reads ``eval/sources.json`` and ``video-eval/videos.json``, so a decision
 rule written before a run can be applied to it mechanically.
+
+``--intervals`` adds each figure's 95 % interval over the sampling of the test faces (Wilson for
+a rate, Hanley-McNeil for an AUC): how far a figure could move on another draw of test faces of
+the same sizes. It does not include the variation between training runs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from train.metrics import auc_standard_error, wilson_interval
 
 # (row key in sources.json, metric, target): the order of issue 12's "Targets" section.
 TARGETS: tuple[tuple[str, str, float], ...] = (
@@ -38,6 +44,7 @@ class ShipFigures:
 
     name: str
     values: dict[str, float]  # "source metric" -> value
+    intervals: dict[str, tuple[float, float]]  # "source metric" -> 95 % interval
     met: int
     above_peer: bool | None  # None: no MesoNet-4 rows in the evaluation
     ffpp_right: int | None
@@ -48,17 +55,30 @@ def _value(row: dict, metric: str) -> float:
     return float(row["auc"] if metric == "AUC" else row["rate"])
 
 
+def _interval(ours: dict, source: str, metric: str, v: float) -> tuple[float, float]:
+    """95 % interval of one figure over the sampling of its test faces."""
+    if metric == "AUC":
+        n_pos, n_neg = (int(ours.get(f"{source}/{c}", {}).get("n", 0)) for c in ("fake", "real"))
+        if not (n_pos and n_neg):
+            return float("nan"), float("nan")
+        half = 1.96 * auc_standard_error(v, n_pos, n_neg)
+        return max(0.0, v - half), min(1.0, v + half)
+    n = int(ours[source]["n"])
+    return wilson_interval(round(v * n), n)
+
+
 def read_ship(folder: Path) -> ShipFigures:
     """The eight figures, the peer comparison and the FF++ clip count of one ship folder."""
     rows = json.loads((folder / "eval" / "sources.json").read_text())
     ours = {r["source"]: r for r in rows if r["detector"] == "ours"}
     peers = [r for r in rows if r["detector"] != "ours"]
-    values, met = {}, 0
+    values, intervals, met = {}, {}, 0
     for source, metric, target in TARGETS:
         if source not in ours:
             raise SystemExit(f"{folder}: no row for {source} in eval/sources.json")
         v = _value(ours[source], metric)
         values[f"{source} {metric}"] = v
+        intervals[f"{source} {metric}"] = _interval(ours, source, metric, v)
         met += v >= target
     above = None
     if peers:
@@ -71,11 +91,12 @@ def read_ship(folder: Path) -> ShipFigures:
         ffpp = [r for r in replays if r["source"] != NOT_FFPP]
         clips = len(ffpp)
         right = sum(r["verdict"] == r["label"] for r in ffpp)
-    return ShipFigures(folder.name, values, met, above, right, clips)
+    return ShipFigures(folder.name, values, intervals, met, above, right, clips)
 
 
-def table(ships: list[ShipFigures]) -> str:
-    """Markdown: one row per figure, one column per ship folder (value and margin)."""
+def table(ships: list[ShipFigures], intervals: bool = False) -> str:
+    """Markdown: one row per figure, one column per ship folder (value and margin, and with
+    ``intervals`` the 95 % interval over the test faces)."""
     head = "| figure (target) | " + " | ".join(s.name for s in ships) + " |"
     lines = [head, "| --- |" + " ---: |" * len(ships)]
     for source, metric, target in TARGETS:
@@ -83,8 +104,12 @@ def table(ships: list[ShipFigures]) -> str:
         cells = []
         for s in ships:
             v = s.values[key]
-            cells.append(f"{'**' if v >= target else ''}{v:.3f}{'**' if v >= target else ''}"
-                         f" ({v - target:+.3f})")
+            cell = (f"{'**' if v >= target else ''}{v:.3f}{'**' if v >= target else ''}"
+                    f" ({v - target:+.3f})")
+            if intervals:
+                lo, hi = s.intervals[key]
+                cell += f" [{lo:.3f}, {hi:.3f}]"
+            cells.append(cell)
         lines.append(f"| {key} (>= {target:.2f}) | " + " | ".join(cells) + " |")
     lines.append("| targets met (of 8) | " + " | ".join(str(s.met) for s in ships) + " |")
     lines.append("| above MesoNet-4's AUC on every source | " + " | ".join(
@@ -95,10 +120,12 @@ def table(ships: list[ShipFigures]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
+    intervals = "--intervals" in argv
+    folders = [a for a in argv if a != "--intervals"]
+    if not folders:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    print(table([read_ship(Path(a)) for a in argv]))
+    print(table([read_ship(Path(a)) for a in folders], intervals))
     return 0
 
 

@@ -54,7 +54,7 @@ step "age probe (UTKFace TNR per age bracket, both framings)"
 step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
 step "issue 12's targets (read from the evaluation and the clips above)"
-.venv/bin/python scripts/issue12_targets.py "$out" | tee "$out/targets.md"
+.venv/bin/python scripts/issue12_targets.py --intervals "$out" | tee "$out/targets.md"
 # The precision gates last: INT8's per-layer sensitivity search is the slowest step (31 min for
 # the two-network ensemble here), and every accuracy figure above is already on disk by then.
 step "export fp16 (AUC check on 256 validation faces)"

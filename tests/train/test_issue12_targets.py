@@ -84,3 +84,20 @@ def test_missing_source_is_a_clear_error(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "scripts/issue12_targets.py", str(folder)],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "no row for utkface/real" in out.stderr
+
+
+def test_intervals_bracket_each_figure(tmp_path: Path) -> None:
+    folder = _ship_folder(tmp_path)
+    out = subprocess.run([sys.executable, "scripts/issue12_targets.py", "--intervals",
+                          str(folder)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    cells = {line.split("|")[1].strip(): line.split("|")[2].strip()
+             for line in out.stdout.splitlines() if line.startswith("| ")}
+    # 90 of 100 DFDC fakes: the Wilson 95 % interval [0.826, 0.945].
+    assert cells["dfdc-faces/fake TPR (>= 0.85)"] == "**0.900** (+0.050) [0.826, 0.945]"
+    for key, cell in cells.items():
+        if "(>= " not in key:
+            continue
+        value = float(cell.replace("*", "").split()[0])
+        lo, hi = (float(x) for x in cell.split("[")[1].rstrip("]").split(","))
+        assert 0.0 <= lo <= value <= hi <= 1.0, key

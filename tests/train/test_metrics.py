@@ -5,8 +5,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
-from train.metrics import binary_metrics, eer_threshold, sigmoid
+from train.metrics import (
+    auc_standard_error,
+    binary_metrics,
+    eer_threshold,
+    sigmoid,
+    wilson_interval,
+)
 
 
 def test_perfect_separation() -> None:
@@ -53,3 +60,26 @@ def test_one_class_gives_nan_auc_but_rates() -> None:
 def test_sigmoid_is_stable() -> None:
     out = sigmoid(np.array([-1000.0, 0.0, 1000.0]))
     assert np.allclose(out, [0.0, 0.5, 1.0])
+
+
+def test_wilson_interval_textbook_values() -> None:
+    # Wilson 95 % intervals: 0/10 -> [0, 0.2775], 5/10 -> [0.2366, 0.7634].
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
+    lo, hi = wilson_interval(5, 10)
+    assert (lo, hi) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+    lo, hi = wilson_interval(994, 1000)
+    assert lo < 0.994 < hi <= 1.0
+
+
+def test_auc_standard_error_matches_the_spread_of_resampled_test_sets() -> None:
+    # Binormal scores with a true AUC near 0.92: the Hanley-McNeil error of one test set of
+    # 300 + 300 should match the spread of the AUC over many such test sets.
+    rng = np.random.default_rng(0)
+    aucs = []
+    for _ in range(400):
+        y = np.r_[np.ones(300), np.zeros(300)]
+        s = np.r_[rng.normal(2.0, 1, 300), rng.normal(0.0, 1, 300)]
+        aucs.append(binary_metrics(y, s, 1.0).auc)
+    se = auc_standard_error(float(np.mean(aucs)), 300, 300)
+    assert 0.8 < se / np.std(aucs) < 1.25
