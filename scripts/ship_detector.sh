@@ -13,6 +13,8 @@
 # Several checkpoints, comma-separated, make a logit ensemble: each is exported to OUT/members/
 # and `deepscreen export ensemble` merges them (threshold: EER on the validation split).
 # Usage: bash scripts/ship_detector.sh CHECKPOINT[,CHECKPOINT...] [OUT]   (default OUT: runs/ship)
+# ACCURACY_ONLY=1 stops before the FP16/INT8 gates (for a run that is a measurement, not a
+# candidate to ship, such as a second seed of a recipe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ckpt=${1:?usage: ship_detector.sh CHECKPOINT [OUT]}
@@ -55,6 +57,10 @@ step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
 step "issue 12's targets (read from the evaluation and the clips above)"
 .venv/bin/python scripts/issue12_targets.py --intervals "$out" | tee "$out/targets.md"
+if [ "${ACCURACY_ONLY:-0}" = 1 ]; then
+    step "done (ACCURACY_ONLY: no FP16/INT8 gates): $out"
+    exit 0
+fi
 # The precision gates last: INT8's per-layer sensitivity search is the slowest step (31 min for
 # the two-network ensemble here), and every accuracy figure above is already on disk by then.
 step "export fp16 (AUC check on 256 validation faces)"
