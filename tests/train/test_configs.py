@@ -1,0 +1,30 @@
+"""Every committed training config parses: a typo in a key would otherwise only fail an hour
+into someone's run (``load_config`` rejects unknown keys)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from train.config import load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "train" / "configs").glob("*.y*ml"))
+
+
+def test_there_are_configs() -> None:
+    assert len(CONFIGS) >= 5
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_loads(path: Path) -> None:
+    cfg = load_config(path)
+    assert cfg.optim.epochs > 0 and cfg.run_dir
+
+
+def test_v13_differs_from_v9_only_by_the_weight_average() -> None:
+    root = CONFIGS[0].parent
+    v9, v13 = load_config(root / "detector_v9.yaml"), load_config(root / "detector_v13.yaml")
+    assert v13.optim.ema_decay == 0.998 and v9.optim.ema_decay == 0.0
+    assert v13.augment == v9.augment and v13.cache == v9.cache and v13.seed == v9.seed
+    assert v13.model_config == v9.model_config and v13.contract == v9.contract
