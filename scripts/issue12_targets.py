@@ -22,18 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from train.metrics import auc_standard_error, wilson_interval
+from train.targets import TARGETS
 
-# (row key in sources.json, metric, target): the order of issue 12's "Targets" section.
-TARGETS: tuple[tuple[str, str, float], ...] = (
-    ("dfdc-faces", "AUC", 0.90),
-    ("ffhq-vs-stylegan1", "AUC", 0.95),
-    ("dfdc-faces/fake", "TPR", 0.85),
-    ("stylegan2-tpdne/fake", "TPR", 0.85),
-    ("sd21-sdfd/fake", "TPR", 0.85),
-    ("dfdc-faces/real", "TNR", 0.85),
-    ("utkface/real", "TNR", 0.85),
-    ("lfw/real", "TNR", 0.85),
-)
 DEFAULT_RULE = "any-track|none|on"  # the engine's default stream rule (docs/STREAMING.md)
 NOT_FFPP = "multiface"  # street.mp4, the one clip of bench/video_accuracy.py that is not FF++
 

@@ -28,3 +28,12 @@ def test_v13_differs_from_v9_only_by_the_weight_average() -> None:
     assert v13.optim.ema_decay == 0.998 and v9.optim.ema_decay == 0.0
     assert v13.augment == v9.augment and v13.cache == v9.cache and v13.seed == v9.seed
     assert v13.model_config == v9.model_config and v13.contract == v9.contract
+
+
+def test_v14_differs_from_v9_only_by_the_number_of_views() -> None:
+    root = CONFIGS[0].parent
+    v9, v14 = load_config(root / "detector_v9.yaml"), load_config(root / "detector_v14.yaml")
+    assert (v9.cache.views, v14.cache.views) == (6, 12)
+    assert v14.cache.epoch_size == v9.cache.epoch_size == 0  # same steps per epoch
+    assert v14.augment == v9.augment and v14.optim == v9.optim and v14.seed == v9.seed
+    assert v14.model_config == v9.model_config and v14.contract == v9.contract

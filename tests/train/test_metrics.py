@@ -13,6 +13,7 @@ from train.metrics import (
     eer_threshold,
     sigmoid,
     wilson_interval,
+    worst_group_threshold,
 )
 
 
@@ -83,3 +84,57 @@ def test_auc_standard_error_matches_the_spread_of_resampled_test_sets() -> None:
         aucs.append(binary_metrics(y, s, 1.0).auc)
     se = auc_standard_error(float(np.mean(aucs)), 300, 300)
     assert 0.8 < se / np.std(aucs) < 1.25
+
+
+def _two_sources(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A large source whose classes sit at 0.3/0.7 and a small one at 0.5/0.9 (sd 0.1)."""
+    rng = np.random.default_rng(seed)
+    p = np.r_[rng.normal(.3, .1, 1000), rng.normal(.7, .1, 1000),
+              rng.normal(.5, .1, 100), rng.normal(.9, .1, 100)]
+    y = np.r_[np.zeros(1000), np.ones(1000), np.zeros(100), np.ones(100)].astype(int)
+    g = np.array(["a/real"] * 1000 + ["a/fake"] * 1000 + ["b/real"] * 100 + ["b/fake"] * 100)
+    return y, p, g
+
+
+def test_worst_group_threshold_serves_the_weakest_group() -> None:
+    y, p, g = _two_sources()
+    w = worst_group_threshold(y, p, g)
+    # a/fake's TPR and b/real's TNR cross at 0.6, both Phi(1) ~ 0.841 there; the pooled EER
+    # threshold sits lower, where the large source balances and b/real falls far below.
+    assert abs(w.threshold - 0.6) < 0.02
+    assert abs(w.worst_rate - 0.841) < 0.03
+    assert w.worst_group in {"a/fake", "b/real"}
+    eer_t = eer_threshold(y, p)[1]
+    assert eer_t < w.threshold - 0.03
+    assert np.mean(p[g == "b/real"] < eer_t) < w.worst_rate - 0.1
+    # The reported rates are those of binary_metrics at the returned threshold.
+    for name, rate in w.rates.items():
+        m = binary_metrics(y[g == name], p[g == name], w.threshold)
+        assert rate == pytest.approx(m.tpr if name.endswith("fake") else m.tnr)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_worst_group_threshold_is_the_maximum(seed: int) -> None:
+    """No threshold on a fine grid gives a higher lowest rate (brute force on small sets)."""
+    rng = np.random.default_rng(seed)
+    p = rng.random(240)
+    y = np.r_[np.zeros(120), np.ones(120)].astype(int)
+    p[y == 1] += 0.3
+    g = np.array(["r1"] * 60 + ["r2"] * 60 + ["f1"] * 60 + ["f2"] * 60)
+    p[g == "r2"] += 0.2
+    w = worst_group_threshold(y, p, g, min_count=10)
+    grid = np.linspace(p.min() - 0.01, p.max() + 0.01, 4001)
+    best = max(min(np.mean((p[g == n] >= t) == n.startswith("f")) for n in ("r1", "r2", "f1", "f2"))
+               for t in grid)
+    assert w.worst_rate == pytest.approx(best)
+
+
+def test_worst_group_threshold_skips_small_groups_and_refuses_mixed_ones() -> None:
+    y, p, g = _two_sources()
+    w = worst_group_threshold(y, p, g, min_count=200)
+    assert w.skipped == ("b/fake", "b/real")
+    assert abs(w.threshold - 0.5) < 0.03  # only the large source counts: its balance point
+    with pytest.raises(ValueError, match="both classes"):
+        worst_group_threshold(y, p, np.where(g == "b/real", "a/fake", g))
+    with pytest.raises(ValueError, match="no group"):
+        worst_group_threshold(y, p, g, min_count=5000)
