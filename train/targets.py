@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from train.source_eval import SourceRow
+if TYPE_CHECKING:  # only a type: reading ship folders must not import the image pipeline
+    from train.source_eval import SourceRow
 
 # (row source, metric, target), in the order of issue 12's "Targets" section. A "TPR"/"TNR"
 # figure is the row's rate at the model's threshold, an "AUC" figure the two-class row's AUC.
