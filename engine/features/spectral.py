@@ -279,3 +279,24 @@ class SpectralFeature:
 
     def __repr__(self) -> str:
         return f"SpectralFeature(bins={self.bins}, backend_name={self.backend_name!r})"
+
+
+def feature_for(bins: int, uses_spectrum: bool, backend: str = "auto") -> SpectralFeature:
+    """The spectral feature to pair with a classifier that does (or does not) read it.
+
+    A network whose output does not depend on its ``spectrum`` input never runs the feature
+    (:meth:`engine.classifier.Classifier.classify` feeds it zeros), so it gets the CPU path,
+    which costs nothing to construct: no CUDA FFT plan or device memory is taken for it, and a
+    missing CUDA extension is no reason to refuse such a model, even with ``backend="cuda"``.
+
+    Raises:
+        UsageError: unknown backend name or bad bins.
+        BackendUnavailable: the network reads the spectrum, backend="cuda", and CUDA is missing.
+    """
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown spectral backend {backend!r}; choose from {BACKENDS}")
+    if uses_spectrum:
+        return SpectralFeature(bins, backend=backend)
+    feature = SpectralFeature(bins, backend="cpu")
+    feature.reason = "not computed: the model ignores its spectrum input"
+    return feature

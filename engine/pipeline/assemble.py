@@ -51,7 +51,7 @@ def build_classifier(spec: ClassifierSpec = ClassifierSpec()) -> Classifier:
         ModelError, BackendUnavailable: the model or the backend cannot be used here.
     """
     from engine.backends import load_backend
-    from engine.features.spectral import SpectralFeature
+    from engine.features.spectral import feature_for
 
     if spec.backend == "remote" and not spec.url:
         raise UsageError("--backend remote needs --backend-url HOST:PORT")
@@ -61,7 +61,8 @@ def build_classifier(spec: ClassifierSpec = ClassifierSpec()) -> Classifier:
     model = Path(spec.model) if spec.model is not None else None
     backend = load_backend(spec.backend, model, **opts)
     try:
-        feature = SpectralFeature(backend.contract.spectrum_bins, backend=spec.spectral)
+        feature = feature_for(backend.contract.spectrum_bins,
+                              bool(getattr(backend, "uses_spectrum", True)), spec.spectral)
     except BaseException:
         backend.close()
         raise

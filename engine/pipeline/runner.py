@@ -63,9 +63,10 @@ def run_pipeline(
     classifier = backend if isinstance(backend, Classifier) else spec
     if backend is not None and not isinstance(backend, Classifier):
         if feature is None:
-            from engine.features.spectral import SpectralFeature
+            from engine.features.spectral import feature_for
 
-            feature = SpectralFeature(backend.contract.spectrum_bins, backend=spectral_backend)
+            feature = feature_for(backend.contract.spectrum_bins,
+                                  bool(getattr(backend, "uses_spectrum", True)), spectral_backend)
         classifier = Classifier(backend, feature)
     pipeline = build_pipeline(sources, config, classifier=classifier, detector=detector,
                               sinks=sinks, metrics=metrics, stop_event=stop_event)

@@ -72,3 +72,33 @@ def test_spectral_model_still_gets_its_spectrum(tmp_path: Path, face_crops) -> N
     feature = CountingFeature(backend.contract.spectrum_bins)
     Classifier(backend, feature).classify(face_crops)
     assert feature.crops == len(face_crops)
+
+
+def test_a_model_that_ignores_the_spectrum_needs_no_cuda_fft(tmp_path: Path, face_crops) -> None:
+    """`--spectral cuda` with the shipped model: nothing to compute, so nothing to refuse."""
+    from engine.errors import BackendUnavailable, UsageError
+    from engine.features.cuda_backend import cuda_backend_status
+    from engine.features.spectral import feature_for
+    from engine.pipeline.assemble import ClassifierSpec, build_classifier
+
+    if cuda_backend_status()[0]:
+        pytest.skip("the CUDA spectral backend works here: nothing would be refused")
+    plain = build_classifier(ClassifierSpec(backend="ort", model=DEFAULT_CLASSIFIER,
+                                            spectral="cuda"))
+    auto = build_classifier(ClassifierSpec(backend="ort", model=DEFAULT_CLASSIFIER))
+    try:
+        assert plain.spectral_name == "none" and "ignores" in plain.feature.reason
+        np.testing.assert_array_equal(plain.classify(face_crops), auto.classify(face_crops))
+    finally:
+        plain.close()
+        auto.close()
+    # A model that reads its spectrum still gets exactly the backend asked for.
+    spectral = tmp_path / "spectral.onnx"
+    write_tiny_classifier(spectral)
+    with pytest.raises(BackendUnavailable, match="cuda"):
+        build_classifier(ClassifierSpec(backend="ort", model=spectral, spectral="cuda"))
+    reads = build_classifier(ClassifierSpec(backend="ort", model=spectral))
+    assert reads.spectral_name == "cpu"
+    reads.close()
+    with pytest.raises(UsageError, match="unknown spectral backend"):
+        feature_for(80, False, "gpu")
