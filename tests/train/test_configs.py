@@ -3,6 +3,7 @@ into someone's run (``load_config`` rejects unknown keys)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,12 @@ def test_v14_differs_from_v9_only_by_the_number_of_views() -> None:
     assert v14.cache.epoch_size == v9.cache.epoch_size == 0  # same steps per epoch
     assert v14.augment == v9.augment and v14.optim == v9.optim and v14.seed == v9.seed
     assert v14.model_config == v9.model_config and v14.contract == v9.contract
+
+
+def test_v15_differs_from_v9_only_by_the_epochs() -> None:
+    root = CONFIGS[0].parent
+    v9, v15 = load_config(root / "detector_v9.yaml"), load_config(root / "detector_v15.yaml")
+    assert (v9.optim.epochs, v15.optim.epochs) == (14, 20)
+    assert replace(v15.optim, epochs=14) == v9.optim
+    assert v15.augment == v9.augment and v15.cache == v9.cache and v15.seed == v9.seed
+    assert v15.model_config == v9.model_config and v15.contract == v9.contract
