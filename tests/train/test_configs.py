@@ -23,17 +23,21 @@ def test_config_loads(path: Path) -> None:
     assert cfg.optim.epochs > 0 and cfg.run_dir
 
 
-def test_v13_differs_from_v9_only_by_the_weight_average() -> None:
+def _with_v9(name: str):
+    """The shipped recipe's config and a candidate's, to compare field by field."""
     root = CONFIGS[0].parent
-    v9, v13 = load_config(root / "detector_v9.yaml"), load_config(root / "detector_v13.yaml")
+    return load_config(root / "detector_v9.yaml"), load_config(root / name)
+
+
+def test_v13_differs_from_v9_only_by_the_weight_average() -> None:
+    v9, v13 = _with_v9("detector_v13.yaml")
     assert v13.optim.ema_decay == 0.998 and v9.optim.ema_decay == 0.0
     assert v13.augment == v9.augment and v13.cache == v9.cache and v13.seed == v9.seed
     assert v13.model_config == v9.model_config and v13.contract == v9.contract
 
 
 def test_v14_differs_from_v9_only_by_the_number_of_views() -> None:
-    root = CONFIGS[0].parent
-    v9, v14 = load_config(root / "detector_v9.yaml"), load_config(root / "detector_v14.yaml")
+    v9, v14 = _with_v9("detector_v14.yaml")
     assert (v9.cache.views, v14.cache.views) == (6, 12)
     assert v14.cache.epoch_size == v9.cache.epoch_size == 0  # same steps per epoch
     assert v14.augment == v9.augment and v14.optim == v9.optim and v14.seed == v9.seed
@@ -41,8 +45,7 @@ def test_v14_differs_from_v9_only_by_the_number_of_views() -> None:
 
 
 def test_v15_differs_from_v9_only_by_the_epochs() -> None:
-    root = CONFIGS[0].parent
-    v9, v15 = load_config(root / "detector_v9.yaml"), load_config(root / "detector_v15.yaml")
+    v9, v15 = _with_v9("detector_v15.yaml")
     assert (v9.optim.epochs, v15.optim.epochs) == (14, 20)
     assert replace(v15.optim, epochs=14) == v9.optim
     assert v15.augment == v9.augment and v15.cache == v9.cache and v15.seed == v9.seed
