@@ -26,6 +26,7 @@ from train.checkpoint import load_checkpoint
 from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
 from train.metrics import binary_metrics, eer_threshold, sigmoid
+from train.pairs import ViewIndex, pair_batch, pair_loss, twin_index
 from train.registry import Sample, balanced_weights, source_name
 from train.run_common import (
     TrainResult,
@@ -133,6 +134,24 @@ def _draw_weights(
     return w / w.sum()
 
 
+def _twins(weight: float, samples: list[Sample]) -> np.ndarray | None:
+    """The training split's twin index for the twin ranking loss, or None when it is off.
+
+    Checked before any cache is built, so a config that cannot pair fails in seconds.
+    """
+    if weight < 0:
+        raise ValueError(f"cache.pair_weight must be >= 0, got {weight}")
+    if weight == 0:
+        return None
+    twins = twin_index(samples)
+    n = int((twins >= 0).sum()) // 2
+    if n == 0:
+        raise ValueError("cache.pair_weight > 0 but the training split holds no real/fake "
+                         "twin pairs (a group with exactly one real and one fake sample)")
+    log.info("twin ranking loss: %d real/fake pairs in training, weight %g", n, weight)
+    return twins
+
+
 def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None):
     """Train a frozen-stem model on cached views; see the module docstring."""
     import torch
@@ -148,11 +167,12 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
     device = _device(cfg.optim.device)
 
     samples = load_samples(cfg)
+    split = {k: [s for s in samples if s.split == k] for k in ("train", "val", "test")}
+    log.info("samples: %s", {k: len(v) for k, v in split.items()})
+    twins = _twins(cfg.cache.pair_weight, split["train"])
     cache_root = Path(cfg.cache.dir or Path(cfg.data.cache_dir) / "views")
     faces = detect_faces([s.path for s in samples], Path(cfg.data.cache_dir) / "faces.npz",
                          cfg.contract.margin, cfg.data.min_face)
-    split = {k: [s for s in samples if s.split == k] for k in ("train", "val", "test")}
-    log.info("samples: %s", {k: len(v) for k, v in split.items()})
 
     mcfg = model_config(cfg.model, {**cfg.model_config,
                                     "spectrum_bins": cfg.contract.spectrum_bins})
@@ -217,6 +237,8 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
                                      "val_acc", "threshold", "lr", "seconds"])
     loss_fn = torch.nn.BCEWithLogitsLoss()
     stem_all = train_cache.stem
+    pairing = None if twins is None else (
+        twins, ViewIndex.of(train_cache.sample, train_cache.sbi, len(split["train"])))
     for epoch in range(start, cfg.optim.epochs):
         if bad >= cfg.optim.patience:
             log.info("early stop: no validation AUC gain for %d epochs", bad)
@@ -230,7 +252,16 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
         model.train()
         losses = []
         for i in range(steps_per_epoch):
-            idx = np.sort(drawn[i * bs : (i + 1) * bs])  # sorted: sequential memmap reads
+            idx, pairs = drawn[i * bs : (i + 1) * bs], None
+            if pairing is not None:
+                idx, pairs = pair_batch(idx, train_cache.sample, train_cache.sbi,
+                                        train_cache.label, *pairing, rng)
+                order = np.argsort(idx, kind="stable")
+                where = np.empty_like(order)
+                where[order] = np.arange(len(order))
+                idx, pairs = idx[order], where[pairs]  # positions follow the sort
+            else:
+                idx = np.sort(idx)  # sorted: sequential memmap reads
             lr = _lr_at(epoch * steps_per_epoch + i, total, warmup, cfg.optim.lr)
             for group in opt.param_groups:
                 group["lr"] = lr * group["scale"]
@@ -238,7 +269,10 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
             f = f.to(device).contiguous(memory_format=fmt)
             s = torch.from_numpy(np.array(train_cache.spectrum[idx])).to(device)
             y = torch.from_numpy(train_cache.label[idx].astype(np.float32)).to(device)
-            loss = loss_fn(model.forward_cached(f, s)[:, 0], y)
+            z = model.forward_cached(f, s)[:, 0]
+            loss = loss_fn(z, y)
+            if pairs is not None:
+                loss = loss + cfg.cache.pair_weight * pair_loss(z, pairs)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

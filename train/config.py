@@ -77,6 +77,9 @@ class CacheConfig:
         dir: cache folder (default ``<data.cache_dir>/views``).
         exclude_sources: never draw training views of these sources (ablations that share
             one cache); ``sbi`` names the self-blended views. Validation is unchanged.
+        pair_weight: weight of the twin ranking loss (:mod:`train.pairs`): each batch pairs
+            its DFDC draws with their real/fake twins and adds ``pair_weight`` times the mean
+            ``softplus(z_real - z_fake)``. 0 (default) draws and trains exactly as before.
     """
 
     views: int = 0
@@ -86,6 +89,7 @@ class CacheConfig:
     body_lr_scale: float = 0.3
     dir: str | None = None
     exclude_sources: tuple[str, ...] = ()
+    pair_weight: float = 0.0
 
 
 @dataclass(frozen=True)

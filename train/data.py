@@ -77,7 +77,7 @@ def read_manifest(path: str | Path) -> list[Sample]:
     """Samples from a ``deepscreen data split`` manifest (path,label,source,group,split)."""
     from train.splits import read_manifest as read_split_manifest
 
-    return [Sample(str(it.path), it.label, it.source, it.split)
+    return [Sample(str(it.path), it.label, it.source, it.split, it.group)
             for it in read_split_manifest(path)]
 
 
