@@ -50,3 +50,11 @@ def test_v15_differs_from_v9_only_by_the_epochs() -> None:
     assert replace(v15.optim, epochs=14) == v9.optim
     assert v15.augment == v9.augment and v15.cache == v9.cache and v15.seed == v9.seed
     assert v15.model_config == v9.model_config and v15.contract == v9.contract
+
+
+def test_v16_differs_from_v9_only_by_the_twin_ranking_loss() -> None:
+    v9, v16 = _with_v9("detector_v16.yaml")
+    assert (v9.cache.pair_weight, v16.cache.pair_weight) == (0.0, 1.0)
+    assert replace(v16.cache, pair_weight=0.0) == v9.cache  # same views: v9's cache is reused
+    assert v16.augment == v9.augment and v16.optim == v9.optim and v16.seed == v9.seed
+    assert v16.model_config == v9.model_config and v16.contract == v9.contract
