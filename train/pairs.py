@@ -119,3 +119,53 @@ def pair_loss(logits, pairs: np.ndarray):
         return logits.sum() * 0.0
     p = torch.as_tensor(pairs, device=logits.device)
     return torch.nn.functional.softplus(logits[p[:, 0]] - logits[p[:, 1]]).mean()
+
+
+@dataclass(frozen=True)
+class TwinRanking:
+    """How a detector ranks each fake against its own real twin (one source's test pairs).
+
+    Attributes:
+        pairs: twin pairs scored.
+        pair_accuracy: share of pairs whose fake scores above its real twin (ties count half);
+            what :func:`pair_loss` trains. Scene offsets cancel within a pair.
+        auc: every fake against every real of the same faces (the usual AUC): below
+            ``pair_accuracy`` where whole scenes score high or low together.
+        median_gap: median of logit(fake) - logit(real) over the pairs.
+        real_flagged_with_fake: of the reals called fake at the threshold, the share whose
+            twin is called fake too (a scene-wide false alarm rather than a face-level one).
+    """
+
+    pairs: int
+    pair_accuracy: float
+    auc: float
+    median_gap: float
+    real_flagged_with_fake: float
+
+
+def twin_ranking(samples: Sequence[Sample], p_fake: np.ndarray, threshold: float) -> TwinRanking:
+    """:class:`TwinRanking` of scores ``p_fake`` (one per sample) over the twin pairs among
+    ``samples`` (:func:`twin_index`).
+
+    Raises:
+        ValueError: no twin pairs, or not one score per sample.
+    """
+    from train.metrics import binary_metrics
+
+    p = np.asarray(p_fake, np.float64)
+    if len(p) != len(samples):
+        raise ValueError(f"{len(p)} scores for {len(samples)} samples")
+    twins = twin_index(samples)
+    fake = np.array([i for i, s in enumerate(samples) if s.label == 1 and twins[i] >= 0], int)
+    if len(fake) == 0:
+        raise ValueError("no real/fake twin pairs among the samples")
+    real = twins[fake]
+    eps = 1e-7
+    z = np.log(np.clip(p, eps, 1 - eps)) - np.log(np.clip(1 - p, eps, 1 - eps))
+    gap = z[fake] - z[real]
+    accuracy = float(np.mean((gap > 0) + 0.5 * (gap == 0)))
+    both = np.concatenate([fake, real])
+    auc = binary_metrics(np.array([samples[i].label for i in both]), p[both], threshold).auc
+    real_flagged = p[real] >= threshold
+    with_fake = float(np.mean(p[fake][real_flagged] >= threshold)) if real_flagged.any() else 0.0
+    return TwinRanking(len(fake), accuracy, float(auc), float(np.median(gap)), with_fake)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from tests.shared_data import shared_path
 from train.checkpoint import load_checkpoint
 from train.config import config_from_dict
 from train.loop import train
-from train.pairs import ViewIndex, pair_batch, pair_loss, twin_index
+from train.pairs import ViewIndex, pair_batch, pair_loss, twin_index, twin_ranking
 from train.registry import Sample, load_sources
 
 
@@ -122,6 +125,60 @@ def test_view_index_refuses_a_sample_without_views() -> None:
     views = ViewIndex.of(np.array([0, 0, 2]), np.array([False, False, False]), 3)
     with pytest.raises(ValueError, match="sample 1"):
         views.random_view(1, np.random.default_rng(0))
+
+
+def test_twin_ranking_separates_pair_skill_from_scene_offsets() -> None:
+    # Three pairs: each fake above its own twin, but scene 2 scores high for both faces.
+    samples = [_s(0, 0, "a"), _s(1, 1, "a"), _s(2, 0, "b"), _s(3, 1, "b"),
+               _s(4, 0, "c"), _s(5, 1, "c"), _s(6, 0, "")]
+    p = np.array([0.10, 0.30, 0.20, 0.40, 0.70, 0.90, 0.99])
+    r = twin_ranking(samples, p, threshold=0.5)
+    assert r.pairs == 3 and r.pair_accuracy == 1.0
+    # Fakes 0.3, 0.4 lie below the real 0.7: 7 of 9 fake/real comparisons right.
+    assert r.auc == pytest.approx(7 / 9)
+    logit = np.log(p / (1 - p))
+    assert r.median_gap == pytest.approx(np.median([logit[1] - logit[0], logit[3] - logit[2],
+                                                    logit[5] - logit[4]]))
+    assert r.real_flagged_with_fake == 1.0  # the one real flagged (0.70) has its fake flagged
+    tied = twin_ranking(samples, np.full(7, 0.5), threshold=0.9)
+    assert tied.pair_accuracy == 0.5 and tied.real_flagged_with_fake == 0.0
+    with pytest.raises(ValueError, match="no real/fake twin pairs"):
+        twin_ranking([samples[6]], p[6:], 0.5)
+    with pytest.raises(ValueError, match="6 scores for 7"):
+        twin_ranking(samples, p[:6], 0.5)
+
+
+def test_twin_probe_scores_real_dfdc_test_pairs(tmp_path: Path) -> None:
+    """The probe on the shipped model and eight real DFDC twin pairs of the test split."""
+    faces = shared_path("faces")
+    test = [s for s in load_sources(faces, ["dfdc-faces"]) if s.split == "test"]
+    by_group: dict[str, list[Sample]] = {}
+    for s in test:
+        by_group.setdefault(s.group, []).append(s)
+    pairs = [g for g in by_group.values() if len(g) == 2][:8]
+    root = tmp_path / "faces" / "dfdc-faces"
+    for label in ("real", "fake"):
+        (root / label).mkdir(parents=True)
+    with (root / "manifest.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "source_video"])
+        for group in pairs:
+            for s in group:
+                kind = "fake" if s.label else "real"
+                name = Path(s.path).name
+                os.symlink(s.path, root / kind / name)
+                w.writerow([f"{kind}/{name}", kind, s.group.rsplit("/", 1)[-1]])
+    out = subprocess.run(
+        [sys.executable, "scripts/twin_probe.py", "engine/models/classifier.onnx",
+         "--faces", str(tmp_path / "faces"), "--cache-dir", str(tmp_path / "cache")],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip()
+            for line in out.stdout.splitlines() if line.startswith("| ") and "---" not in line}
+    assert 0.0 <= float(rows["pair accuracy (fake above its own real twin)"]) <= 1.0
+    assert 0.0 <= float(rows["AUC, every fake against every real of these pairs"]) <= 1.0
+    assert "pairs: 8 (dfdc-faces; test split)" in out.stdout
 
 
 # --- the cached training loop with the loss on real DFDC pairs ----------------------------------
