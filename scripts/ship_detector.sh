@@ -6,7 +6,8 @@
 # model key on colour: scripts/grayscale_probe.py) and the framing probe (does it key on the
 # border streaks of pre-cropped face images: scripts/framing_probe.py) and the sharpness probe
 # (does it call soft faces fake: scripts/sharpness_probe.py) and the age probe (whom does it
-# call fake: scripts/age_probe.py); then scripts/issue12_targets.py lists the targets met. Speed
+# call fake: scripts/age_probe.py) and the twin probe (does it rank each DFDC fake above its own
+# real twin: scripts/twin_probe.py); then scripts/issue12_targets.py lists the targets met. Speed
 # is measured separately on a quiet machine (`deepscreen bench --model OUT/classifier.onnx`,
 # docs/BENCHMARKS.md).
 # Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
@@ -53,6 +54,8 @@ step "sharpness probe (does the model call soft faces fake)"
 .venv/bin/python scripts/sharpness_probe.py "$out/classifier.onnx" | tee "$out/sharpness.md"
 step "age probe (UTKFace TNR per age bracket, both framings)"
 .venv/bin/python scripts/age_probe.py "$out/classifier.onnx" | tee "$out/age.md"
+step "twin probe (DFDC test pairs: each fake against its own real twin)"
+.venv/bin/python scripts/twin_probe.py "$out/classifier.onnx" | tee "$out/twins.md"
 step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
 step "issue 12's targets (read from the evaluation and the clips above)"
