@@ -134,6 +134,9 @@ class TwinRanking:
         median_gap: median of logit(fake) - logit(real) over the pairs.
         real_flagged_with_fake: of the reals called fake at the threshold, the share whose
             twin is called fake too (a scene-wide false alarm rather than a face-level one).
+        fake_flagged: the share of all the pairs' fakes called fake: what
+            ``real_flagged_with_fake`` would be if a real's verdict said nothing about its
+            twin's, so only the excess over it measures scene-wide false alarms.
     """
 
     pairs: int
@@ -141,6 +144,7 @@ class TwinRanking:
     auc: float
     median_gap: float
     real_flagged_with_fake: float
+    fake_flagged: float
 
 
 def twin_ranking(samples: Sequence[Sample], p_fake: np.ndarray, threshold: float) -> TwinRanking:
@@ -168,4 +172,5 @@ def twin_ranking(samples: Sequence[Sample], p_fake: np.ndarray, threshold: float
     auc = binary_metrics(np.array([samples[i].label for i in both]), p[both], threshold).auc
     real_flagged = p[real] >= threshold
     with_fake = float(np.mean(p[fake][real_flagged] >= threshold)) if real_flagged.any() else 0.0
-    return TwinRanking(len(fake), accuracy, float(auc), float(np.median(gap)), with_fake)
+    return TwinRanking(len(fake), accuracy, float(auc), float(np.median(gap)), with_fake,
+                       float(np.mean(p[fake] >= threshold)))

@@ -140,6 +140,7 @@ def test_twin_ranking_separates_pair_skill_from_scene_offsets() -> None:
     assert r.median_gap == pytest.approx(np.median([logit[1] - logit[0], logit[3] - logit[2],
                                                     logit[5] - logit[4]]))
     assert r.real_flagged_with_fake == 1.0  # the one real flagged (0.70) has its fake flagged
+    assert r.fake_flagged == pytest.approx(1 / 3)  # only 0.90 of the fakes reaches 0.5
     tied = twin_ranking(samples, np.full(7, 0.5), threshold=0.9)
     assert tied.pair_accuracy == 0.5 and tied.real_flagged_with_fake == 0.0
     with pytest.raises(ValueError, match="no real/fake twin pairs"):
