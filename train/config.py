@@ -79,7 +79,8 @@ class CacheConfig:
             one cache); ``sbi`` names the self-blended views. Validation is unchanged.
         pair_weight: weight of the twin ranking loss (:mod:`train.pairs`): each batch pairs
             its DFDC draws with their real/fake twins and adds ``pair_weight`` times the mean
-            ``softplus(z_real - z_fake)``. 0 (default) draws and trains exactly as before.
+            ``softplus(z_real - z_fake)`` (included in log.csv's ``train_loss``). 0 (default)
+            draws and trains exactly as before.
     """
 
     views: int = 0
