@@ -158,7 +158,7 @@ def twin_ranking(samples: Sequence[Sample], p_fake: np.ndarray, threshold: float
     Raises:
         ValueError: no twin pairs, or not one score per sample.
     """
-    from train.metrics import binary_metrics
+    from train.metrics import binary_metrics, logit
 
     p = np.asarray(p_fake, np.float64)
     if len(p) != len(samples):
@@ -168,8 +168,7 @@ def twin_ranking(samples: Sequence[Sample], p_fake: np.ndarray, threshold: float
     if len(fake) == 0:
         raise ValueError("no real/fake twin pairs among the samples")
     real = twins[fake]
-    eps = 1e-7
-    z = np.log(np.clip(p, eps, 1 - eps)) - np.log(np.clip(1 - p, eps, 1 - eps))
+    z = logit(p)
     gap = z[fake] - z[real]
     accuracy = float(np.mean((gap > 0) + 0.5 * (gap == 0)))
     both = np.concatenate([fake, real])
