@@ -58,3 +58,12 @@ def test_v16_differs_from_v9_only_by_the_twin_ranking_loss() -> None:
     assert replace(v16.cache, pair_weight=0.0) == v9.cache  # same views: v9's cache is reused
     assert v16.augment == v9.augment and v16.optim == v9.optim and v16.seed == v9.seed
     assert v16.model_config == v9.model_config and v16.contract == v9.contract
+
+
+def test_v17_differs_from_v9_only_by_the_last_trunk_block() -> None:
+    v9, v17 = _with_v9("detector_v17.yaml")
+    lasts = (v9.model_config["last"], v17.model_config["last"])
+    assert lasts == ("expanded_conv_13", "expanded_conv_16")
+    assert {**v17.model_config, "last": "expanded_conv_13"} == v9.model_config
+    assert v17.augment == v9.augment and v17.cache == v9.cache and v17.seed == v9.seed
+    assert v17.optim == v9.optim and v17.contract == v9.contract and v17.model == v9.model
