@@ -82,3 +82,19 @@ def test_onnx_export_has_only_safe_ops(name: str, tmp_path) -> None:
     assert ops <= set(_trt_supported()), f"not in TensorRT's list: {ops - set(_trt_supported())}"
     assert not ops & {"DFT", "STFT"}
     assert [i.name for i in graph.input] == ["crops", "spectrum"]
+
+
+@pytest.mark.parametrize(
+    ("last", "channels", "params"),
+    [("expanded_conv_13", 160, 0.73), ("expanded_conv_16", 320, 1.88)],
+)
+def test_mobilenet_detector_trunk_cut(last: str, channels: int, params: float) -> None:
+    """Where the default trunk ends (the docs and model card quote these shapes)."""
+    overrides = {"frozen": "expanded_conv_3", "last": last, "spectral_hidden": 0}
+    model = create_model("mobilenet_detector", overrides).eval()
+    with torch.no_grad():
+        stem = model.stem_features(torch.zeros(1, 3, 224, 224))
+        body = model.body(stem)
+    assert tuple(stem.shape[1:]) == (32, 28, 28)
+    assert tuple(body.shape[1:]) == (channels, 7, 7)
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 2) == params
