@@ -30,6 +30,9 @@ class DataConfig:
         cache_dir: face detections and clean eval arrays (shared between runs on one data set).
         min_face: smallest face the detector looks for, in pixels.
         limit_per_class: use at most this many train images per class (tiny test configs).
+        sample_power: on-the-fly training only: > 0 draws each epoch's items with
+            :func:`train.registry.balanced_weights` of this power (what ``cache.sample_power``
+            does for cached views); 0 (default) shows every training image once per epoch.
     """
 
     root: str = "../shared/data/faces"
@@ -41,6 +44,7 @@ class DataConfig:
     cache_dir: str = "runs/cache"
     min_face: int = 40
     limit_per_class: int | None = None
+    sample_power: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class OptimConfig:
     # > 0: validate, keep and ship an exponential moving average of the trained weights
     # (train.weight_average), e.g. 0.998; 0 keeps the weights of the epoch's last step.
     ema_decay: float = 0.0
+    # On-the-fly training only: learning rate of a model's pretrained ``body`` blocks relative
+    # to ``lr`` (``cache.body_lr_scale`` does this for cached training); 1.0 = one rate for all.
+    body_lr_scale: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -163,15 +163,8 @@ def detect_faces(
     """
     # Keys are resolved paths, so "../shared/x.jpg" and "/work/shared/x.jpg" share an entry.
     keys = {p: str(Path(p).resolve()) for p in paths}
-    cache: dict[str, Face] = {}
     cache_path = Path(cache_file) if cache_file else None
-    if cache_path and cache_path.is_file():
-        data = np.load(cache_path, allow_pickle=False)
-        for p, b, lm, d in zip(data["paths"], data["boxes"], data["landmarks"], data["detected"],
-                               strict=True):
-            cache[str(Path(str(p)).resolve())] = Face(
-                tuple(float(v) for v in b), lm if d else None, bool(d)
-            )
+    cache = load_faces(cache_path) if cache_path and cache_path.is_file() else {}
     todo = [p for p in paths if keys[p] not in cache]
     if todo:
         detector = make_detector(min_face)
@@ -184,14 +177,29 @@ def detect_faces(
                 lm = np.asarray(det.landmarks, np.float32).reshape(5, 2)
                 cache[keys[p]] = Face(tuple(float(v) for v in det.box), lm, True)
         if cache_path:
-            _save_faces(cache_path, cache)
+            save_faces(cache_path, cache)
     missed = sum(1 for p in paths if not cache[keys[p]].detected)
     if missed:
         log.info("no face found in %d of %d images: used as aligned crops", missed, len(paths))
     return {p: cache[keys[p]] for p in paths}
 
 
-def _save_faces(path: Path, cache: dict[str, Face]) -> None:
+def load_faces(path: Path, base: Path | None = None) -> dict[str, Face]:
+    """The detection cache ``path`` as {resolved path: Face}.
+
+    ``base``: resolve relative paths against this folder (a relocated cache, e.g. the
+    device pack's, stores them relative to its data); None resolves against the working dir.
+    """
+    data = np.load(path, allow_pickle=False)
+    out: dict[str, Face] = {}
+    for p, b, lm, d in zip(data["paths"], data["boxes"], data["landmarks"], data["detected"],
+                           strict=True):
+        key = Path(str(p)) if base is None else Path(base) / str(p)
+        out[str(key.resolve())] = Face(tuple(float(v) for v in b), lm if d else None, bool(d))
+    return out
+
+
+def save_faces(path: Path, cache: dict[str, Face]) -> None:
     """Write the detection cache atomically (other runs may be reading it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = sorted(cache)

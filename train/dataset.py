@@ -61,8 +61,16 @@ class TrainDataset(torch.utils.data.Dataset):
         ]
         self.set_epoch(0)
 
-    def set_epoch(self, epoch: int) -> None:
+    def set_epoch(self, epoch: int, draws: np.ndarray | None = None) -> None:
+        """Redraw SBI items and augmentations for ``epoch``.
+
+        ``draws``: item indices to serve in this epoch (e.g. a source-balanced draw with
+        repeats); position ``j`` serves item ``draws[j]`` with its own augmentation (the rng
+        is keyed by the position, so an item drawn twice gives two different views). None
+        serves every item once.
+        """
         self.epoch = epoch
+        self.draws = None if draws is None else np.asarray(draws, np.int64)
         items = [Item(i, False) for i in range(len(self.samples))]
         if self.sbi is not None and self.sbi.fraction > 0 and self.blendable:
             rng = np.random.default_rng([self.seed, epoch, 7919])
@@ -72,13 +80,13 @@ class TrainDataset(torch.utils.data.Dataset):
         self.items = items
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.items) if self.draws is None else len(self.draws)
 
     def labels(self) -> np.ndarray:
         return np.array([1 if it.sbi else self.samples[it.sample].label for it in self.items])
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        item = self.items[k]
+        item = self.items[k if self.draws is None else int(self.draws[k])]
         sample = self.samples[item.sample]
         face = self.faces[sample.path]
         rng = sample_rng(self.seed, self.epoch, k)
@@ -135,6 +143,19 @@ def augmented_crop(
     if aug.p_fit > 0 and rng.random() < aug.p_fit:
         cx, cy, side = fit_square(cx, cy, side, img.shape)
     return augment_crop(crop_square(img, cx, cy, side), aug, rng, label)
+
+
+def clean_spectra(
+    samples: list[Sample], faces: dict[str, Face], contract: InputContract
+) -> np.ndarray:
+    """Radial spectra (N, bins) of the clean canonical crops: what :func:`eval_arrays` gives
+    as its second array, without keeping N full-size crops in memory (12k training crops at
+    224 px would be 7 GB)."""
+    spec = np.empty((len(samples), contract.spectrum_bins), np.float32)
+    for i, s in enumerate(samples):
+        crop = face_crop(read_bgr(s.path), faces[s.path].box, contract.margin)
+        spec[i] = radial_spectrum([crop], contract.spectrum_bins)[0]
+    return spec
 
 
 def eval_arrays(

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.errors import UsageError
 from train.checkpoint import load_checkpoint, load_user_weights
 from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
@@ -58,7 +59,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
         return train_cached(cfg, resume=resume, stop_after=stop_after)
     import torch
 
-    from train.dataset import TrainDataset, eval_arrays
+    from train.dataset import TrainDataset, clean_spectra, eval_arrays
     from train.models import config_to_dict as model_cfg_dict
     from train.models import create_model, model_config
 
@@ -82,19 +83,23 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
 
     mcfg = model_config(cfg.model, {**cfg.model_config,
                                     "spectrum_bins": cfg.contract.spectrum_bins})
-    model = create_model(cfg.model, model_cfg_dict(mcfg)).to(device)
+    model = create_model(cfg.model, model_cfg_dict(mcfg))
+    if getattr(mcfg, "pretrained", None):  # as the cached loop does (train.cached_loop)
+        n = model.load_backbone(mcfg.pretrained)
+        log.info("initialised %d trunk tensors from %s", n, mcfg.pretrained)
+    model.to(device)
     if cfg.weights:
         loaded = load_user_weights(model, cfg.weights)
         log.info("initialised %d tensors from %s", len(loaded), cfg.weights)
 
     x_val, s_val, y_val = eval_arrays(by_split["val"], faces, cfg.contract, cache)
     # Spectrum standardisation comes from clean training crops and lives in the model buffers.
-    _, s_train, _ = eval_arrays(by_split["train"], faces, cfg.contract, cache)
+    s_train = clean_spectra(by_split["train"], faces, cfg.contract)
     model.set_spectrum_stats(torch.from_numpy(s_train.mean(0)), torch.from_numpy(s_train.std(0)))
 
     dataset = TrainDataset(by_split["train"], faces, cfg.contract, cfg.augment,
                            cfg.sbi if cfg.sbi.fraction > 0 else None, cfg.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr,
+    opt = torch.optim.AdamW(_param_groups(model, cfg.optim.body_lr_scale), lr=cfg.optim.lr,
                             weight_decay=cfg.optim.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     steps_per_epoch = math.ceil(len(dataset) / cfg.optim.batch_size)
@@ -130,6 +135,9 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
         t0 = time.perf_counter()
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same per epoch on resume
         dataset.set_epoch(epoch)
+        if cfg.data.sample_power > 0:
+            dataset.set_epoch(epoch, balanced_draws(dataset, cfg.data.sample_power,
+                                                    len(by_split["train"]), cfg.seed, epoch))
         order = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=cfg.optim.batch_size, shuffle=True, generator=order,
@@ -143,7 +151,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
             step = epoch * steps_per_epoch + i
             lr = _lr_at(step, total_steps, warmup, cfg.optim.lr)
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("scale", 1.0)  # absent in older checkpoints
             xb, sb, yb = xb.to(device), sb.to(device), yb.to(device)
             with torch.autocast(device.type, enabled=use_amp):
                 loss = loss_fn(model(xb, sb)[:, 0].float(), yb)
@@ -172,6 +180,39 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
     if writer:
         writer.close()
     return _finish(run, best_path, best_epoch, by_split, faces, cfg, device)
+
+
+def _param_groups(model, body_lr_scale: float) -> list[dict]:
+    """AdamW groups: a pretrained ``body`` at ``body_lr_scale`` x the rate, the rest at 1 x.
+
+    With a scale of 1 it is one group of every parameter, as before the option existed (so
+    older runs resume with their optimizer state).
+    """
+    if body_lr_scale == 1.0:
+        return [{"params": list(model.parameters()), "scale": 1.0}]
+    body = [p for n, p in model.named_parameters() if n.startswith("body.")]
+    if not body:
+        raise UsageError(f"optim.body_lr_scale={body_lr_scale} but model "
+                         f"{type(model).__name__} has no pretrained 'body' blocks")
+    rest = [p for n, p in model.named_parameters() if not n.startswith("body.")]
+    return [{"params": body, "scale": body_lr_scale}, {"params": rest, "scale": 1.0}]
+
+
+def balanced_draws(dataset, power: float, n: int, seed: int, epoch: int) -> np.ndarray:
+    """``n`` item indices of ``dataset`` drawn with replacement, source-balanced.
+
+    Each item's probability is :func:`train.registry.balanced_weights` of ``power`` (SBI items
+    count as one more fake source, as in the cached loop), so DFDC, 8x larger than any other
+    source, does not fill most of each epoch. Reproducible from (seed, epoch).
+    """
+    from train.data import Sample
+    from train.registry import balanced_weights
+
+    pseudo = [Sample(dataset.samples[it.sample].path, 1, "sbi/fake") if it.sbi
+              else dataset.samples[it.sample] for it in dataset.items]
+    w = np.asarray(balanced_weights(pseudo, power), np.float64)
+    rng = np.random.default_rng([seed, epoch, 104729])
+    return rng.choice(len(pseudo), size=n, replace=True, p=w / w.sum())
 
 
 def _finish(run, best_path, best_epoch, by_split, faces, cfg, device) -> TrainResult:

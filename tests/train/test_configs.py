@@ -67,3 +67,16 @@ def test_v17_differs_from_v9_only_by_the_last_trunk_block() -> None:
     assert {**v17.model_config, "last": "expanded_conv_13"} == v9.model_config
     assert v17.augment == v9.augment and v17.cache == v9.cache and v17.seed == v9.seed
     assert v17.optim == v9.optim and v17.contract == v9.contract and v17.model == v9.model
+
+
+def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
+    v9, gpu = _with_v9("detector_gpu.yaml")
+    assert gpu.cache.views == 0 and gpu.data.manifest.startswith(".devicepack/")
+    assert {**gpu.model_config, "pretrained": None} == {**v9.model_config, "pretrained": None}
+    assert gpu.model_config["pretrained"].endswith(".pt")  # the pack's dequantized trunk
+    assert gpu.augment == v9.augment and gpu.contract == v9.contract and gpu.seed == v9.seed
+    assert gpu.data.sample_power == v9.cache.sample_power
+    assert gpu.optim.body_lr_scale == v9.cache.body_lr_scale
+    same = ("epochs", "batch_size", "lr", "weight_decay", "warmup_epochs", "amp", "ema_decay")
+    assert all(getattr(gpu.optim, k) == getattr(v9.optim, k) for k in same)
+    assert gpu.sbi.fraction == 0 and v9.cache.sbi_views == 0

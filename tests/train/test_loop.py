@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,3 +125,41 @@ def test_on_the_fly_loop_ships_the_weight_average(tmp_path, root, cache_dir) -> 
     average = last["train_state"]["weight_average"]["weights"]
     assert all(torch.equal(best[k], v) for k, v in average.items())
     assert not _same_weights(tmp_path / "ema" / "best.pt", tmp_path / "ema" / "last.pt")
+
+
+def test_balanced_draws_temper_a_large_source_and_key_views_by_position() -> None:
+    from types import SimpleNamespace
+
+    from train.data import Sample
+    from train.dataset import Item
+    from train.loop import balanced_draws
+
+    # 900 fakes of one source, 100 of another, 100 reals: uniform draws would be 82 % "big".
+    samples = ([Sample(f"big{i}", 1, "big/fake") for i in range(900)]
+               + [Sample(f"small{i}", 1, "small/fake") for i in range(100)]
+               + [Sample(f"real{i}", 0, "r/real") for i in range(100)])
+    ds = SimpleNamespace(samples=samples, items=[Item(i, False) for i in range(len(samples))])
+    draws = balanced_draws(ds, 0.5, 20000, seed=0, epoch=0)
+    source = np.array([samples[i].source for i in draws])
+    # power 0.5: big/small mass 900**0.5 : 100**0.5 = 3 : 1 within the fake half
+    assert abs(np.mean(source == "big/fake") - 0.375) < 0.02
+    assert abs(np.mean(source == "small/fake") - 0.125) < 0.02
+    assert abs(np.mean(source == "r/real") - 0.5) < 0.02
+    assert np.array_equal(draws, balanced_draws(ds, 0.5, 20000, seed=0, epoch=0))
+    assert not np.array_equal(draws, balanced_draws(ds, 0.5, 20000, seed=0, epoch=1))
+
+
+def test_body_learning_rate_scale_groups() -> None:
+    from train.loop import _param_groups
+    from train.models import create_model
+
+    model = create_model("mobilenet_detector", {"spectral_hidden": 0})
+    body, rest = _param_groups(model, 0.3)
+    assert body["scale"] == 0.3 and rest["scale"] == 1.0
+    assert len(body["params"]) + len(rest["params"]) == len(list(model.parameters()))
+    (one,) = _param_groups(model, 1.0)  # the old single group: older runs resume
+    assert one["scale"] == 1.0
+    from engine.errors import UsageError
+
+    with pytest.raises(UsageError, match="no pretrained 'body'"):
+        _param_groups(create_model("spatial_spectral_tiny"), 0.3)

@@ -219,3 +219,20 @@ def test_expanded_conv_5_features_match_litert() -> None:
     # Off by about one int8 step on average; a padding error would wreck the borders.
     assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.99
     assert np.abs(ours - theirs).mean() < 2 * scale
+
+
+def test_trunk_state_dict_loads_exactly_as_the_tflite_file(tmp_path) -> None:
+    """The device pack ships the trunk as a .pt (no tflite package there): same tensors."""
+    from train.models import create_model
+    from train.models.mobilenet_detector import save_trunk
+
+    tflite = _weights("mobilenet_v2_1.0_224_quant.tflite")
+    pt = save_trunk(tflite, tmp_path / "trunk.pt")
+    a, b = (create_model("mobilenet_detector", {"spectral_hidden": 0}) for _ in range(2))
+    assert a.load_backbone(tflite) == b.load_backbone(pt) > 0
+    sa, sb = a.state_dict(), b.state_dict()
+    trunk = [k for k in sa if k.startswith(("stem.", "body."))]
+    assert trunk and all(torch.equal(sa[k], sb[k]) for k in trunk)
+    torch.save({"not": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(ModelError, match="not a MobileNetV2 trunk"):
+        a.load_backbone(tmp_path / "other.pt")

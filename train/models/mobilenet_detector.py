@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from engine.errors import UsageError
+from engine.errors import ModelError, UsageError
 from train.backbones.mobilenet import MobileNetV2, load_tflite_weights
 from train.models.registry import register_model
 
@@ -106,13 +106,25 @@ class MobileNetDetector(nn.Module):
         return self
 
     def load_backbone(self, path: str | Path) -> int:
-        """Copy ImageNet weights from a MobileNetV2 TFLite file into stem and body.
+        """Copy ImageNet weights into stem and body from a MobileNetV2 TFLite file, or from
+        the ``.pt`` trunk state dict that :func:`save_trunk` made of one (what the device
+        pack ships: that machine has no ``tflite`` package).
 
         Returns:
             The number of tensors copied.
+
+        Raises:
+            ModelError: a ``.pt`` file that is not a MobileNetV2 trunk's state dict.
         """
         trunk = MobileNetV2()
-        load_tflite_weights(trunk, path)
+        if Path(path).suffix == ".pt":
+            state = torch.load(Path(path), map_location="cpu", weights_only=True)
+            try:
+                trunk.load_state_dict(state)
+            except (RuntimeError, TypeError, AttributeError) as exc:
+                raise ModelError(f"{path} is not a MobileNetV2 trunk state dict: {exc}") from exc
+        else:
+            load_tflite_weights(trunk, path)
         full = trunk.features.state_dict()
         copied = 0
         for part in (self.stem, self.body):
@@ -152,6 +164,16 @@ class MobileNetDetector(nn.Module):
             logits = self.forward_cached(self.stem(both), torch.cat([spectrum, spectrum], dim=0))
             return (logits[:n] + logits[n:]) * 0.5
         return self.forward_cached(self.stem(crops), spectrum)
+
+
+def save_trunk(tflite_path: str | Path, out: str | Path) -> Path:
+    """Dequantize a MobileNetV2 TFLite file into a torch state dict (``load_backbone`` reads it)."""
+    trunk = MobileNetV2()
+    load_tflite_weights(trunk, tflite_path)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(trunk.state_dict(), out)
+    return out
 
 
 def _out_channels(blocks: nn.Sequential) -> int:
