@@ -94,8 +94,10 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
 
     x_val, s_val, y_val = eval_arrays(by_split["val"], faces, cfg.contract, cache)
     # Spectrum standardisation comes from clean training crops and lives in the model buffers.
-    s_train = clean_spectra(by_split["train"], faces, cfg.contract)
-    model.set_spectrum_stats(torch.from_numpy(s_train.mean(0)), torch.from_numpy(s_train.std(0)))
+    if getattr(model, "spectral", ()) is not None:  # skipped for a model that drops the branch
+        s_train = clean_spectra(by_split["train"], faces, cfg.contract)
+        model.set_spectrum_stats(torch.from_numpy(s_train.mean(0)),
+                                 torch.from_numpy(s_train.std(0)))
 
     dataset = TrainDataset(by_split["train"], faces, cfg.contract, cfg.augment,
                            cfg.sbi if cfg.sbi.fraction > 0 else None, cfg.seed)
