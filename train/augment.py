@@ -52,6 +52,15 @@ class AugmentConfig:
             softened by it, so softness alone stops predicting the label.
         soften_size: (min, max) side in pixels of the face square when softened; a square
             already smaller is left alone.
+        p_sharpen_real: probability that a *real* view is sharpened by an unsharp mask
+            (:func:`unsharp`; amount and radius drawn from ``sharpen_amount`` and
+            ``sharpen_sigma``), after any softening, as a camera's or an editor's sharpening
+            would. Every real training source is soft (DFDC's 224 px video crops, LFW and
+            UTKFace crops enlarged from smaller originals) except FFHQ, and the sharp faces are
+            mostly rendered ones, so the shipped v9 calls sharp studio portraits of real people
+            fake (``scripts/resolution_probe.py``).
+        sharpen_amount: (min, max) strength of the unsharp mask (1.0 adds the full detail once).
+        sharpen_sigma: (min, max) Gaussian radius of the unsharp mask, in pixels of the crop.
         p_precrop: probability that a view of a face with real context all round (at least
             half of its crop square is image) is first cut out of its image the way the
             pre-cropped face sources ship theirs (:func:`precrop`), so that its crop square is
@@ -84,6 +93,9 @@ class AugmentConfig:
     p_fit: float = 0.0
     p_soften_real: float = 0.0
     soften_size: tuple[int, int] = (80, 160)
+    p_sharpen_real: float = 0.0
+    sharpen_amount: tuple[float, float] = (0.5, 1.5)
+    sharpen_sigma: tuple[float, float] = (0.8, 2.0)
     p_precrop: float = 0.0
     precrop_side: tuple[float, float] = (0.6, 0.85)
 
@@ -91,6 +103,13 @@ class AugmentConfig:
 def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur with the kernel size OpenCV derives from ``sigma``."""
     return cv2.GaussianBlur(img, (0, 0), sigmaX=float(sigma), borderType=cv2.BORDER_REFLECT_101)
+
+
+def unsharp(img: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """Unsharp mask: ``img + amount * (img - blur(img, sigma))``, clipped to uint8."""
+    blurred = gaussian_blur(img, sigma).astype(np.float32)
+    out = img.astype(np.float32) * (1.0 + amount) - blurred * amount
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def jpeg_recompress(img: np.ndarray, quality: int) -> np.ndarray:
@@ -194,12 +213,12 @@ def soften(img: np.ndarray, side: int) -> np.ndarray:
 def augment_crop(
     img: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator, label: int | None = None
 ) -> np.ndarray:
-    """Crop-level augmentations in a fixed order: flip, rotate, colour, grayscale, soften, blur,
-    JPEG.
+    """Crop-level augmentations in a fixed order: flip, rotate, colour, grayscale, soften,
+    sharpen, blur, JPEG.
 
     Blur and JPEG come last because they model what happens to a finished image on its way to
-    the detector (re-encoding, soft focus). ``label`` (0 = real) enables ``p_soften_real``;
-    None (unknown) never softens.
+    the detector (re-encoding, soft focus). ``label`` (0 = real) enables ``p_soften_real`` and
+    ``p_sharpen_real``; None (unknown) never softens or sharpens.
     """
     if rng.random() < cfg.p_flip:
         img = img[:, ::-1].copy()
@@ -218,6 +237,8 @@ def augment_crop(
     # Drawn only for real views and only when enabled: older configs keep their caches.
     if cfg.p_soften_real > 0 and label == 0 and rng.random() < cfg.p_soften_real:
         img = soften(img, int(rng.integers(cfg.soften_size[0], cfg.soften_size[1] + 1)))
+    if cfg.p_sharpen_real > 0 and label == 0 and rng.random() < cfg.p_sharpen_real:
+        img = unsharp(img, rng.uniform(*cfg.sharpen_amount), rng.uniform(*cfg.sharpen_sigma))
     if rng.random() < cfg.p_blur:
         img = gaussian_blur(img, rng.uniform(*cfg.blur_sigma))
     if rng.random() < cfg.p_jpeg:

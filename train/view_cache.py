@@ -96,7 +96,8 @@ def _entries(samples: Sequence[Sample], faces: dict[str, Face], plan: ViewPlan) 
 
 # Augmentations added after caches existed: (probability field, its range fields).
 LATER_AUGMENTATIONS = (("p_gray",), ("p_fit",), ("p_soften_real", "soften_size"),
-                       ("p_precrop", "precrop_side"))
+                       ("p_precrop", "precrop_side"),
+                       ("p_sharpen_real", "sharpen_amount", "sharpen_sigma"))
 
 
 def cache_key(

@@ -149,6 +149,8 @@ def test_grayscale_option_keys_the_view_cache_only_when_enabled() -> None:
     assert cache_key(samples, faces, InputContract(), soft, "stem-abc") != key
     pre = replace(plan, augment=replace(plan.augment, p_precrop=0.3))
     assert cache_key(samples, faces, InputContract(), pre, "stem-abc") != key
+    sharp = replace(plan, augment=replace(plan.augment, p_sharpen_real=0.3))
+    assert cache_key(samples, faces, InputContract(), sharp, "stem-abc") != key
 
 
 def test_fit_square_pulls_a_square_inside_the_image() -> None:
@@ -278,3 +280,25 @@ def test_precrop_leaves_an_already_tight_face_crop_alone(astronaut_bgr) -> None:
     a = augmented_crop(tight, face, 0.25, _only_precrop(0.0), np.random.default_rng(0))
     b = augmented_crop(tight, face, 0.25, _only_precrop(1.0), np.random.default_rng(0))
     assert np.array_equal(a, b)
+
+
+def _only_sharpen(p: float) -> AugmentConfig:
+    return AugmentConfig(p_blur=0, p_jpeg=0, p_flip=0, p_rotate=0, p_rescale=0, p_color=0,
+                         box_jitter=0.0, p_sharpen_real=p)
+
+
+def test_sharpen_adds_detail_to_real_views_only(astronaut_bgr) -> None:
+    from train.augment import unsharp
+
+    assert _high_freq_energy(unsharp(astronaut_bgr, 1.0, 1.0)) > 1.5 * _high_freq_energy(
+        astronaut_bgr)
+    assert np.array_equal(unsharp(astronaut_bgr, 0.0, 1.0), astronaut_bgr)
+    cfg = _only_sharpen(1.0)
+    real = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(0), label=0)
+    fake = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(0), label=1)
+    unknown = augment_crop(astronaut_bgr.copy(), cfg, np.random.default_rng(0))
+    assert _high_freq_energy(real) > 1.2 * _high_freq_energy(astronaut_bgr)
+    assert np.array_equal(fake, astronaut_bgr) and np.array_equal(unknown, astronaut_bgr)
+    # Off by default: no draw is taken, so every older config keeps its views and caches.
+    off = augment_crop(astronaut_bgr.copy(), _only_sharpen(0.0), np.random.default_rng(0), 0)
+    assert np.array_equal(off, astronaut_bgr)

@@ -80,3 +80,11 @@ def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
     same = ("epochs", "batch_size", "lr", "weight_decay", "warmup_epochs", "amp", "ema_decay")
     assert all(getattr(gpu.optim, k) == getattr(v9.optim, k) for k in same)
     assert gpu.sbi.fraction == 0 and v9.cache.sbi_views == 0
+
+
+def test_v18_differs_from_v9_only_by_sharpened_real_views() -> None:
+    v9, v18 = _with_v9("detector_v18.yaml")
+    assert (v9.augment.p_sharpen_real, v18.augment.p_sharpen_real) == (0.0, 0.3)
+    assert replace(v18.augment, p_sharpen_real=0.0) == v9.augment
+    assert v18.cache == v9.cache and v18.optim == v9.optim and v18.seed == v9.seed
+    assert v18.model_config == v9.model_config and v18.contract == v9.contract
