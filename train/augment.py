@@ -55,10 +55,10 @@ class AugmentConfig:
         p_sharpen_real: probability that a *real* view is sharpened by an unsharp mask
             (:func:`unsharp`; amount and radius drawn from ``sharpen_amount`` and
             ``sharpen_sigma``), after any softening, as a camera's or an editor's sharpening
-            would. Every real training source is soft (DFDC's 224 px video crops, LFW and
-            UTKFace crops enlarged from smaller originals) except FFHQ, and the sharp faces are
-            mostly rendered ones, so the shipped v9 calls sharp studio portraits of real people
-            fake (``scripts/resolution_probe.py``).
+            would. At the network's input the real training sources are soft (variance of the
+            Laplacian at 224 px: DFDC 23, LFW 23, IMFDB 11) except FFHQ (309), and the
+            synthetic ones sharp (StyleGAN 323, Stable Diffusion 1031), so the shipped v9 calls
+            sharp studio portraits of real people fake (``scripts/resolution_probe.py``).
         sharpen_amount: (min, max) strength of the unsharp mask (1.0 adds the full detail once).
         sharpen_sigma: (min, max) Gaussian radius of the unsharp mask, in pixels of the crop.
         p_precrop: probability that a view of a face with real context all round (at least

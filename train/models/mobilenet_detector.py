@@ -8,9 +8,9 @@ The trunk is split in three parts so that training fits a 2-core CPU:
 - ``body`` = the blocks after it, up to ``last`` (``expanded_conv_13`` by default: the first
   block of the 1/32 stage, 160 channels at 7x7 for a 224 px crop). Fine-tuned from ImageNet.
   The rest of that stage (``expanded_conv_14`` .. ``_16``, 1.15 M parameters) is dropped by
-  default: deep blocks encode object categories, and artefacts of blending and generation live
-  at finer scales. At 7x7 they are cheap (a training step 1.10 -> 1.15 s per batch of 64 on
-  the 2-core dev box); ``mobilenet_detector_deep`` keeps them.
+  default: keeping them (``last: expanded_conv_16``, or ``mobilenet_detector_deep``; v17)
+  changed no test figure beyond run-to-run variation (docs/TRAINING.md, "The whole trunk"),
+  though at 7x7 they cost little (a training step 1.10 -> 1.15 s per batch of 64 here).
 - ``neck`` (1x1 conv + BN + ReLU) and global pooling, concatenated with the spectral MLP of
   :mod:`train.models.spatial_spectral`'s kind, then a linear logit.
 
