@@ -27,7 +27,7 @@ from train.config import TrainConfig, config_to_dict
 from train.data import detect_faces
 from train.metrics import binary_metrics, eer_threshold, sigmoid
 from train.pairs import ViewIndex, pair_batch, pair_loss, twin_index
-from train.registry import Sample, balanced_weights, source_name
+from train.registry import Sample, balanced_weights, source_name, with_sbi_source
 from train.run_common import (
     TrainResult,
     close_epoch,
@@ -122,10 +122,7 @@ def _draw_weights(
 
     Views of sources named in ``exclude`` (``sbi`` for the self-blended ones) get probability 0.
     """
-    pseudo = [
-        Sample(samples[i].path, 1, "sbi/fake") if sbi else samples[i]
-        for i, sbi in zip(cache.sample, cache.sbi, strict=True)
-    ]
+    pseudo = with_sbi_source(samples, cache.sample, cache.sbi)
     keep = np.array([source_name(s.source) not in exclude for s in pseudo])
     if not keep.any() or len({s.label for s, k in zip(pseudo, keep, strict=True) if k}) < 2:
         raise ValueError(f"excluding {list(exclude)} leaves no views of both classes to train on")

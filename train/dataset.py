@@ -61,16 +61,10 @@ class TrainDataset(torch.utils.data.Dataset):
         ]
         self.set_epoch(0)
 
-    def set_epoch(self, epoch: int, draws: np.ndarray | None = None) -> None:
-        """Redraw SBI items and augmentations for ``epoch``.
-
-        ``draws``: item indices to serve in this epoch (e.g. a source-balanced draw with
-        repeats); position ``j`` serves item ``draws[j]`` with its own augmentation (the rng
-        is keyed by the position, so an item drawn twice gives two different views). None
-        serves every item once.
-        """
+    def set_epoch(self, epoch: int) -> None:
+        """Redraw SBI items and augmentations for ``epoch``; every item is served once."""
         self.epoch = epoch
-        self.draws = None if draws is None else np.asarray(draws, np.int64)
+        self.draws: np.ndarray | None = None
         items = [Item(i, False) for i in range(len(self.samples))]
         if self.sbi is not None and self.sbi.fraction > 0 and self.blendable:
             rng = np.random.default_rng([self.seed, epoch, 7919])
@@ -78,6 +72,12 @@ class TrainDataset(torch.utils.data.Dataset):
             chosen = rng.choice(self.blendable, size=n, replace=n > len(self.blendable))
             items += [Item(int(i), True) for i in chosen]
         self.items = items
+
+    def set_draws(self, draws: np.ndarray) -> None:
+        """Serve these item indices in this epoch instead (e.g. a source-balanced draw with
+        repeats). Position ``j`` serves item ``draws[j]`` with its own augmentation (the rng is
+        keyed by the position, so an item drawn twice gives two different views)."""
+        self.draws = np.asarray(draws, np.int64)
 
     def __len__(self) -> int:
         return len(self.items) if self.draws is None else len(self.draws)

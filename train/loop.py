@@ -138,8 +138,8 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
         torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same per epoch on resume
         dataset.set_epoch(epoch)
         if cfg.data.sample_power > 0:
-            dataset.set_epoch(epoch, balanced_draws(dataset, cfg.data.sample_power,
-                                                    len(by_split["train"]), cfg.seed, epoch))
+            dataset.set_draws(balanced_draws(dataset, cfg.data.sample_power,
+                                             len(by_split["train"]), cfg.seed, epoch))
         order = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
         loader = torch.utils.data.DataLoader(
             dataset, batch_size=cfg.optim.batch_size, shuffle=True, generator=order,
@@ -207,11 +207,10 @@ def balanced_draws(dataset, power: float, n: int, seed: int, epoch: int) -> np.n
     count as one more fake source, as in the cached loop), so DFDC, 8x larger than any other
     source, does not fill most of each epoch. Reproducible from (seed, epoch).
     """
-    from train.data import Sample
-    from train.registry import balanced_weights
+    from train.registry import balanced_weights, with_sbi_source
 
-    pseudo = [Sample(dataset.samples[it.sample].path, 1, "sbi/fake") if it.sbi
-              else dataset.samples[it.sample] for it in dataset.items]
+    pseudo = with_sbi_source(dataset.samples, [it.sample for it in dataset.items],
+                             [it.sbi for it in dataset.items])
     w = np.asarray(balanced_weights(pseudo, power), np.float64)
     rng = np.random.default_rng([seed, epoch, 104729])
     return rng.choice(len(pseudo), size=n, replace=True, p=w / w.sum())

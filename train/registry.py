@@ -256,6 +256,18 @@ def balanced_weights(samples: Sequence[Sample], power: float = 0.5) -> list[floa
     return [w / (2.0 * mass[s.label]) for s, w in zip(samples, raw, strict=True)]
 
 
+def with_sbi_source(
+    samples: Sequence[Sample], sample: Sequence[int], sbi: Sequence[bool]
+) -> list[Sample]:
+    """The sample behind each training item, self-blended items as a fake source ``sbi``.
+
+    ``sample[k]`` indexes ``samples``; ``sbi[k]`` marks item k as a self-blended pseudo-fake
+    of that image, which :func:`balanced_weights` then balances as a source of its own.
+    """
+    return [Sample(samples[i].path, 1, "sbi/fake") if b else samples[i]
+            for i, b in zip(sample, sbi, strict=True)]
+
+
 def describe(samples: Sequence[Sample]) -> list[dict[str, object]]:
     """Rows of (source, label, train/val/test counts, groups) for logs and docs."""
     rows = []
