@@ -69,6 +69,15 @@ def test_v17_differs_from_v9_only_by_the_last_trunk_block() -> None:
     assert v17.optim == v9.optim and v17.contract == v9.contract and v17.model == v9.model
 
 
+def test_v19_differs_from_v9_only_by_the_frozen_stem() -> None:
+    v9, v19 = _with_v9("detector_v19.yaml")
+    frozen = (v9.model_config["frozen"], v19.model_config["frozen"])
+    assert frozen == ("expanded_conv_3", "expanded_conv_1")
+    assert {**v19.model_config, "frozen": "expanded_conv_3"} == v9.model_config
+    assert v19.augment == v9.augment and v19.cache == v9.cache and v19.seed == v9.seed
+    assert v19.optim == v9.optim and v19.contract == v9.contract and v19.model == v9.model
+
+
 def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
     v9, gpu = _with_v9("detector_gpu.yaml")
     assert gpu.cache.views == 0 and gpu.data.manifest.startswith(".devicepack/")

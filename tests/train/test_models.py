@@ -98,3 +98,19 @@ def test_mobilenet_detector_trunk_cut(last: str, channels: int, params: float) -
     assert tuple(stem.shape[1:]) == (32, 28, 28)
     assert tuple(body.shape[1:]) == (channels, 7, 7)
     assert round(sum(p.numel() for p in model.parameters()) / 1e6, 2) == params
+
+
+@pytest.mark.parametrize(
+    ("frozen", "stem_shape"),
+    [("expanded_conv_3", (32, 28, 28)), ("expanded_conv_1", (24, 56, 56))],
+)
+def test_mobilenet_detector_stem_cut(frozen: str, stem_shape: tuple[int, int, int]) -> None:
+    """What the view cache stores per view for v9's cut and v19's, and what is left to train."""
+    overrides = {"frozen": frozen, "last": "expanded_conv_13", "spectral_hidden": 0}
+    model = create_model("mobilenet_detector", overrides).eval()
+    with torch.no_grad():
+        stem = model.stem_features(torch.zeros(1, 3, 224, 224))
+    assert tuple(stem.shape[1:]) == stem_shape
+    assert all(not p.requires_grad for p in model.stem.parameters())
+    assert all(p.requires_grad for p in model.body.parameters())
+    assert len(model.body) == {"expanded_conv_3": 10, "expanded_conv_1": 12}[frozen]
