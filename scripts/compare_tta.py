@@ -14,17 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from train.metrics import binary_metrics, eer_threshold
+from train.metrics import binary_metrics, eer_threshold, logit, sigmoid
 from train.predict import open_scorer, score_crops
 from train.registry import load_sources
 from train.source_eval import Detector, score_samples, source_rows
 
 FACES = Path("../shared/data/faces")
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return np.log(p / (1 - p))
 
 
 def main() -> None:
@@ -45,7 +40,7 @@ def main() -> None:
     for split in ("val", "test"):
         part = [s for s in samples if s.split == split]
         got = score_samples(part, detectors, scorer.contract.margin, args.cache_dir)
-        tta = 1 / (1 + np.exp(-(_logit(got["crop"]) + _logit(got["mirror"])) / 2))
+        tta = sigmoid((logit(got["crop"]) + logit(got["mirror"])) / 2)
         p[split] = {"as is": got["crop"], "flip TTA": tta}
     val = [s for s in samples if s.split == "val"]
     test = [s for s in samples if s.split == "test"]

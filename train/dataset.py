@@ -51,9 +51,13 @@ class TrainDataset(torch.utils.data.Dataset):
         augment: AugmentConfig | None,
         sbi: SBIConfig | None,
         seed: int,
+        spectra: bool = True,
     ) -> None:
         self.samples, self.faces, self.contract = samples, faces, contract
         self.augment, self.sbi, self.seed = augment, sbi, seed
+        # False for a model without the spectral branch: its spectrum input is unused, and the
+        # FFT of each native-resolution crop would cost a few ms per view for nothing.
+        self.spectra = spectra
         # Decoded once: workers fork after this, so they share the pixels copy-on-write.
         self.images = [read_bgr(s.path) for s in samples]
         self.blendable = [
@@ -96,7 +100,9 @@ class TrainDataset(torch.utils.data.Dataset):
             img, _ = self_blend(img, face.landmarks, self.sbi, rng)
             label = 1
         crop = self._crop(img, face, rng, label)
-        spectrum = radial_spectrum([crop], self.contract.spectrum_bins)[0]
+        bins = self.contract.spectrum_bins
+        spectrum = (radial_spectrum([crop], bins)[0] if self.spectra
+                    else np.zeros(bins, np.float32))
         x = prepare_crops([crop], self.contract)[0]
         return torch.from_numpy(x), torch.from_numpy(spectrum), torch.tensor(float(label))
 

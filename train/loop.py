@@ -94,13 +94,15 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
 
     x_val, s_val, y_val = eval_arrays(by_split["val"], faces, cfg.contract, cache)
     # Spectrum standardisation comes from clean training crops and lives in the model buffers.
-    if getattr(model, "spectral", ()) is not None:  # skipped for a model that drops the branch
+    uses_spectrum = getattr(model, "spectral", ()) is not None  # False: the branch is dropped
+    if uses_spectrum:
         s_train = clean_spectra(by_split["train"], faces, cfg.contract)
         model.set_spectrum_stats(torch.from_numpy(s_train.mean(0)),
                                  torch.from_numpy(s_train.std(0)))
 
     dataset = TrainDataset(by_split["train"], faces, cfg.contract, cfg.augment,
-                           cfg.sbi if cfg.sbi.fraction > 0 else None, cfg.seed)
+                           cfg.sbi if cfg.sbi.fraction > 0 else None, cfg.seed,
+                           spectra=uses_spectrum)
     opt = torch.optim.AdamW(_param_groups(model, cfg.optim.body_lr_scale), lr=cfg.optim.lr,
                             weight_decay=cfg.optim.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)

@@ -163,3 +163,22 @@ def test_body_learning_rate_scale_groups() -> None:
 
     with pytest.raises(UsageError, match="no pretrained 'body'"):
         _param_groups(create_model("spatial_spectral_tiny"), 0.3)
+
+
+def test_train_items_skip_the_spectrum_only_when_told(tmp_path, root) -> None:
+    """A model without the spectral branch gets zeros; the pixels it trains on are the same."""
+    from engine.preprocess import InputContract
+    from train.data import detect_faces, discover
+    from train.dataset import TrainDataset
+
+    samples = [s for s in discover(root) if s.label == 0][:2] + \
+        [s for s in discover(root) if s.label == 1][:2]
+    faces = detect_faces([s.path for s in samples], tmp_path / "faces.npz", 0.25, 40)
+    contract = InputContract(input_size=64, spectrum_bins=16, margin=0.25)
+    full, pixels_only = (TrainDataset(samples, faces, contract, None, None, 5, spectra=flag)
+                         for flag in (True, False))
+    for k in range(len(samples)):
+        (x1, s1, y1), (x2, s2, y2) = full[k], pixels_only[k]
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+        assert s1.shape == s2.shape == (16,)
+        assert torch.count_nonzero(s2) == 0 and torch.count_nonzero(s1) > 0
