@@ -60,22 +60,21 @@ def test_v16_differs_from_v9_only_by_the_twin_ranking_loss() -> None:
     assert v16.model_config == v9.model_config and v16.contract == v9.contract
 
 
-def test_v17_differs_from_v9_only_by_the_last_trunk_block() -> None:
-    v9, v17 = _with_v9("detector_v17.yaml")
-    lasts = (v9.model_config["last"], v17.model_config["last"])
-    assert lasts == ("expanded_conv_13", "expanded_conv_16")
-    assert {**v17.model_config, "last": "expanded_conv_13"} == v9.model_config
-    assert v17.augment == v9.augment and v17.cache == v9.cache and v17.seed == v9.seed
-    assert v17.optim == v9.optim and v17.contract == v9.contract and v17.model == v9.model
-
-
-def test_v19_differs_from_v9_only_by_the_frozen_stem() -> None:
-    v9, v19 = _with_v9("detector_v19.yaml")
-    frozen = (v9.model_config["frozen"], v19.model_config["frozen"])
-    assert frozen == ("expanded_conv_3", "expanded_conv_1")
-    assert {**v19.model_config, "frozen": "expanded_conv_3"} == v9.model_config
-    assert v19.augment == v9.augment and v19.cache == v9.cache and v19.seed == v9.seed
-    assert v19.optim == v9.optim and v19.contract == v9.contract and v19.model == v9.model
+@pytest.mark.parametrize(
+    ("name", "key", "v9_value", "value"),
+    [
+        ("detector_v17.yaml", "last", "expanded_conv_13", "expanded_conv_16"),  # whole trunk
+        ("detector_v19.yaml", "frozen", "expanded_conv_3", "expanded_conv_1"),  # 56x56 blocks
+    ],
+)
+def test_trunk_candidates_differ_from_v9_by_one_block_name(
+    name: str, key: str, v9_value: str, value: str
+) -> None:
+    v9, cand = _with_v9(name)
+    assert (v9.model_config[key], cand.model_config[key]) == (v9_value, value)
+    assert {**cand.model_config, key: v9_value} == v9.model_config
+    assert cand.augment == v9.augment and cand.cache == v9.cache and cand.seed == v9.seed
+    assert cand.optim == v9.optim and cand.contract == v9.contract and cand.model == v9.model
 
 
 def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
