@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.backends.base import INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT
+from engine.backends.model_traits import KEY_FLIP_IN_GRAPH, KEY_USES_SPECTRUM, probe_flip_in_graph
 from engine.backends.trt_manifest import file_sha256
 from engine.errors import ModelError
 from engine.preprocess import InputContract
@@ -82,13 +83,26 @@ def _trace_to_onnx(model, contract: InputContract, path: Path) -> None:
 def write_metadata(
     path: Path, contract: InputContract, extra: dict[str, str] | None = None
 ) -> None:
-    """Store the InputContract (and extra keys) in the ONNX ``metadata_props``, in place."""
+    """Store the InputContract, the model traits and extra keys in ``metadata_props``, in place.
+
+    The traits (:class:`engine.backends.model_traits.ModelTraits`) are measured on the file
+    itself unless ``extra`` gives them: ``uses_spectrum`` by graph reachability,
+    ``flip_in_graph`` by the same ONNX Runtime symmetry probe the runtime uses on older files.
+    """
     import onnx
 
+    from export.graph_inputs import inputs_reaching
+
+    extra = dict(extra or {})
+    if KEY_USES_SPECTRUM not in extra:
+        extra[KEY_USES_SPECTRUM] = json.dumps(INPUT_SPECTRUM in inputs_reaching(path, OUTPUT_LOGIT))
+    if KEY_FLIP_IN_GRAPH not in extra:
+        flip = probe_flip_in_graph(lambda c, s: onnx_logits(path, c, s), contract)
+        extra[KEY_FLIP_IN_GRAPH] = json.dumps(flip)
     model = onnx.load(str(path))
     props = {p.key: p.value for p in model.metadata_props}
     props.update(contract.to_metadata())
-    props.update(extra or {})
+    props.update(extra)
     del model.metadata_props[:]
     for key, value in sorted(props.items()):
         model.metadata_props.add(key=key, value=value)
@@ -192,6 +206,8 @@ def export_classifier(
         "deepscreen.model_name": json.dumps(data["model_name"]),
         "deepscreen.model_config": json.dumps(data["model_config"], sort_keys=True),
         "deepscreen.precision": "fp32",
+        KEY_FLIP_IN_GRAPH: json.dumps(bool(getattr(getattr(model, "cfg", None), "flip_tta",
+                                                   False))),
     }
     model.eval()
     out = Path(out)

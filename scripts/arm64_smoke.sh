@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # arm64 smoke test: install and run the deepscreen runtime on a Debian bookworm arm64 root
 # under qemu-user emulation (binfmt), the way docs/DEPLOY.md section 3.1 tells a Jetson user
-# (a venv, `pip install ./deepscreen onnx "numpy<2"`, no torch), and compare what it does with
+# (a venv, `pip install ./deepscreen "numpy<2"`: the runtime alone, no onnx, no torch), and compare what it does with
 # the same commands run on this x86-64 machine.
 #
 # Checks (each PASS, FAIL or SKIP; the summary lists all of them):
@@ -276,7 +276,7 @@ if [[ $PINS == jetson ]]; then
             --target "$WORK_HOST/resolve/target" --platform manylinux2014_aarch64 \
             --platform manylinux_2_17_aarch64 --platform manylinux_2_28_aarch64 \
             --python-version 3.10 --implementation cp --abi cp310 --only-binary=:all: \
-            "$REPO" onnx 'numpy<2' >"$WORK_HOST/resolve/pip.log" 2>&1; then
+            "$REPO" 'numpy<2' >"$WORK_HOST/resolve/pip.log" 2>&1; then
         python3 - "$WORK_HOST/resolve/report.json" >"$WORK_HOST/jetson-constraints.txt" <<'EOF'
 import json, sys
 for item in json.load(open(sys.argv[1]))["install"]:
@@ -291,7 +291,7 @@ EOF
         record FAIL install "could not resolve the runtime for linux-aarch64 cp310 (to pin the Jetson's versions)"
     fi
 fi
-INSTALL_CMD="python3 -m venv --system-site-packages $VENV && cd /opt/deepscreen/src && ${PIP_C}$VENV/bin/pip install ./deepscreen onnx 'numpy<2'"
+INSTALL_CMD="python3 -m venv --system-site-packages $VENV && cd /opt/deepscreen/src && ${PIP_C}$VENV/bin/pip install ./deepscreen 'numpy<2'"
 if ! in_root "$INSTALL_CMD" >"$WORK_HOST/install.log" 2>&1; then
     tail -n 25 "$WORK_HOST/install.log" >&2
     record FAIL install "$INSTALL_CMD failed in the arm64 root (log tail above)"

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from engine.errors import InputError
+from engine.errors import InputError, ModelError
 from engine.preprocess import InputContract
 
 # Graph interface shared by every classifier artefact (ONNX, TensorRT plan, Triton model).
@@ -66,8 +66,21 @@ class Backend(ABC):
         crops, spectrum = self.check_inputs(crops, spectrum)
         if crops.shape[0] == 0:
             return np.zeros((0,), dtype=np.float32)
-        logits = np.asarray(self._predict_logits(crops, spectrum), dtype=np.float32)
-        return sigmoid(logits.reshape(-1))
+        logits = np.asarray(self._predict_logits(crops, spectrum), dtype=np.float32).reshape(-1)
+        if logits.shape[0] != crops.shape[0]:
+            raise ModelError(
+                f"{self.name}: the model returned {logits.shape[0]} logits for "
+                f"{crops.shape[0]} faces"
+            )
+        bad = ~np.isfinite(logits)
+        if bad.any():
+            # Fail closed: sigmoid(NaN) would be NaN, compared with the threshold it reads as
+            # "real", and -inf would be written as p_fake 0. A broken model is an error.
+            raise ModelError(
+                f"{self.name}: the model returned non-finite scores (NaN/inf) for "
+                f"{int(bad.sum())} of {len(logits)} faces; refusing to call them real or fake"
+            )
+        return sigmoid(logits)
 
     def check_inputs(
         self, crops: np.ndarray, spectrum: np.ndarray

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.backends.base import INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT, Backend
-from engine.backends.graph_inputs import inputs_reaching
+from engine.backends.model_traits import ModelTraits, resolve_traits
 from engine.errors import BackendUnavailable, ModelError
 from engine.preprocess import InputContract
 
@@ -84,6 +84,13 @@ def _provider_list(device: str, cache_dir: Path | None) -> list:
     )
 
 
+def _dims_match(got: list, want: list[int]) -> bool:
+    """Whether ONNX Runtime's declared dims (ints, or str/None when symbolic) can be ``want``."""
+    if len(got) != len(want):
+        return False
+    return all(not isinstance(g, int) or g == w for g, w in zip(got, want, strict=True))
+
+
 class OrtBackend(Backend):
     """Classifier running in an ONNX Runtime session.
 
@@ -139,9 +146,22 @@ class OrtBackend(Backend):
         self.model_path = model
         self.name = f"ort-{device}"
         meta = self.session.get_modelmeta().custom_metadata_map
-        self.contract = InputContract.from_metadata(meta)
+        try:
+            self.contract = InputContract.from_metadata(meta)
+        except (ValueError, TypeError) as exc:
+            raise ModelError(f"{model}: unreadable deepscreen metadata ({exc})") from exc
         self._check_graph()
-        self.uses_spectrum = INPUT_SPECTRUM in inputs_reaching(model, OUTPUT_LOGIT)
+        try:
+            self.traits: ModelTraits = resolve_traits(meta, self._run_logits, self.contract)
+        except ValueError as exc:
+            raise ModelError(f"{model}: {exc}") from exc
+        except Exception as exc:  # ORT's own error types: the graph cannot run the contract
+            raise ModelError(
+                f"{model} does not run on its own input contract "
+                f"({self.contract.input_size} px, {self.contract.spectrum_bins} bins): "
+                + str(exc).splitlines()[0]
+            ) from exc
+        self.uses_spectrum = self.traits.uses_spectrum
 
     def _check_graph(self) -> None:
         names = {i.name for i in self.session.get_inputs()}
@@ -157,7 +177,24 @@ class OrtBackend(Backend):
                     f"{self.model_path}: input {inp.name} is {inp.type}; the engine feeds "
                     "float32 (FP16 models must keep float32 inputs and outputs)"
                 )
+        s, bins = self.contract.input_size, self.contract.spectrum_bins
+        expected = {INPUT_CROPS: [3, s, s], INPUT_SPECTRUM: [bins]}
+        for inp in self.session.get_inputs():
+            if not _dims_match(inp.shape[1:], expected[inp.name]):
+                raise ModelError(
+                    f"{self.model_path}: input {inp.name} has shape {inp.shape}, but its "
+                    f"metadata promises (N, {', '.join(map(str, expected[inp.name]))})"
+                )
+        out = next(o for o in self.session.get_outputs() if o.name == OUTPUT_LOGIT)
+        if out.type != "tensor(float)" or not _dims_match(out.shape[1:], [1][: len(out.shape) - 1]):
+            raise ModelError(
+                f"{self.model_path}: output logit is {out.type} {out.shape}; the engine "
+                "expects one float32 logit per face, (N,) or (N, 1)"
+            )
 
-    def _predict_logits(self, crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+    def _run_logits(self, crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
         (logit,) = self.session.run([OUTPUT_LOGIT], {INPUT_CROPS: crops, INPUT_SPECTRUM: spectrum})
         return logit
+
+    def _predict_logits(self, crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+        return self._run_logits(crops, spectrum)

@@ -31,6 +31,7 @@ import numpy as np
 from engine.batching import CropBatcher, CropItem
 from engine.classifier import Classifier
 from engine.crops import visible_square_crop
+from engine.errors import DeepscreenError
 from engine.memory import set_mmap_threshold, trim_heap
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState
@@ -153,6 +154,9 @@ class Pipeline:
             self._loop()
         except KeyboardInterrupt:
             self._interrupted = True
+        except DeepscreenError as exc:  # a known failure: its message says it all
+            log.debug("pipeline failed", exc_info=True)
+            self._error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         except Exception as exc:  # report, never crash into a verdict
             log.exception("pipeline failed")
             self._error = f"{type(exc).__name__}: {exc}"

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.backends.graph_inputs import inputs_reaching
+from export.graph_inputs import inputs_reaching
 from engine.backends.ort import OrtBackend
 from engine.classifier import Classifier
 from engine.errors import ModelError

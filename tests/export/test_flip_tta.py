@@ -40,7 +40,7 @@ def test_flip_tta_graph_averages_crop_and_mirror(tmp_path: Path) -> None:
                            CONTRACT)
     report = export_classifier(ckpt, tmp_path / "tta.onnx", parity_n=4)
     assert report.max_abs_diff <= 1e-4
-    table = Path(__file__).resolve().parents[2] / "engine" / "data" / "trt10_onnx_ops.json"
+    table = Path(__file__).resolve().parents[2] / "export" / "data" / "trt10_onnx_ops.json"
     supported = set(json.loads(table.read_text())["supported"])
     assert set(report.ops) <= supported, set(report.ops) - supported
 

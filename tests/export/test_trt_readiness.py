@@ -1,5 +1,5 @@
 """TensorRT readiness without TensorRT: every ONNX graph the project produces uses only ops that
-TensorRT 10's ONNX parser supports (table in engine/data/trt10_onnx_ops.json), INT8 graphs carry
+TensorRT 10's ONNX parser supports (table in export/data/trt10_onnx_ops.json), INT8 graphs carry
 only Q/DQ that TensorRT accepts, and the build path refuses clearly where TensorRT is missing.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.backends.trt_support import check_onnx_ops, op_table
+from export.trt_support import check_onnx_ops, op_table
 from engine.errors import BackendUnavailable, UsageError
 from tests.export.seeded_model import seeded_classifier
 

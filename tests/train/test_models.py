@@ -24,7 +24,7 @@ def _trt_supported() -> list[str]:
     import json
     from pathlib import Path
 
-    table = Path(__file__).resolve().parents[2] / "engine" / "data" / "trt10_onnx_ops.json"
+    table = Path(__file__).resolve().parents[2] / "export" / "data" / "trt10_onnx_ops.json"
     return json.loads(table.read_text())["supported"]
 
 

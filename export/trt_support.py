@@ -1,6 +1,6 @@
 """Will TensorRT's ONNX parser take this graph? Checked without TensorRT, from data in the repo.
 
-The operator table (``engine/data/trt10_onnx_ops.json``) is the support matrix of onnx-tensorrt
+The operator table (``export/data/trt10_onnx_ops.json``) is the support matrix of onnx-tensorrt
 for TensorRT 10.x, with its source and version inside the file. A graph passes when every node
 of the default ONNX domain is a supported op not refused by the project (DFT/STFT: the FFT runs
 outside the network), every other domain is absent, and the opset lies in the range TensorRT
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.errors import ModelError
 
-OP_TABLE = Path(__file__).resolve().parents[1] / "data" / "trt10_onnx_ops.json"
+OP_TABLE = Path(__file__).resolve().parent / "data" / "trt10_onnx_ops.json"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 A model trained without the spectral branch keeps ``spectrum`` as a graph input (one interface
 for every artefact), but no path leads from it to ``logit``. Knowing that, the engine can skip
-the radial spectrum (an FFT per face) and feed zeros: the result is bit-identical.
+the radial spectrum (an FFT per face) and feed zeros: the result is bit-identical. Export
+writes the answer into the model's metadata (:mod:`engine.backends.model_traits`), so the runtime
+needs no ``onnx`` package to know it.
 """
 
 from __future__ import annotations
