@@ -204,14 +204,36 @@ def export_triton_cmd(
     name: Annotated[str, typer.Option(help="Model name in the repository.")] = "deepscreen",
     max_batch: Annotated[int, typer.Option(help="max_batch_size of the ONNX model.")] = 64,
     max_queue_delay_us: Annotated[int, typer.Option(help="Dynamic batching delay.")] = 2000,
-    gpu: Annotated[bool, typer.Option(help="Instance group on GPU (else CPU).")] = False,
+    gpu: Annotated[
+        bool, typer.Option("--gpu/--cpu", help="Instance group on the GPU (default) or the CPU.")
+    ] = True,
+    accelerator: Annotated[
+        str,
+        typer.Option(help="GPU accelerator of the ONNX model: tensorrt (ONNX Runtime's "
+                     "TensorRT provider, engine built by the server's TensorRT) or none (CUDA)."),
+    ] = "tensorrt",
+    trt_precision: Annotated[
+        str, typer.Option(help="precision_mode of the TensorRT accelerator: FP32, FP16, INT8.")
+    ] = "FP16",
+    trt_cache_dir: Annotated[
+        str | None,
+        typer.Option(help="Writable path INSIDE the Triton container where it caches the "
+                     "engines it builds (e.g. /models/.trt_cache); default: no cache."),
+    ] = None,
+    expect_tensorrt: Annotated[
+        str | None,
+        typer.Option(help="The Triton server's TensorRT version (e.g. 10.13.3): refuse a "
+                     "--plan built with another."),
+    ] = None,
 ) -> None:
     """Write a Triton model repository (ONNX, TensorRT plans, config.pbtxt), validated."""
     from export.triton import TritonOptions, write_repository
 
     _need(model, "ONNX model")
     opts = TritonOptions(
-        name=name, max_batch=max_batch, max_queue_delay_us=max_queue_delay_us, gpu=gpu
+        name=name, max_batch=max_batch, max_queue_delay_us=max_queue_delay_us, gpu=gpu,
+        accelerator=accelerator, trt_precision=trt_precision.upper(),
+        trt_cache_dir=trt_cache_dir, expect_tensorrt=expect_tensorrt,
     )
     for entry in write_repository(out, model, plan or [], opts):
         typer.echo(f"{entry.name}: {entry.config} ({entry.platform}, max_batch {entry.max_batch})")

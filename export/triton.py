@@ -2,7 +2,7 @@
 
 Layout written::
 
-    REPO/<name>/config.pbtxt            platform onnxruntime_onnx
+    REPO/<name>/config.pbtxt            platform onnxruntime_onnx (GPU + TensorRT accelerator)
     REPO/<name>/1/model.onnx
     REPO/<name>_trt_<precision>/config.pbtxt   platform tensorrt_plan (one per --plan)
     REPO/<name>_trt_<precision>/1/model.plan
@@ -11,6 +11,11 @@ Every ``config.pbtxt`` is parsed back with Triton's own ``ModelConfig`` protobuf
 as ``model_config_pb2`` in ``tritonclient``), so a typo or a wrong field fails here, not when the
 server starts. The InputContract travels in the config's ``parameters``, where a remote client
 reads it back through the model-config endpoint.
+
+The ONNX model runs on the GPU by default, through ONNX Runtime's TensorRT execution provider
+(``gpu_execution_accelerator: tensorrt``): the engine is then built by the TensorRT inside the
+Triton image when the model loads, so it can never be of another TensorRT version than the
+server's (a ``--plan`` built elsewhere can, and is checked against ``expect_tensorrt``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from engine.backends.base import INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT
 from engine.errors import BackendUnavailable, ModelError, UsageError
 from engine.preprocess import InputContract
 
+TRT_PRECISIONS = ("FP32", "FP16", "INT8")
+ACCELERATORS = ("tensorrt", "none")
+
 
 @dataclass(frozen=True)
 class TritonOptions:
@@ -33,15 +41,28 @@ class TritonOptions:
         name: model name of the ONNX model (plans get ``<name>_trt_<precision>``).
         max_batch: ``max_batch_size`` of the ONNX model (plans use their profile's maximum).
         max_queue_delay_us: how long dynamic batching waits to fill a batch.
-        gpu: instance group kind of the ONNX model (KIND_GPU vs KIND_CPU).
+        gpu: instance group kind of the ONNX model (KIND_GPU, the default, vs KIND_CPU).
         instances: instances per model.
+        accelerator: "tensorrt" (ONNX Runtime's TensorRT provider, CUDA for what it cannot
+            run) or "none" (CUDA provider only); ignored on the CPU.
+        trt_precision: precision_mode of the TensorRT accelerator: FP32, FP16 or INT8 (INT8
+            only for a Q/DQ ONNX).
+        trt_cache_dir: where the server keeps the TensorRT engines it builds (a writable path
+            inside the Triton container, e.g. on the repository volume); None = no cache, the
+            engine is rebuilt at every load.
+        expect_tensorrt: the server's TensorRT version ("10.13.3"); a --plan built with
+            another one is refused (it would not load). None skips the check.
     """
 
     name: str = "deepscreen"
     max_batch: int = 64
     max_queue_delay_us: int = 2000
-    gpu: bool = False
+    gpu: bool = True
     instances: int = 1
+    accelerator: str = "tensorrt"
+    trt_precision: str = "FP16"
+    trt_cache_dir: str | None = None
+    expect_tensorrt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,8 +105,12 @@ def config_text(
     gpu: bool,
     instances: int = 1,
     extra_params: dict[str, str] | None = None,
+    optimization: str = "",
 ) -> str:
-    """``config.pbtxt`` text (batch dimension implicit: dims exclude it, max_batch_size > 0)."""
+    """``config.pbtxt`` text (batch dimension implicit: dims exclude it, max_batch_size > 0).
+
+    ``optimization`` is an ``optimization { ... }`` block (see :func:`tensorrt_accelerator`).
+    """
     s, bins = contract.input_size, contract.spectrum_bins
     params = dict(contract.to_metadata())
     params.update(extra_params or {})
@@ -109,8 +134,43 @@ dynamic_batching {{
   max_queue_delay_microseconds: {max_queue_delay_us}
 }}
 instance_group [ {{ kind: {"KIND_GPU" if gpu else "KIND_CPU"} count: {instances} }} ]
-{param_text}
+{optimization}{param_text}
 """
+
+
+def tensorrt_accelerator(contract: InputContract, max_batch: int, precision: str = "FP16",
+                         cache_dir: str | None = None) -> str:
+    """The ``optimization`` block that runs an ONNX model through ONNX Runtime's TensorRT
+    provider inside Triton (keys: onnxruntime_backend's README, "ONNX Runtime with TensorRT
+    optimization").
+
+    One optimization profile spans batch 1..max_batch, so a new batch size never triggers an
+    engine rebuild at serving time.
+    """
+    if precision not in TRT_PRECISIONS:
+        raise UsageError(f"TensorRT precision must be one of {', '.join(TRT_PRECISIONS)}")
+    s, bins = contract.input_size, contract.spectrum_bins
+
+    def shapes(batch: int) -> str:
+        return f"{INPUT_CROPS}:{batch}x3x{s}x{s},{INPUT_SPECTRUM}:{batch}x{bins}"
+
+    params = {
+        "precision_mode": precision,
+        "max_workspace_size_bytes": str(1 << 30),
+        "trt_profile_min_shapes": shapes(1),
+        "trt_profile_opt_shapes": shapes(min(8, max_batch)),
+        "trt_profile_max_shapes": shapes(max_batch),
+    }
+    if cache_dir:
+        params.update(trt_engine_cache_enable="1", trt_engine_cache_path=cache_dir)
+    body = "\n".join(f"      parameters {{ key: {_quote(k)} value: {_quote(v)} }}"
+                     for k, v in params.items())
+    return ("optimization { execution_accelerators {\n"
+            "  gpu_execution_accelerator: [ {\n"
+            '      name: "tensorrt"\n'
+            f"{body}\n"
+            "  } ]\n"
+            "} }\n")
 
 
 def _quote(value: str) -> str:
@@ -157,6 +217,30 @@ def validate_config(config, contract: InputContract) -> None:
         raise ModelError(f"{config.name}: a preferred batch size exceeds max_batch_size")
     if config.platform not in ("onnxruntime_onnx", "tensorrt_plan"):
         raise ModelError(f"{config.name}: unexpected platform {config.platform!r}")
+    _validate_accelerators(config, contract)
+
+
+def _validate_accelerators(config, contract: InputContract) -> None:
+    """A GPU accelerator needs a GPU instance; TensorRT's profile must cover max_batch_size."""
+    gpu_acc = list(config.optimization.execution_accelerators.gpu_execution_accelerator)
+    kinds = {g.kind for g in config.instance_group}
+    gpu_kind = config.instance_group[0].KIND_GPU if config.instance_group else None
+    if gpu_acc and kinds != {gpu_kind}:
+        raise ModelError(f"{config.name}: a GPU accelerator needs instance_group KIND_GPU")
+    for acc in gpu_acc:
+        if acc.name not in ("tensorrt", "cuda"):
+            raise ModelError(f"{config.name}: unknown GPU accelerator {acc.name!r}")
+        if acc.name != "tensorrt":
+            continue
+        params = dict(acc.parameters)
+        if params.get("precision_mode", "FP32") not in TRT_PRECISIONS:
+            raise ModelError(f"{config.name}: precision_mode {params['precision_mode']!r}")
+        top = params.get("trt_profile_max_shapes", "")
+        s, bins = contract.input_size, contract.spectrum_bins
+        want = (f"{INPUT_CROPS}:{config.max_batch_size}x3x{s}x{s},"
+                f"{INPUT_SPECTRUM}:{config.max_batch_size}x{bins}")
+        if top and top != want:
+            raise ModelError(f"{config.name}: trt_profile_max_shapes {top!r} != {want!r}")
 
 
 def _write_model(repo: Path, name: str, platform: str, source: Path, filename: str,
@@ -192,12 +276,19 @@ def write_repository(
     opts = opts or TritonOptions()
     if opts.max_batch < 1 or opts.instances < 1:
         raise UsageError("--max-batch and instances must be >= 1")
+    if opts.accelerator not in ACCELERATORS:
+        raise UsageError(f"--accelerator must be one of {', '.join(ACCELERATORS)}")
     contract = OrtBackend(Path(onnx)).contract
+    optimization = ""
+    if opts.gpu and opts.accelerator == "tensorrt":
+        optimization = tensorrt_accelerator(contract, opts.max_batch, opts.trt_precision,
+                                            opts.trt_cache_dir)
     entries = [
         _write_model(
             Path(repo), opts.name, "onnxruntime_onnx", Path(onnx), "model.onnx",
             config_text(opts.name, "onnxruntime_onnx", contract, opts.max_batch,
-                        opts.max_queue_delay_us, opts.gpu, opts.instances),
+                        opts.max_queue_delay_us, opts.gpu, opts.instances,
+                        optimization=optimization),
             contract,
         )
     ]
@@ -206,6 +297,7 @@ def write_repository(
         if not plan.is_file():
             raise UsageError(f"TensorRT engine not found: {plan}")
         manifest = read_manifest(plan)
+        _check_plan_version(plan, manifest.tensorrt_version, opts.expect_tensorrt)
         plan_contract = InputContract.from_metadata(manifest.contract)
         if plan_contract != contract:
             raise UsageError(f"{plan} was built for another input contract than {onnx}")
@@ -219,3 +311,16 @@ def write_repository(
         entries.append(_write_model(Path(repo), name, "tensorrt_plan", plan, "model.plan",
                                     text, contract))
     return entries
+
+
+def _check_plan_version(plan: Path, built_with: str, server: str | None) -> None:
+    """A plan loads only in the TensorRT release that built it: compare major.minor.patch."""
+    if not server:
+        return
+    if built_with.split(".")[:3] != server.split(".")[:3]:
+        raise UsageError(
+            f"{plan} was built with TensorRT {built_with}, the Triton server runs {server}: "
+            "it would fail to load. Rebuild it with that TensorRT (deploy/Dockerfile.server "
+            "installs the Triton image's version; docs/DEPLOY.md section 8) or serve the ONNX "
+            "model, whose engine the server builds itself"
+        )

@@ -33,9 +33,58 @@ def test_repository_for_onnx_is_valid(tmp_path: Path) -> None:
     assert config.parameters["deepscreen.threshold"].string_value == json.dumps(0.4)
 
 
+def test_onnx_model_defaults_to_gpu_with_tensorrt_accelerator(tmp_path: Path) -> None:
+    """The fleet's GPU must do the work: KIND_GPU and ONNX Runtime's TensorRT provider, its
+    profile spanning the whole batch range (parsed with Triton's ModelConfig protobuf)."""
+    from export.triton import TritonOptions, parse_config, write_repository
+
+    onnx = write_tiny_classifier(tmp_path / "classifier.onnx")
+    opts = TritonOptions(max_batch=32, trt_cache_dir="/models/.trt_cache")
+    config = parse_config(write_repository(tmp_path / "repo", onnx, [], opts)[0].config.read_text())
+    assert [g.kind for g in config.instance_group] == [config.instance_group[0].KIND_GPU]
+    accs = config.optimization.execution_accelerators.gpu_execution_accelerator
+    assert [a.name for a in accs] == ["tensorrt"]
+    params = dict(accs[0].parameters)
+    s, bins = TINY_CONTRACT.input_size, TINY_CONTRACT.spectrum_bins
+    assert params["precision_mode"] == "FP16"
+    assert params["trt_profile_min_shapes"] == f"crops:1x3x{s}x{s},spectrum:1x{bins}"
+    assert params["trt_profile_max_shapes"] == f"crops:32x3x{s}x{s},spectrum:32x{bins}"
+    assert params["trt_engine_cache_enable"] == "1"
+    assert params["trt_engine_cache_path"] == "/models/.trt_cache"
+
+
+def test_cpu_option_has_no_gpu_accelerator(tmp_path: Path) -> None:
+    from export.triton import TritonOptions, parse_config, write_repository
+
+    onnx = write_tiny_classifier(tmp_path / "classifier.onnx")
+    entry = write_repository(tmp_path / "repo", onnx, [], TritonOptions(gpu=False))[0]
+    config = parse_config(entry.config.read_text())
+    assert config.instance_group[0].kind == config.instance_group[0].KIND_CPU
+    assert not config.optimization.execution_accelerators.gpu_execution_accelerator
+    with pytest.raises(UsageError, match="accelerator"):
+        write_repository(tmp_path / "r2", onnx, [], TritonOptions(accelerator="openvino"))
+
+
+def test_accelerator_errors_are_caught() -> None:
+    """A GPU accelerator on a CPU instance, or a profile that stops short of max_batch_size."""
+    from export.triton import config_text, parse_config, tensorrt_accelerator, validate_config
+
+    opt = tensorrt_accelerator(TINY_CONTRACT, 8)
+    on_cpu = parse_config(config_text("x", "onnxruntime_onnx", TINY_CONTRACT, 8, 100, False,
+                                      optimization=opt))
+    with pytest.raises(ModelError, match="KIND_GPU"):
+        validate_config(on_cpu, TINY_CONTRACT)
+    short = parse_config(config_text("x", "onnxruntime_onnx", TINY_CONTRACT, 16, 100, True,
+                                     optimization=opt))
+    with pytest.raises(ModelError, match="trt_profile_max_shapes"):
+        validate_config(short, TINY_CONTRACT)
+    with pytest.raises(UsageError, match="precision"):
+        tensorrt_accelerator(TINY_CONTRACT, 8, "FP8")
+
+
 def test_plan_models_take_their_profile_and_need_a_manifest(tmp_path: Path) -> None:
     from engine.backends.trt_manifest import EngineManifest, file_sha256, write_manifest
-    from export.triton import parse_config, write_repository
+    from export.triton import TritonOptions, parse_config, write_repository
 
     onnx = write_tiny_classifier(tmp_path / "classifier.onnx")
     # The repository writer only copies the plan file; no TensorRT is involved or claimed.
@@ -50,7 +99,11 @@ def test_plan_models_take_their_profile_and_need_a_manifest(tmp_path: Path) -> N
          "spectrum": {"min": [1, bins], "opt": [8, bins], "max": [16, bins]}},
         1024, 3, "none", TINY_CONTRACT.to_metadata(), "deepscreen export trt ...",
     ), plan)
-    entries = write_repository(tmp_path / "repo", onnx, [plan])
+    # A plan built with another TensorRT than the server's would not load: refused up front.
+    with pytest.raises(UsageError, match="TensorRT 10.3.0.*runs 10.13.3"):
+        write_repository(tmp_path / "repo", onnx, [plan], TritonOptions(expect_tensorrt="10.13.3"))
+    entries = write_repository(tmp_path / "repo", onnx, [plan],
+                               TritonOptions(expect_tensorrt="10.3.0.26"))
     trt = entries[1]
     assert trt.name == "deepscreen_trt_fp16" and trt.model_file.name == "model.plan"
     config = parse_config(trt.config.read_text())
@@ -81,6 +134,11 @@ def test_cli_writes_repository(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "deepscreen: " in result.output and (tmp_path / "repo/deepscreen/config.pbtxt").is_file()
+    assert 'name: "tensorrt"' in (tmp_path / "repo/deepscreen/config.pbtxt").read_text()
+    cpu = CliRunner().invoke(app, ["export", "triton", "--out", str(tmp_path / "cpu"), "--model",
+                                   str(onnx), "--cpu"])
+    assert cpu.exit_code == 0, cpu.output
+    assert "KIND_CPU" in (tmp_path / "cpu/deepscreen/config.pbtxt").read_text()
     with pytest.raises(UsageError):
         from export.triton import TritonOptions, write_repository
 
