@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from engine.errors import UsageError
-from engine.sources.scrub import scrub_secrets
+from engine.sources.scrub import redact, scrub_secrets
 from engine.types import Frame
 
 log = logging.getLogger("engine.sources")
@@ -207,6 +207,17 @@ class Source(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, live={self.live})"
+
+    @property
+    def name(self) -> str:
+        """The display id: events, CSV rows, metric labels and logs all carry it."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        # Redacted here, where every name is made or renamed, so no sink can ever carry a
+        # credential whatever path the name took (a URL, a name= option, a #n suffix).
+        self._name = redact(str(value))
 
     # ----------------------------------------------------------- for subclasses
     @abc.abstractmethod

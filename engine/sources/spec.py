@@ -13,8 +13,9 @@ import cv2
 from engine.errors import InputError, UsageError
 from engine.sources.base import Source
 from engine.sources.files import IMAGE_SUFFIXES, ImageFolderSource, VideoFileSource
+from engine.sources.indirect import resolve_spec
 from engine.sources.live import Backoff, LiveSource
-from engine.sources.scrub import scrub_url, secrets_of
+from engine.sources.scrub import redact, secrets_of
 
 STREAM_SCHEMES = frozenset({"rtsp", "rtsps", "http", "https"})
 # An http(s) URL ending like this is a remote file (finite, lossless), not a camera.
@@ -66,8 +67,10 @@ def open_source(spec: str, *, queue_size: int = 8, **opts: Any) -> Source:
     Args:
         spec: a video file, an image folder (or a single image), a webcam (``"0"`` or
             ``"/dev/video0"``), or an ``rtsp://``, ``rtsps://``, ``http://`` or ``https://``
-            URL. An http(s) URL whose path ends in a video suffix (``.mp4`` ...) is read as a
-            remote file (finite, lossless); any other URL is a live stream.
+            URL; or ``env:NAME`` / ``file:PATH`` naming where such a spec is kept
+            (:mod:`engine.sources.indirect`). An http(s) URL whose path ends in a video
+            suffix (``.mp4`` ...) is read as a remote file (finite, lossless); any other URL
+            is a live stream.
         queue_size: frames buffered between the reader thread and the consumer.
         **opts: ``loop`` and ``realtime`` (files, folders); ``fps`` (folders);
             ``open_timeout`` and ``read_timeout`` (seconds, default 5); ``max_retries``
@@ -91,7 +94,7 @@ def open_source(spec: str, *, queue_size: int = 8, **opts: Any) -> Source:
             f"unknown source option(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(KNOWN_OPTIONS))}"
         )
-    spec = str(spec).strip()
+    spec = resolve_spec(str(spec).strip())
     if not spec:
         raise UsageError("empty source spec")
     name = opts.get("name")
@@ -124,18 +127,20 @@ def open_source(spec: str, *, queue_size: int = 8, **opts: Any) -> Source:
     else:
         source = VideoFileSource(path, queue_size=queue_size, **_pick(opts, _FILE_OPTS - {"name"}))
     if name:
-        source.name = scrub_url(str(name))
+        source.name = name  # Source.name redacts
     return source
 
 
 def _open_url(spec: str, queue_size: int, opts: dict[str, Any]) -> Source:
-    clean = scrub_url(spec)
+    clean = redact(spec)
     try:
-        parts = urlsplit(spec)
+        # Checked on the redacted form: a raw '#' or '/' in a password would make urlsplit
+        # read part of it as the port, and its error message would quote that part.
+        parts = urlsplit(clean)
         host = parts.hostname
         _ = parts.port  # raises ValueError on a non-numeric port
     except ValueError as exc:
-        raise UsageError(f"malformed URL {clean}: {scrub_url(str(exc))}") from None
+        raise UsageError(f"malformed URL {clean}: {redact(str(exc))}") from None
     scheme = parts.scheme.lower()
     if scheme not in STREAM_SCHEMES:
         raise UsageError(
@@ -145,8 +150,8 @@ def _open_url(spec: str, queue_size: int, opts: dict[str, Any]) -> Source:
         raise UsageError(f"URL without a host: {clean}")
     kwargs = _live_kwargs(opts)
     if "live" not in kwargs:
-        suffix = Path(parts.path).suffix.lower()
+        suffix = Path(urlsplit(spec.rpartition("@")[2]).path).suffix.lower()  # the real path
         is_file = scheme in ("http", "https") and suffix in REMOTE_FILE_SUFFIXES
         kwargs["live"] = not is_file
-    name = scrub_url(str(opts["name"])) if opts.get("name") else clean
+    name = str(opts["name"]) if opts.get("name") else clean  # Source.name redacts again
     return LiveSource(spec, name, secrets=secrets_of(spec), queue_size=queue_size, **kwargs)
