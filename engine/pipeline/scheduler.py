@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState
 from engine.pipeline.telemetry import PipelineMetrics
 from engine.protocols import FaceClassifier, FaceDetector
+from engine.provenance import provenance
 from engine.quality import crop_quality
 from engine.records import BatchStats, FrameView, RunSummary, StreamSummary, TrackView, VerdictEvent
 from engine.sinks.base import Sink
@@ -94,6 +96,8 @@ class Pipeline:
             rule=config.rule, threshold=resolved.threshold, window=config.window,
             min_frames=config.min_frames, hysteresis=config.hysteresis,
         )
+        # Stamped on every event (and so on every alert): which model and threshold decided.
+        self.provenance = provenance(classifier, resolved.threshold)
         self.sinks = list(sinks)
         self._frame_sinks = [s for s in self.sinks if s.wants_frames]
         self.metrics = metrics
@@ -356,6 +360,7 @@ class Pipeline:
     def _emit(self, event: VerdictEvent | None) -> None:
         if event is None:
             return
+        event = replace(event, extra={**(event.extra or {}), **self.provenance})
         for sink in self.sinks:
             sink.on_event(event)
 
