@@ -106,6 +106,13 @@ def screen(
             help="host:port of an Open Inference Protocol server (Triton, MLServer) for remote.",
         ),
     ] = None,
+    remote_model: Annotated[
+        str,
+        typer.Option(
+            "--remote-model",
+            help="Model name on the remote server (e.g. deepscreen_trt_fp16).",
+        ),
+    ] = "deepscreen",
     spectral: Annotated[
         str,
         typer.Option("--spectral", help="Spectral feature: auto, cuda, cpu."),
@@ -328,7 +335,7 @@ def screen(
         pipeline = build_pipeline(
             sources, config,
             classifier=ClassifierSpec(backend=backend, model=model, url=backend_url,
-                                      spectral=spectral),
+                                      remote_model=remote_model, spectral=spectral),
             sinks=_sinks(events, summary, annotate, live and not as_json, quiet or as_json)
             + outputs.sinks,
             metrics=metrics, stop_event=stop,

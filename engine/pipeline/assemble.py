@@ -32,6 +32,7 @@ class ClassifierSpec:
         backend: backend name (see :data:`engine.backends.BACKEND_NAMES`).
         model: model file; None = the shipped classifier.
         url: host:port of an Open Inference Protocol server (backend "remote" only).
+        remote_model: the model's name on that server (Triton: its repository folder).
         spectral: spectral feature backend: auto, cuda or cpu.
         threads: backend threads (ONNX Runtime intra-op; 0 = its default).
     """
@@ -39,6 +40,7 @@ class ClassifierSpec:
     backend: str = "auto"
     model: Path | None = None
     url: str | None = None
+    remote_model: str = "deepscreen"
     spectral: str = "auto"
     threads: int = 0
 
@@ -55,7 +57,9 @@ def build_classifier(spec: ClassifierSpec = ClassifierSpec()) -> Classifier:
 
     if spec.backend == "remote" and not spec.url:
         raise UsageError("--backend remote needs --backend-url HOST:PORT")
-    opts: dict = {"url": spec.url} if spec.backend == "remote" else {}
+    opts: dict = (
+        {"url": spec.url, "model_name": spec.remote_model} if spec.backend == "remote" else {}
+    )
     if spec.threads:
         opts["threads"] = spec.threads
     model = Path(spec.model) if spec.model is not None else None

@@ -191,3 +191,30 @@ def test_screen_remote_without_url_is_a_usage_error() -> None:
     )
     assert out.returncode == 2
     assert "--backend-url" in out.stderr
+
+
+def test_remote_model_name_reaches_the_server(server: str, tiny_onnx: Path, tmp_path: Path) -> None:
+    """`--remote-model NAME` picks the model the server is asked for (it was always
+    "deepscreen"): a name the server lacks fails naming it; the served one screens."""
+    import shutil
+    import sys
+
+    from engine.pipeline import ClassifierSpec
+    from engine.pipeline.assemble import build_classifier
+
+    with pytest.raises(BackendUnavailable, match="'site_b' is not ready"):
+        build_classifier(ClassifierSpec(backend="remote", url=server, remote_model="site_b"))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(4):
+        shutil.copy(REPO / "engine" / "assets" / "grace_hopper_512x512.jpg", folder / f"{i}.jpg")
+    out = subprocess.run(
+        [sys.executable, "-m", "deepscreen_cli.app", "screen", str(folder), "--model",
+         str(tiny_onnx), "--backend", "remote", "--backend-url", server,
+         "--remote-model", "site_b", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 1 and "site_b" in out.stderr, out.stderr[-2000:]
+    events = _screen_events(tmp_path, folder, tiny_onnx, "--backend", "remote",
+                            "--backend-url", server, "--remote-model", "deepscreen")
+    assert events
