@@ -190,6 +190,9 @@ class RunSummary:
         wall_s: wall time of the run.
         interrupted: the run was stopped by a signal or a stop request, not by its sources.
         error: a runtime error that ended the run ("" when none); forces exit code 1.
+        lost_outputs: outputs given up during the run (a full disk under ``--events``, one
+            line each); the screening went on, and the outcome is "error" unless a stream
+            is fake (a lost file never hides a fake).
         backend: classifier backend name; spectral: spectral feature backend name.
     """
 
@@ -201,6 +204,7 @@ class RunSummary:
     error: str = ""
     backend: str = ""
     spectral: str = ""
+    lost_outputs: list[str] = field(default_factory=list)
 
     @property
     def frames_processed(self) -> int:
@@ -215,9 +219,11 @@ class RunSummary:
     def outcome(self) -> str:
         if self.error:
             return "error"
-        if not self.streams:
-            return "no_decision"
         outcomes = {s.outcome for s in self.streams}
+        if self.lost_outputs:
+            outcomes.add("error")
+        if not outcomes:
+            return "no_decision"
         return next(o for o in OUTCOME_ORDER if o in outcomes)
 
     @property

@@ -87,6 +87,8 @@ class ConsoleTable(Sink):
                 self.console.print(f"{s.stream}: no decision: {s.reason}", markup=False)
         if summary.error:
             self.console.print(f"[red]error:[/red] {summary.error}")
+        for lost in summary.lost_outputs:
+            self.console.print(f"[red]error:[/red] {lost}", highlight=False)
         self.console.print(
             f"{summary.frames_processed} frames in {summary.wall_s:.1f} s "
             f"({summary.fps:.1f} frames/s), backend {summary.backend or '-'}, "
