@@ -2,9 +2,9 @@
 
 Exit codes (scripts rely on them): 0 real, 3 fake, 4 no decision (no face, or still uncertain
 at the end), 1 runtime error, 2 usage error. With several sources: the worst outcome, in the
-order fake > error > no decision > real. SIGINT / SIGTERM stop the sources, classify what is
-queued, write the final verdicts and summaries, and exit with the verdict-so-far code; a second
-signal aborts at once (exit 128 + signal number: 130 for SIGINT, 143 for SIGTERM).
+order fake > error > no decision > real. SIGINT / SIGTERM / SIGHUP stop the sources, classify
+what is queued, write the final verdicts and summaries, and exit with the verdict-so-far code; a
+second signal aborts at once (exit 128 + signal number: 130 for SIGINT, 143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from deepscreen_cli.file_outputs import build_file_sinks
 from deepscreen_cli.live_outputs import build_live_outputs
 
 log = logging.getLogger("deepscreen_cli.screen")
@@ -29,7 +30,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict:
-    """First SIGINT/SIGTERM: graceful stop. Second: abort at once (128 + signal number)."""
+    """First SIGINT/SIGTERM/SIGHUP: graceful stop. Second: abort at once (128 + signal number).
+
+    SIGHUP too: a closed terminal or ssh session must still leave complete outputs.
+    """
     previous = {}
 
     def abort(signum, frame) -> None:
@@ -44,30 +48,17 @@ def _install_signal_handlers(stop: threading.Event) -> dict:
             signal.signal(sig, abort)
 
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             previous[sig] = signal.getsignal(sig)
             signal.signal(sig, graceful)
     return previous
 
 
-def _sinks(events: Path | None, summary: Path | None, annotate: Path | None, live: bool,
-           quiet: bool) -> list:
+def _sinks(files: list, live: bool, quiet: bool) -> list:
     """The outputs asked for on the command line (a live view only on a terminal)."""
-    from engine.sinks import (
-        AnnotatedVideoSink,
-        ConsoleTable,
-        CsvSummarySink,
-        JsonlEventSink,
-        LiveView,
-    )
+    from engine.sinks import ConsoleTable, LiveView
 
-    sinks: list = []
-    if events is not None:
-        sinks.append(JsonlEventSink(str(events)))
-    if summary is not None:
-        sinks.append(CsvSummarySink(summary))
-    if annotate is not None:
-        sinks.append(AnnotatedVideoSink(annotate))
+    sinks: list = list(files)  # guarded file outputs (deepscreen_cli/file_outputs.py)
     if live and sys.stdout.isatty():
         sinks.append(LiveView())
     if not quiet:
@@ -220,6 +211,21 @@ def screen(
         Path | None,
         typer.Option("--annotate", help="Write an annotated video (.mp4 = mp4v, .avi = MJPG)."),
     ] = None,
+    retain: Annotated[
+        str | None,
+        typer.Option("--retain", help="Delete events older than this (7d, 12h, 30m): the "
+                     "--events file is rotated and its old segments pruned."),
+    ] = None,
+    retain_size: Annotated[
+        str | None,
+        typer.Option("--retain-size", help="Keep the --events file and its segments within "
+                     "this size (500MB, 2GB)."),
+    ] = None,
+    give_up_after: Annotated[
+        float,
+        typer.Option("--give-up-after", min=0.0, help="Give up on a camera or stream after "
+                     "this many seconds without a frame (0 = retry forever)."),
+    ] = 0.0,
     live: Annotated[
         bool,
         typer.Option(
@@ -321,6 +327,8 @@ def screen(
         raise UsageError("--events - and --json both write to stdout: choose one")
     stop = threading.Event()
     metrics = PipelineMetrics() if metrics_port or web else None
+    files = build_file_sinks(events, summary, annotate, retain=retain, retain_size=retain_size,
+                             registry=metrics.registry if metrics is not None else None)
     outputs = build_live_outputs(
         web=web, web_public=web_public, mqtt=mqtt, webhook=webhook, ha_discovery=ha_discovery,
         snapshots=snapshots, state_every=state_every,
@@ -336,10 +344,11 @@ def screen(
             sources, config,
             classifier=ClassifierSpec(backend=backend, model=model, url=backend_url,
                                       remote_model=remote_model, spectral=spectral),
-            sinks=_sinks(events, summary, annotate, live and not as_json, quiet or as_json)
+            sinks=_sinks(files, live and not as_json, quiet or as_json)
             + outputs.sinks,
             metrics=metrics, stop_event=stop,
-            source_opts={"realtime": realtime or None, "loop": loop or None},
+            source_opts={"realtime": realtime or None, "loop": loop or None,
+                         "give_up_after": give_up_after or None},
         )
     except BaseException:
         outputs.abort()

@@ -8,6 +8,7 @@ import time
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from engine.records import RunSummary, StreamSummary
@@ -88,7 +89,7 @@ class ConsoleTable(Sink):
         if summary.error:
             self.console.print(f"[red]error:[/red] {summary.error}")
         for lost in summary.lost_outputs:
-            self.console.print(f"[red]error:[/red] {lost}", highlight=False)
+            self.console.print(f"[red]error:[/red] {escape(lost)}", highlight=False)
         self.console.print(
             f"{summary.frames_processed} frames in {summary.wall_s:.1f} s "
             f"({summary.fps:.1f} frames/s), backend {summary.backend or '-'}, "

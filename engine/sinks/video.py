@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.errors import UsageError
 from engine.sinks.base import FrameView, Sink, TrackView
+from engine.sinks.target import check_output
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 COLOURS = {"fake": (0, 0, 255), "real": (0, 200, 0), "uncertain": (0, 215, 255)}  # BGR
@@ -113,7 +114,10 @@ class _StreamWriter:
                 image = cv2.copyMakeBorder(image, 0, h - ih, 0, w - iw, cv2.BORDER_REPLICATE)
             else:  # an image folder with mixed sizes: fit every frame to the first one
                 image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        self.writer.write(image)
+        # OpenCV 5 returns False when FFmpeg could not write (a full disk); 4.x returns None.
+        if self.writer.write(image) is False:
+            raise OSError(f"cannot write video frame {self.frames} to {self.path} "
+                          "(disk full or the file became unwritable)")
         self.frames += 1
 
     def close(self) -> None:
@@ -143,6 +147,8 @@ class AnnotatedVideoSink(Sink):
             raise UsageError(
                 f"annotated video must end in one of {', '.join(sorted(FOURCC))}: {self.path}"
             )
+        # FFmpeg seeks back into a video file: a device or a pipe cannot take one.
+        self.target = check_output(self.path, "--annotate", special_ok=False)
         self._writers: dict[int, _StreamWriter] = {}
         self._names: list[str] = []
 
@@ -153,7 +159,7 @@ class AnnotatedVideoSink(Sink):
 
     def open(self, streams: list[str]) -> None:
         self._names = list(streams)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.target.probe()  # an unwritable folder: UsageError before the first frame
 
     def on_frame(self, view: FrameView) -> None:
         writer = self._writers.get(view.stream_index)

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from engine.errors import InputError
-from engine.io.images import IMAGE_SUFFIXES
+from engine.io.images import IMAGE_SUFFIXES, decode_image
 from engine.sources.base import Source, to_bgr
 
 
@@ -139,7 +140,9 @@ class ImageFolderSource(Source):
     """Images of a folder (or one image) in natural name order, as frames of a video: lossless.
 
     Unreadable files are skipped and counted in ``stats.errors``; grayscale, BGRA and 16-bit
-    images are converted to BGR uint8, and sizes may differ from image to image.
+    images are converted to BGR uint8, and sizes may differ from image to image. An image
+    larger than :data:`~engine.io.images.MAX_IMAGE_PIXELS` is scaled down while decoding, or
+    skipped with an error when even that would take too much memory.
 
     Args:
         path: the folder (not recursive), or a single image file.
@@ -182,11 +185,15 @@ class ImageFolderSource(Source):
                     return
                 # IMREAD_UNCHANGED keeps 16-bit and alpha so to_bgr converts them on purpose.
                 t_read = time.perf_counter()
-                image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-                decode_s = time.perf_counter() - t_read
-                if image is None or image.size == 0:
-                    self._error(f"cannot decode image {path.name}")
+                try:
+                    # Bounded: a huge image is scaled down or refused, never decoded whole.
+                    image = decode_image(np.fromfile(path, dtype=np.uint8), path.name,
+                                         cv2.IMREAD_UNCHANGED)
+                except (InputError, OSError) as exc:  # this image only: the folder goes on
+                    self._error(str(exc) if isinstance(exc, InputError)
+                                else f"cannot read image {path.name}: {exc.strerror or exc}")
                     continue
+                decode_s = time.perf_counter() - t_read
                 try:
                     image = to_bgr(image)
                 except ValueError as exc:

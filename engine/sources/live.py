@@ -3,7 +3,9 @@
 A live source never falls behind: when the consumer is slow the oldest queued frame is
 dropped (and counted). When the camera goes away, stops sending (a stall: no frame within
 ``read_timeout``) or cannot be reached, the reader releases the capture and reopens it after
-an exponential backoff, forever by default or up to ``max_retries`` consecutive failures.
+an exponential backoff, forever by default, or until ``max_retries`` consecutive failures or
+``give_up_after`` seconds without a frame (then state "failed": a run whose other sources are
+done can end, with exit code 1).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class LiveSource(Source):
         backoff: delays between reconnection attempts.
         max_retries: consecutive failed attempts before giving up (state "failed");
             None retries forever.
+        give_up_after: seconds without a frame (since the start, or since the stream was
+            lost) before giving up (state "failed"), checked before each retry; the last
+            attempt may add up to ``open_timeout``. None retries forever.
         max_lag: an RTSP stream whose decoding falls this many seconds behind the camera
             (``stats.lag_s``, measured from RTP timestamps) is re-opened to jump back to real
             time: the backlog held in network buffers is skipped (it was never decoded, so it
@@ -84,7 +89,8 @@ class LiveSource(Source):
     def __init__(self, target: str | int, name: str, *, secrets: list[str] | None = None,
                  queue_size: int = 8, open_timeout: float = 5.0, read_timeout: float = 5.0,
                  backoff: Backoff | None = None, max_retries: int | None = None,
-                 max_lag: float | None = 10.0, live: bool = True, api: int = cv2.CAP_FFMPEG):
+                 give_up_after: float | None = None, max_lag: float | None = 10.0,
+                 live: bool = True, api: int = cv2.CAP_FFMPEG):
         super().__init__(name, live=live, queue_size=queue_size, secrets=secrets)
         if open_timeout <= 0 or read_timeout <= 0:
             raise UsageError("open_timeout and read_timeout must be positive")
@@ -96,6 +102,9 @@ class LiveSource(Source):
         self.read_timeout = float(read_timeout)
         self.backoff = backoff or Backoff()
         self.max_retries = max_retries
+        if give_up_after is not None and give_up_after <= 0:
+            raise UsageError(f"give_up_after must be positive or None, got {give_up_after}")
+        self.give_up_after = give_up_after
         if max_lag is not None and max_lag <= 0:
             raise UsageError(f"max_lag must be positive or None, got {max_lag}")
         self.max_lag = max_lag
@@ -124,19 +133,21 @@ class LiveSource(Source):
     # --------------------------------------------------------------------- reader
     def _run(self) -> None:
         failures = 0  # consecutive failed attempts, for the backoff and max_retries
+        down_since = time.monotonic()  # no frame since then (give_up_after)
         first = True
         while not self._stopping:
             if not first:
-                if self.max_retries is not None and failures > self.max_retries:
+                reason = self._give_up_reason(failures, down_since)
+                if reason:
                     last = self.stats.last_error
-                    self._error(
-                        f"giving up on {self.name} after {failures} failed attempts; "
-                        f"last error: {last}",
-                        count=False,
-                    )
+                    self._error(f"giving up on {self.name} {reason}; last error: {last}",
+                                count=False)
                     self._set_state("failed")
                     return
                 delay = self.backoff.delay(max(0, failures - 1), self._rng)
+                if self.give_up_after is not None:  # wake in time to give up, not 30 s late
+                    left = down_since + self.give_up_after - time.monotonic()
+                    delay = min(delay, max(0.0, left))
                 self._set_state("reconnecting")
                 if not self._sleep(delay):
                     return
@@ -159,12 +170,22 @@ class LiveSource(Source):
                 return
             if frames > 0:
                 failures = 0
+                down_since = time.monotonic()  # the stream was up until now
             else:
                 failures += 1
             if not self.live and ended:
                 # A remote file: its end is the end, not a camera going away.
                 self._finish_remote_file(frames)
                 return
+
+    def _give_up_reason(self, failures: int, down_since: float) -> str:
+        """Why to stop retrying now ("" to go on)."""
+        if self.max_retries is not None and failures > self.max_retries:
+            return f"after {failures} failed attempts"
+        down = time.monotonic() - down_since
+        if self.give_up_after is not None and down >= self.give_up_after:
+            return f"after {down:.0f} s without a frame ({failures} failed attempts)"
+        return ""
 
     def _finish_remote_file(self, frames: int) -> None:
         expected = self._frame_count

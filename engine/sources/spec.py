@@ -31,7 +31,7 @@ _FILE_OPTS = {"loop", "realtime", "name"}
 _FOLDER_OPTS = {"loop", "realtime", "fps", "name"}
 _LIVE_OPTS = {
     "open_timeout", "read_timeout", "backoff", "backoff_base", "backoff_factor", "backoff_max",
-    "backoff_jitter", "max_retries", "max_lag", "live", "name",
+    "backoff_jitter", "max_retries", "give_up_after", "max_lag", "live", "name",
 }
 KNOWN_OPTIONS = frozenset(_FILE_OPTS | _FOLDER_OPTS | _LIVE_OPTS)
 
@@ -74,8 +74,9 @@ def open_source(spec: str, *, queue_size: int = 8, **opts: Any) -> Source:
         queue_size: frames buffered between the reader thread and the consumer.
         **opts: ``loop`` and ``realtime`` (files, folders); ``fps`` (folders);
             ``open_timeout`` and ``read_timeout`` (seconds, default 5); ``max_retries``
-            (None = forever); ``max_lag`` (RTSP: seconds behind the camera before re-opening
-            to catch up; default 10, None disables); ``backoff`` (a :class:`Backoff`) or
+            (None = forever); ``give_up_after`` (seconds without a frame, None = forever);
+            ``max_lag`` (RTSP: seconds behind the camera before re-opening to catch up;
+            default 10, None disables); ``backoff`` (a :class:`Backoff`) or
             ``backoff_base``, ``backoff_factor``, ``backoff_max``, ``backoff_jitter``;
             ``live`` (override the live/remote-file guess for URLs); ``name`` (display id,
             scrubbed). Options that do not apply to the kind of source are ignored; unknown
