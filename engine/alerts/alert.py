@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import uuid
 from dataclasses import dataclass, field
 
 #: Alert kinds (the ``type`` field of every payload; docs/ALERTS.md describes each).
@@ -36,9 +37,12 @@ class Alert:
         stream: the scrubbed stream name (never carries credentials).
         payload: JSON-able dict; always holds ``type`` (= kind), ``stream`` and ``ts``.
         snapshot: JPEG bytes of the face (fake_track only, when snapshots are on).
+        id: unique message id, the same on every retry and after a restart (the webhook's
+            ``webhook-id``: receivers use it to drop duplicates).
     """
 
     kind: str
     stream: str
     payload: dict
     snapshot: bytes | None = field(default=None, repr=False)
+    id: str = field(default_factory=lambda: "msg_" + uuid.uuid4().hex)

@@ -13,7 +13,10 @@ from engine.errors import UsageError
 
 MQTT_USERNAME = "DEEPSCREEN_MQTT_USERNAME"
 MQTT_PASSWORD = "DEEPSCREEN_MQTT_PASSWORD"
+MQTT_KEY_PASSWORD = "DEEPSCREEN_MQTT_KEY_PASSWORD"  # of an encrypted --mqtt-key
 WEBHOOK_TOKEN = "DEEPSCREEN_WEBHOOK_TOKEN"
+WEBHOOK_SECRET = "DEEPSCREEN_WEBHOOK_SECRET"  # HMAC signing key (engine/alerts/signing.py)
+WEB_TOKEN = "DEEPSCREEN_WEB_TOKEN"  # bearer token of the page and /metrics (engine/web)
 
 
 def secret(name: str) -> str | None:

@@ -19,10 +19,12 @@ import json
 import logging
 import ssl
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from engine.alerts.alert import FAKE_TRACK, STATE, VERDICT, Alert, node_name, topic_name
-from engine.alerts.credentials import MQTT_PASSWORD, MQTT_USERNAME, secret
+from engine.alerts.credentials import MQTT_KEY_PASSWORD, MQTT_PASSWORD, MQTT_USERNAME, secret
 from engine.errors import BackendUnavailable, UsageError
 
 log = logging.getLogger("engine.alerts.mqtt")
@@ -55,6 +57,48 @@ def parse_mqtt_url(url: str) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class MqttTls:
+    """TLS files for an ``mqtts://`` broker (all optional; paths, not secrets).
+
+    Attributes:
+        ca_file: CA certificates that sign the broker's certificate (default: the system's).
+        cert_file: this worker's client certificate (brokers with ``require_certificate``).
+        key_file: its private key (omit when ``cert_file`` holds it too); an encrypted key
+            takes its password from $DEEPSCREEN_MQTT_KEY_PASSWORD (or ``_FILE``).
+    """
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @property
+    def given(self) -> bool:
+        return any((self.ca_file, self.cert_file, self.key_file))
+
+    def context(self) -> ssl.SSLContext:
+        """A verifying client context, built at start so that a bad file is a usage error."""
+        if self.key_file and not self.cert_file:
+            raise UsageError("--mqtt-key needs --mqtt-cert")
+        try:
+            ctx = ssl.create_default_context(
+                cafile=str(self.ca_file) if self.ca_file else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(f"--mqtt-ca {self.ca_file}: not a readable CA file "
+                             f"({getattr(exc, 'strerror', None) or exc})") from None
+        if self.cert_file:
+            password = secret(MQTT_KEY_PASSWORD) or ""
+            try:
+                # A callable password: OpenSSL never prompts on the terminal of a service.
+                ctx.load_cert_chain(str(self.cert_file),
+                                    str(self.key_file) if self.key_file else None,
+                                    password=lambda: password)
+            except (OSError, ssl.SSLError) as exc:
+                raise UsageError(f"--mqtt-cert {self.cert_file}: cannot load the client "
+                                 f"certificate and key ({type(exc).__name__})") from None
+        return ctx
+
+
 class MqttTransport:
     """Publish alerts to one broker.
 
@@ -63,18 +107,23 @@ class MqttTransport:
         ha_discovery: also publish Home Assistant MQTT discovery configs (retained) on connect.
         ack_timeout_s: how long one delivery attempt waits for the broker's acknowledgements.
         client_id: MQTT client id (default ``deepscreen-<node>``).
+        tls: CA / client certificate files (``mqtts://`` only).
     """
 
     name = "mqtt"
 
     def __init__(self, url: str, ha_discovery: bool = False, ack_timeout_s: float = 5.0,
-                 client_id: str | None = None) -> None:
+                 client_id: str | None = None, tls: MqttTls | None = None) -> None:
         try:
             import paho.mqtt.client as paho
         except ImportError as exc:
             raise BackendUnavailable(
                 "--mqtt needs paho-mqtt: pip install 'deepscreen[alerts]'") from exc
         cfg = parse_mqtt_url(url)
+        tls = tls or MqttTls()
+        if tls.given and not cfg["tls"]:
+            raise UsageError("--mqtt-ca/--mqtt-cert/--mqtt-key need an mqtts:// broker URL")
+        context = tls.context() if cfg["tls"] else None
         self.host, self.port, self.prefix = cfg["host"], cfg["port"], cfg["prefix"]
         self.node = node_name()
         self.ha_discovery = ha_discovery
@@ -91,8 +140,8 @@ class MqttTransport:
                              protocol=paho.MQTTv311)
         if cfg["username"]:
             client.username_pw_set(cfg["username"], cfg["password"])
-        if cfg["tls"]:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        if context is not None:
+            client.tls_set_context(context)  # verifies the broker's certificate and name
         client.will_set(self.topic("available"), "offline", qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect

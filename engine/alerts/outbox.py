@@ -5,10 +5,16 @@ full the *oldest* alert is dropped (a newer state supersedes an older one, and a
 keeps the oldest would deliver stale news after an outage). One worker thread per outbox hands
 alerts to a :class:`Transport`, retrying with exponential back-off.
 
-Accounting: every alert put is *produced*; it ends either *sent* (the transport confirmed it)
-or *dropped* (queue overflow, retries exhausted, or still undelivered when the run closed), so
-``sent + dropped + pending == produced`` at any moment and ``sent + dropped == produced`` once
-:meth:`Outbox.close` has returned.
+A ``state`` alert supersedes the queued ``state`` alerts of its stream (they are dropped and
+counted): an outage then fills the queue with the verdicts and fake-face alerts, not with
+stale states. With a ``folder`` (:class:`~engine.alerts.store.AlertStore`) the queue lives on
+disk too: alerts still undelivered at the end are kept there for the next run, which loads
+them first.
+
+Accounting: every alert put (or loaded from the folder) is *produced*; it ends *sent* (the
+transport confirmed it), *dropped* (queue overflow, superseded state, retries exhausted, or
+undelivered when a run without a folder closed) or *pending* (queued, in flight, or kept in
+the folder after close), so ``sent + dropped + pending == produced`` at any moment.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ import logging
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Protocol
 
-from engine.alerts.alert import Alert
+from engine.alerts.alert import STATE, Alert
+from engine.alerts.store import AlertStore
 from engine.sources.scrub import scrub_text
 
 log = logging.getLogger("engine.alerts")
@@ -51,11 +59,13 @@ class Outbox:
             right for MQTT, whose client resends by itself after a reconnect).
         backoff_s: first retry delay; doubles up to ``max_backoff_s``.
         drain_s: at :meth:`close`, how long to keep delivering what is queued.
+        folder: keep the queue on disk here too (this destination's own folder); None =
+            memory only.
     """
 
     def __init__(self, transport: Transport, capacity: int = 256, max_attempts: int = 0,
                  backoff_s: float = 0.5, max_backoff_s: float = 15.0,
-                 drain_s: float = 5.0) -> None:
+                 drain_s: float = 5.0, folder: Path | None = None) -> None:
         if capacity < 1:
             raise ValueError("an outbox needs room for at least one alert")
         self.transport = transport
@@ -74,6 +84,11 @@ class Outbox:
         self._cond = threading.Condition()
         self._closing = False
         self._deadline = float("inf")
+        self.kept = 0  # left in the folder at close, for the next run
+        self.store = AlertStore(folder) if folder is not None else None
+        if self.store is not None:
+            for old in self.store.load():  # an earlier run's undelivered alerts go first
+                self._append(old)
         self._thread = threading.Thread(target=self._work, name=f"alerts-{self.name}",
                                         daemon=True)
         self._thread.start()
@@ -85,21 +100,38 @@ class Outbox:
             return len(self._queue) + (self._current is not None)
 
     def put(self, alert: Alert) -> None:
-        """Queue an alert; never blocks (drops the oldest when full)."""
+        """Queue an alert; never blocks on the far end (drops the oldest when full)."""
+        if self._closing:
+            with self._cond:
+                self.produced += 1
+                self.dropped += 1
+            return
+        if self.store is not None:
+            self.store.save(alert)  # before queueing: the worker may send it at once
         with self._cond:
-            self.produced += 1
-            if self._closing:
-                self.dropped += 1
-                return
-            if len(self._queue) >= self.capacity:
-                self._queue.popleft()
-                self.dropped += 1
-            self._queue.append(alert)
+            self._append(alert)
             self._cond.notify()
+
+    def _append(self, alert: Alert) -> None:
+        """Queue ``alert`` (lock held or not yet shared): supersede, bound, count."""
+        self.produced += 1
+        if alert.kind == STATE:
+            stale = [a for a in self._queue if a.kind == STATE and a.stream == alert.stream]
+            for old in stale:
+                self._queue.remove(old)
+                self._forget(old)
+        while len(self._queue) >= self.capacity:
+            self._forget(self._queue.popleft())
+        self._queue.append(alert)
+
+    def _forget(self, alert: Alert) -> None:
+        self.dropped += 1
+        if self.store is not None:
+            self.store.remove(alert)
 
     def counts(self) -> dict[str, int]:
         with self._cond:
-            pending = len(self._queue) + (self._current is not None)
+            pending = len(self._queue) + (self._current is not None) + self.kept
             return {"produced": self.produced, "sent": self.sent, "dropped": self.dropped,
                     "pending": pending}
 
@@ -112,7 +144,10 @@ class Outbox:
         self._thread.join(timeout=self.drain_s + 10.0)
         with self._cond:
             left = len(self._queue) + (self._current is not None)
-            self.dropped += left
+            if self.store is not None:
+                self.kept = left  # stays pending: on disk for the next run
+            else:
+                self.dropped += left
             self._queue.clear()
             self._current = None
         try:
@@ -120,6 +155,9 @@ class Outbox:
         except Exception as exc:  # closing a dead connection must not fail the run
             log.warning("%s: close failed: %s", self.name, scrub_text(str(exc)))
         counts = self.counts()
+        if self.kept:
+            log.warning("%s alerts: %d undelivered, kept in %s for the next run", self.name,
+                        self.kept, self.store.folder if self.store else "")
         if counts["dropped"]:
             log.warning("%s alerts: produced %d, sent %d, dropped %d", self.name,
                         counts["produced"], counts["sent"], counts["dropped"])
@@ -145,6 +183,8 @@ class Outbox:
                     self.sent += 1
                 else:
                     self.dropped += 1
+                if self.store is not None:
+                    self.store.remove(self._current)
             self._current = None
 
     def _sleep(self, seconds: float) -> bool:

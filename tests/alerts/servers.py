@@ -113,17 +113,21 @@ class Receiver:
     def __init__(self) -> None:
         self.bodies: list[dict] = []
         self.headers: list[dict] = []
+        self.raw: list[bytes] = []  # bodies as received (signature checks need the bytes)
+        self.attempts: list[dict] = []  # headers of every request, failed ones included
         self.fail = False
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                owner.attempts.append(dict(self.headers))
                 if owner.fail:
                     self.send_response(503)
                     self.end_headers()
                     return
                 owner.bodies.append(json.loads(body))
+                owner.raw.append(body)
                 owner.headers.append(dict(self.headers))
                 self.send_response(204)
                 self.end_headers()
