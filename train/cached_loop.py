@@ -185,7 +185,8 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
     # clean crop and its mirror, logits averaged.
     clean = ViewPlan(0, 0, cfg.augment, cfg.sbi, cfg.seed,
                      mirror=bool(getattr(mcfg, "flip_tta", False)))
-    views = ViewPlan(cfg.cache.views, cfg.cache.sbi_views, cfg.augment, cfg.sbi, cfg.seed)
+    views = ViewPlan(cfg.cache.views, cfg.cache.sbi_views, cfg.augment, cfg.sbi, cfg.seed,
+                     degrade=cfg.degrade)
     # One folder per content key: runs that differ in size, views or stem never share a cache.
     caches = {
         name: build_cache(

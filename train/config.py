@@ -10,6 +10,7 @@ from typing import Any
 from engine.errors import UsageError
 from engine.preprocess import InputContract
 from train.augment import AugmentConfig
+from train.degrade import DegradeConfig
 from train.sbi import SBIConfig
 
 
@@ -30,6 +31,11 @@ class DataConfig:
         cache_dir: face detections and clean eval arrays (shared between runs on one data set).
         min_face: smallest face the detector looks for, in pixels.
         limit_per_class: use at most this many train images per class (tiny test configs).
+        video_sources: folders of labelled clips (``real*``/``fake*`` subfolders), e.g.
+            ``../shared/data/videos/deepfacelive``: their frames are written once below
+            ``<cache_dir>/frames`` (:mod:`train.video_frames`) and join the samples as a source
+            named after the folder (split by clip name through the registry).
+        frames_every: keep every n-th frame of those clips.
         sample_power: on-the-fly training only: > 0 draws each epoch's items with
             :func:`train.registry.balanced_weights` of this power (what ``cache.sample_power``
             does for cached views); 0 (default) shows every training image once per epoch.
@@ -45,6 +51,8 @@ class DataConfig:
     min_face: int = 40
     limit_per_class: int | None = None
     sample_power: float = 0.0
+    video_sources: tuple[str, ...] = ()
+    frames_every: int = 2
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,7 @@ class TrainConfig:
     contract: InputContract = field(default_factory=InputContract)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    degrade: DegradeConfig = field(default_factory=DegradeConfig)
     sbi: SBIConfig = field(default_factory=SBIConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
@@ -133,6 +142,7 @@ def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
         "contract": InputContract,
         "data": DataConfig,
         "augment": AugmentConfig,
+        "degrade": DegradeConfig,
         "sbi": SBIConfig,
         "optim": OptimConfig,
         "cache": CacheConfig,

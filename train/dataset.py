@@ -20,6 +20,7 @@ from train.data import (
     read_bgr,
     square_region,
 )
+from train.degrade import DegradeConfig, degrade
 from train.sbi import SBIConfig, self_blend
 
 
@@ -52,9 +53,11 @@ class TrainDataset(torch.utils.data.Dataset):
         sbi: SBIConfig | None,
         seed: int,
         spectra: bool = True,
+        chain: DegradeConfig | None = None,
     ) -> None:
         self.samples, self.faces, self.contract = samples, faces, contract
         self.augment, self.sbi, self.seed = augment, sbi, seed
+        self.chain = chain
         # False for a model without the spectral branch: its spectrum input is unused, and the
         # FFT of each native-resolution crop would cost a few ms per view for nothing.
         self.spectra = spectra
@@ -109,7 +112,8 @@ class TrainDataset(torch.utils.data.Dataset):
     def _crop(
         self, img: np.ndarray, face: Face, rng: np.random.Generator, label: int
     ) -> np.ndarray:
-        return augmented_crop(img, face, self.contract.margin, self.augment, rng, label)
+        return augmented_crop(img, face, self.contract.margin, self.augment, rng, label,
+                              self.chain)
 
 
 def augmented_crop(
@@ -119,8 +123,10 @@ def augmented_crop(
     aug: AugmentConfig | None,
     rng: np.random.Generator,
     label: int | None = None,
+    chain: DegradeConfig | None = None,
 ) -> np.ndarray:
-    """One training view of a face: rescale, box jitter, native crop, crop-level augmentations.
+    """One training view of a face: rescale, box jitter, native crop, crop-level augmentations,
+    then (``chain``, with its probability) the label-blind degradation chain.
 
     ``aug=None`` gives the clean canonical crop. ``label`` (1 fake, 0 real) is the view's label:
     the label-aware ``p_soften_real`` needs it. Shared by the on-the-fly dataset and the
@@ -148,7 +154,11 @@ def augmented_crop(
             img, cx, cy = precrop(img, cx, cy, cut, dx, dy)
     if aug.p_fit > 0 and rng.random() < aug.p_fit:
         cx, cy, side = fit_square(cx, cy, side, img.shape)
-    return augment_crop(crop_square(img, cx, cy, side), aug, rng, label)
+    crop = augment_crop(crop_square(img, cx, cy, side), aug, rng, label)
+    # Drawn only when enabled, so configs without it keep every draw (and their caches).
+    if chain is not None and chain.p > 0 and rng.random() < chain.p:
+        crop = degrade(crop, chain, rng)
+    return crop
 
 
 def clean_spectra(

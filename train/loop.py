@@ -102,7 +102,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
 
     dataset = TrainDataset(by_split["train"], faces, cfg.contract, cfg.augment,
                            cfg.sbi if cfg.sbi.fraction > 0 else None, cfg.seed,
-                           spectra=uses_spectrum)
+                           spectra=uses_spectrum, chain=cfg.degrade)
     opt = torch.optim.AdamW(_param_groups(model, cfg.optim.body_lr_scale), lr=cfg.optim.lr,
                             weight_decay=cfg.optim.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)

@@ -6,8 +6,9 @@ Each source has a grouping rule, and the split of a file is a function of its gr
 
 - ``dfdc-faces`` groups by ``source_video`` from its ``manifest.csv``: a real crop and the fake
   made from the same video always land on the same side;
-- ``lfw`` and ``imfdb`` group by person (the file name without its trailing ``_N``), so one
-  person's photos never straddle splits;
+- ``lfw``, ``imfdb`` and ``london-studio`` group by person (the file name without its trailing
+  ``_N``), so one person's photos never straddle splits; ``deepfacelive`` frames
+  (``<demo>_<frame>``) group by demo the same way, so its real and swapped halves stay together;
 - everything else groups by file (``<source>/<label folder>/<file>``).
 
 Sources marked ``heldout`` (``stylegan2-tpdne``: an unseen generator, ``utkface``: an unseen
@@ -71,6 +72,13 @@ REGISTRY: dict[str, SourceSpec] = {
         SourceSpec("lfw", GROUP_PERSON, note="LFW-derived real photos"),
         SourceSpec("imfdb", GROUP_PERSON, note="IMFDB-style small real crops"),
         SourceSpec("sd21-sdfd", note="Stable Diffusion 2.1 faces"),
+        # NNN_1 / NNN_2: both photos of a person on one side of the split.
+        SourceSpec("london-studio", GROUP_PERSON,
+                   note="sharp 1024 px studio photos of real people (the only sharp real source)"),
+        # Frames of the DeepFaceLive demos (train.video_frames), named <demo>_<frame>: a demo's
+        # real webcam half and its live-swap half share the group, so they never straddle splits.
+        SourceSpec("deepfacelive", GROUP_PERSON,
+                   note="DeepFaceLive live face swaps and their real webcam halves (video frames)"),
         SourceSpec("stylegan2-tpdne", heldout=True, note="unseen generator (StyleGAN2)"),
         SourceSpec("utkface", heldout=True, note="unseen real population"),
     )

@@ -46,6 +46,14 @@ def load_samples(cfg: TrainConfig) -> list[Sample]:
         names = list(d.sources) if d.sources else None
         samples = trainable(load_sources(d.root, names, d.val_fraction, d.test_fraction,
                                          d.split_seed))
+        if d.video_sources:
+            from train.video_frames import extract_frames
+
+            frames = Path(d.cache_dir) / "frames"
+            for videos in d.video_sources:
+                extract_frames(videos, frames, d.frames_every)
+            samples += trainable(load_sources(frames, [Path(v).name for v in d.video_sources],
+                                              d.val_fraction, d.test_fraction, d.split_seed))
     if d.limit_per_class:
         kept, count = [], {}
         for s in samples:

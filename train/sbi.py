@@ -35,6 +35,13 @@ class SBIConfig:
         color: largest per-channel colour shift of the source copy, as a fraction of 255.
         p_full_blend: probability of blend ratio 1 (else uniform in ``blend_ratio``).
         blend_ratio: (min, max) blend ratio when not fully blended.
+        p_render: probability that the altered copy is also resampled as if its face had been
+            rendered at a width drawn from ``render_side`` pixels and pasted back: the trace of
+            one-shot and live swappers (inswapper 128 px, SimSwap 224 px, DeepFaceLive), whose
+            inner face is softer than the frame around it. 0 keeps the original SBI (and the
+            view caches of configs without it).
+        render_side: (min, max) width in pixels of that rendered face (a face already narrower
+            is left alone).
     """
 
     fraction: float = 0.5
@@ -46,6 +53,8 @@ class SBIConfig:
     color: float = 0.08
     p_full_blend: float = 0.5
     blend_ratio: tuple[float, float] = (0.4, 1.0)
+    p_render: float = 0.0
+    render_side: tuple[float, float] = (64.0, 256.0)
 
 
 def face_polygon(landmarks: np.ndarray) -> np.ndarray:
@@ -109,7 +118,10 @@ def blend_mask(
 def source_copy(
     img: np.ndarray, landmarks: np.ndarray, cfg: SBIConfig, rng: np.random.Generator
 ) -> np.ndarray:
-    """The altered copy: colour shift, blur or sharpen, then a small scale and translation."""
+    """The altered copy: rendered at a lower resolution (``p_render``), colour shift, blur or
+    sharpen, then a small scale and translation."""
+    if cfg.p_render > 0 and rng.random() < cfg.p_render:
+        img = render_at(img, landmarks, rng.uniform(*cfg.render_side))
     out = img.astype(np.float32) + rng.uniform(-cfg.color, cfg.color, 3).astype(np.float32) * 255
     out = np.clip(out, 0, 255).astype(np.uint8)
     out = color_jitter(out, 0.0, rng.uniform(0.9, 1.1), rng.uniform(0.85, 1.15))
@@ -127,6 +139,23 @@ def source_copy(
     m[:, 2] += rng.uniform(-cfg.max_shift, cfg.max_shift, 2) * eye_dist
     h, w = img.shape[:2]
     return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def render_at(img: np.ndarray, landmarks: np.ndarray, face_width: float) -> np.ndarray:
+    """The image resampled so that its face is ``face_width`` pixels wide, then back to size.
+
+    The face's width is taken as 2.2 eye distances (cheek to cheek for a frontal face). A face
+    already narrower than ``face_width`` is returned unchanged.
+    """
+    le, re = np.asarray(landmarks[0], np.float32), np.asarray(landmarks[1], np.float32)
+    width = 2.2 * max(float(np.linalg.norm(re - le)), 4.0)
+    if width <= face_width:
+        return img
+    f = face_width / width
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (max(8, round(w * f)), max(8, round(h * f))),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def self_blend(

@@ -35,6 +35,7 @@ from engine.preprocess import InputContract, prepare_crops
 from train.augment import AugmentConfig
 from train.data import Face, Sample, read_bgr
 from train.dataset import augmented_crop
+from train.degrade import DegradeConfig
 from train.sbi import SBIConfig, self_blend
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class ViewPlan:
         seed: base seed of every view's randomness.
         mirror: with ``views == 0``: a second entry per image, the clean crop mirrored
             (its spectrum is the unmirrored crop's, as the exported graph uses it).
+        degrade: the label-blind degradation chain of augmented views (off when its ``p``
+            is 0; ignored when ``views`` is 0).
     """
 
     views: int
@@ -60,6 +63,7 @@ class ViewPlan:
     sbi: SBIConfig
     seed: int = 0
     mirror: bool = False
+    degrade: DegradeConfig = DegradeConfig()
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ def _entries(samples: Sequence[Sample], faces: dict[str, Face], plan: ViewPlan) 
 LATER_AUGMENTATIONS = (("p_gray",), ("p_fit",), ("p_soften_real", "soften_size"),
                        ("p_precrop", "precrop_side"),
                        ("p_sharpen_real", "sharpen_amount", "sharpen_sigma"))
+# Likewise for the self-blending settings.
+LATER_SBI = (("p_render", "render_side"),)
 
 
 def cache_key(
@@ -120,6 +126,12 @@ def cache_key(
         if not fields["augment"].get(switch):
             for name in (switch, *ranges):
                 del fields["augment"][name]
+    if not fields["degrade"]["p"]:
+        del fields["degrade"]
+    for switch, *ranges in LATER_SBI:
+        if not fields["sbi"].get(switch):
+            for name in (switch, *ranges):
+                del fields["sbi"][name]
     h.update(json.dumps([asdict(contract), fields, stem_id], sort_keys=True).encode())
     return h.hexdigest()[:20]
 
@@ -139,7 +151,8 @@ def _view(
         label = 1
     aug = plan.augment if plan.views > 0 else None
     view_label = sample_label if label is None else label
-    return augmented_crop(img, face, contract.margin, aug, rng, view_label), label
+    degrade = plan.degrade if plan.views > 0 else None
+    return augmented_crop(img, face, contract.margin, aug, rng, view_label, degrade), label
 
 
 def build_cache(
