@@ -13,14 +13,33 @@ def register(app: typer.Typer) -> None:
 
 def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    require: str = typer.Option(
+        "", "--require",
+        help="Comma-separated checks that must pass (e.g. gpu,tensorrt,pycuda); exit 1 if not.",
+    ),
 ) -> None:
     """Report ONNX Runtime providers, GPU, TensorRT, pycuda, the CUDA extension and OpenCV."""
-    from engine.doctor import as_dicts, run_checks
+    from engine.doctor import as_dicts, missing, run_checks
+    from engine.errors import UsageError
 
     checks = run_checks()
+    try:
+        failed = missing(checks, [n.strip() for n in require.split(",") if n.strip()])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(as_dicts(checks), indent=2))
-        return
+    else:
+        _print_table(checks)
+    if failed:
+        detail = {c.name: c.detail for c in checks}
+        for name in failed:
+            typer.secho(f"error: required check {name} failed: {detail[name]}", err=True,
+                        fg=typer.colors.RED)
+        raise typer.Exit(1)
+
+
+def _print_table(checks) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -93,8 +93,39 @@ def _module_version(module: str, label: str | None = None) -> Check:
     return Check(label, True, str(getattr(mod, "__version__", "importable")))
 
 
+# On a Jetson, TensorRT's bindings load libraries (libnvdla_compiler.so, libcuda.so.1, ...)
+# that the L4T image holds only as placeholders: the NVIDIA container runtime mounts the real
+# ones when the container RUNS. So TensorRT is checked here, at run time, never in `docker build`.
+_RUNTIME_HINT = (
+    " -- a shared library is missing: in a container, run it with the NVIDIA runtime "
+    "(`docker run --runtime nvidia` on a Jetson, `--gpus all` on a server); natively, install "
+    "JetPack's TensorRT (apt python3-libnvinfer) or the tensorrt-cu13 wheel"
+)
+
+
 def _tensorrt() -> Check:
-    return _module_version("tensorrt")
+    check = _module_version("tensorrt")
+    if not check.ok and (".so" in check.detail or "shared object" in check.detail):
+        return Check(check.name, False, check.detail + _RUNTIME_HINT)
+    return check
+
+
+def _onnxruntime_packages() -> Check:
+    """``onnxruntime`` and ``onnxruntime-gpu`` install into one directory: with both, whichever
+    was installed last wins file by file and the CUDA provider can vanish without an error."""
+    from importlib import metadata
+
+    found = []
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            found.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            continue
+    if len(found) > 1:
+        return Check("onnxruntime packages", False,
+                     f"{' and '.join(found)} are both installed: they overwrite each other; "
+                     "`pip uninstall -y onnxruntime onnxruntime-gpu` then install exactly one")
+    return Check("onnxruntime packages", bool(found), found[0] if found else "none installed")
 
 
 def _pycuda() -> Check:
@@ -127,6 +158,7 @@ PROBES: tuple[Callable[[], Check], ...] = (
     _numpy,
     _opencv,
     _onnxruntime,
+    _onnxruntime_packages,
     _gpu,
     _tensorrt,
     _pycuda,
@@ -145,6 +177,20 @@ def run_checks() -> list[Check]:
             name = probe.__name__.lstrip("_")
             results.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
     return results
+
+
+def missing(checks: list[Check], required: list[str]) -> list[str]:
+    """Names in ``required`` whose check failed or does not exist (``deepscreen doctor
+    --require``: a container's start-up check, e.g. ``gpu,tensorrt`` on a Jetson).
+
+    Raises:
+        ValueError: a name that is no check of the report.
+    """
+    by_name = {c.name: c for c in checks}
+    unknown = [n for n in required if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(by_name)}")
+    return [n for n in required if not by_name[n].ok]
 
 
 def as_dicts(checks: list[Check]) -> list[dict]:

@@ -5,7 +5,7 @@
 #   2. deploy/*.service with `systemd-analyze verify` when it exists (the unit's venv path is
 #      pointed at a stub executable so the ExecStart check passes anywhere); any warning fails.
 #
-# Usage: scripts/lint_docker.sh [DOCKERFILE...]   (default: deploy/Dockerfile.server and .jetson)
+# Usage: scripts/lint_docker.sh [DOCKERFILE...]   (default: deploy/Dockerfile.server, .jetson, .jetson7)
 # Exit: 0 clean, 1 findings.
 # Env: PYTHON (default .venv/bin/python, else python3); HADOLINT (path to a hadolint binary);
 #      NO_HADOLINT=1 forces the parse check.
@@ -19,7 +19,7 @@ fi
 VENV_BIN="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
 status=0
 if [[ $# -gt 0 ]]; then dockerfiles=("$@"); else
-    dockerfiles=(deploy/Dockerfile.server deploy/Dockerfile.jetson); fi
+    dockerfiles=(deploy/Dockerfile.server deploy/Dockerfile.jetson deploy/Dockerfile.jetson7); fi
 
 find_hadolint() {
     if [[ "${NO_HADOLINT:-0}" == 1 ]]; then return; fi

@@ -1,5 +1,7 @@
 """Lint deploy/fleet/: Kubernetes manifests against the API schemas, the Compose file's structure,
-and every `deepscreen screen` command line in both against the real command's options.
+and every `deepscreen screen` command line in both against the real command's options; Triton's
+flags, its filled repository, its image against deploy/Dockerfile.server, and DEPLOY.md section
+references.
 
 The Kubernetes check uses kubernetes-validate (PyPI: the OpenAPI schemas of each Kubernetes
 release, shipped in the package, strict mode rejects unknown fields): kubeconform is not on
@@ -10,6 +12,7 @@ Exit 0 when clean, 1 with one line per problem.
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -145,16 +148,93 @@ def lint_compose(problems: list[str]) -> int:
     return len(services)
 
 
+def triton_problems(where: str, args: list[str], image: str, mount_read_only: bool,
+                    init_exports: bool, served: str, want_image: str) -> list[str]:
+    """Triton as the fleet needs it: up despite a bad model, loading the workers' model
+    explicitly, from a repository something fills, in the image deepscreen's TensorRT matches.
+    """
+    found = []
+    flags = set(args)
+    for flag in ("--exit-on-error=false", "--model-control-mode=explicit",
+                 f"--load-model={served}"):
+        if flag not in flags:
+            found.append(f"{where}: tritonserver lacks {flag}")
+    if mount_read_only:
+        found.append(f"{where}: the model repository is read-only (nothing can fill it)")
+    if not init_exports:
+        found.append(f"{where}: nothing runs `deepscreen export triton` into the repository")
+    if image != want_image:
+        found.append(f"{where}: Triton image {image} != deploy/Dockerfile.server's "
+                     f"TRITON_IMAGE {want_image} (plans would not load)")
+    return found
+
+
+def dockerfile_triton_image(text: str) -> str:
+    """The default of ``ARG TRITON_IMAGE=`` in a Dockerfile ("" when absent)."""
+    match = re.search(r"^ARG TRITON_IMAGE=(\S+)", text, re.M)
+    return match.group(1).strip('"') if match else ""
+
+
+def remote_model(command: str) -> str:
+    words = shlex.split(command.replace("$$", "$"))
+    return words[words.index("--remote-model") + 1] if "--remote-model" in words else "deepscreen"
+
+
+def doc_sections(text: str) -> set[str]:
+    """Section numbers ("8", "8.1") of a Markdown file's numbered headings."""
+    return set(re.findall(r"^#+ (\d+(?:\.\d+)*)\.? ", text, re.M))
+
+
+def lint_triton(problems: list[str]) -> None:
+    want = dockerfile_triton_image((ROOT / "deploy" / "Dockerfile.server").read_text())
+    if not want:
+        problems.append("deploy/Dockerfile.server: no ARG TRITON_IMAGE")
+    compose = yaml.safe_load((FLEET / "docker-compose.yml").read_text())
+    services = compose.get("services", {})
+    triton = services.get("triton", {})
+    worker_cmd = " ".join(next((s.get("command", []) for n, s in services.items()
+                                if n.startswith("worker")), []))
+    mounts = [v for v in triton.get("volumes", []) if v.split(":")[1:2] == ["/models"]]
+    init = any("export" in svc.get("command", []) and "triton" in svc.get("command", [])
+               and name in triton.get("depends_on", {}) for name, svc in services.items())
+    problems += triton_problems(
+        "docker-compose.yml: triton", [str(a) for a in triton.get("command", [])],
+        triton.get("image", ""), any(v.endswith(":ro") for v in mounts), init,
+        remote_model(worker_cmd), want)
+    deploy = yaml.safe_load_all((FLEET / "k8s" / "triton.yaml").read_text())
+    pod = next(d for d in deploy if d and d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    workers = yaml.safe_load_all((FLEET / "k8s" / "workers.yaml").read_text())
+    wpod = next(d for d in workers if d and d["kind"] == "StatefulSet")
+    wcmd = " ".join(wpod["spec"]["template"]["spec"]["containers"][0].get("args", []))
+    ro = any(m.get("readOnly") for m in container.get("volumeMounts", [])
+             if m["mountPath"] == "/models")
+    init = any(c.get("command", [])[:3] == ["deepscreen", "export", "triton"]
+               for c in pod.get("initContainers", []))
+    problems += triton_problems("k8s/triton.yaml", container.get("args", []),
+                                container.get("image", ""), ro, init, remote_model(wcmd), want)
+    # "docs/DEPLOY.md 8.2" in a fleet file must name a section that exists.
+    sections = doc_sections((ROOT / "docs" / "DEPLOY.md").read_text())
+    for path in sorted(FLEET.rglob("*")):
+        if path.is_file() and path.suffix in (".yml", ".yaml", ".example", ".conf"):
+            for ref in re.findall(r"DEPLOY\.md(?: section)? (\d+(?:\.\d+)*)", path.read_text()):
+                if ref not in sections:
+                    problems.append(f"{path.relative_to(ROOT)}: cites DEPLOY.md {ref}, "
+                                    "which does not exist")
+
+
 def main() -> int:
     problems: list[str] = []
     n_k8s = lint_k8s(problems)
     n_compose = lint_compose(problems)
+    lint_triton(problems)
     for p in problems:
         print(f"fleet lint: {p}")
     if problems:
         return 1
     print(f"fleet lint: {n_k8s} Kubernetes objects valid against {K8S_VERSION} (strict), "
-          f"{n_compose} Compose services consistent, worker commands parse")
+          f"{n_compose} Compose services consistent, worker commands parse, Triton set up "
+          "to survive a bad model and matched to deploy/Dockerfile.server")
     return 0
 
 
