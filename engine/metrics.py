@@ -1,9 +1,9 @@
 """Prometheus metrics (text exposition format 0.0.4, written by hand) and a tiny HTTP server.
 
 No client library: the runtime stays numpy + OpenCV + ONNX Runtime. The server serves
-``/metrics`` (the exposition) and ``/healthz`` (JSON; 200 while the pipeline runs, 503 when it
-has stopped or failed) and binds to 127.0.0.1 unless told otherwise, because per-stream metrics
-can describe what a camera sees.
+``/metrics`` (the exposition), ``/healthz`` and ``/readyz`` (JSON, see :class:`MetricsServer`)
+and binds to 127.0.0.1 unless told otherwise, because per-stream metrics can describe what a
+camera sees; :mod:`engine.httpd` keeps hostile clients from exhausting it.
 """
 
 from __future__ import annotations
@@ -12,9 +12,21 @@ import json
 import math
 import threading
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+from engine.httpd import (
+    TOKEN_COOKIE,
+    GuardedHandler,
+    GuardedServer,
+    host_allowed,
+    request_token,
+    token_ok,
+)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Source states that make /healthz "degraded" and /readyz 503 while the run goes on.
+DEGRADED_STATES = frozenset({"reconnecting", "failed"})
 
 # Seconds. Spans a fast GPU batch (sub-millisecond) to a slow CPU detector pass on 1080p.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -181,15 +193,29 @@ class Registry:
 
 
 class MetricsServer:
-    """Serve ``/metrics`` and ``/healthz`` from a daemon thread.
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` (and the page's routes) from a thread.
+
+    ``/healthz`` (liveness) answers 200 while the pipeline runs: ``"status": "ok"``, or
+    ``"degraded"`` with the names of the streams that are reconnecting or failed (one dead
+    camera must not make an orchestrator restart the worker), and 503 ``"down"`` once it has
+    stopped or failed. ``/readyz`` answers 503 while degraded too. Those two and ``/metrics``
+    answer any Host header (probes and scrapers use the pod IP or a service name); the page's
+    routes only a Host that :func:`engine.httpd.host_allowed` accepts (DNS rebinding). With a
+    ``token``, ``/metrics`` and the page need it (``Authorization: Bearer``, or for a browser
+    the cookie set by opening ``/?token=TOKEN`` once); the health answers stay open.
 
     Args:
         registry: what ``/metrics`` renders.
-        health: returns (healthy, details) for ``/healthz``.
+        health: returns (healthy, details) for ``/healthz``; ``details["streams"]`` maps
+            stream names to source states.
         host: bind address; 127.0.0.1 keeps it off the network.
         port: TCP port; 0 asks the OS for a free one (see :attr:`port`).
         routes: serves any other GET path: called with the request handler and the path,
             returns True when it answered (the live web page, :mod:`engine.web`).
+        allowed_hosts: host names the page answers to besides loopback names and IP
+            literals (the bind host, when it is a name, is added).
+        token: bearer token for ``/metrics`` and the page (None = open).
+        max_connections, request_timeout_s, idle_timeout_s: see :class:`GuardedServer`.
     """
 
     def __init__(
@@ -199,13 +225,21 @@ class MetricsServer:
         host: str = "127.0.0.1",
         port: int = 9108,
         routes: Callable[[BaseHTTPRequestHandler, str], bool] | None = None,
+        *,
+        allowed_hosts: Sequence[str] = (),
+        token: str | None = None,
+        max_connections: int = 64,
+        request_timeout_s: float = 10.0,
+        idle_timeout_s: float = 30.0,
     ) -> None:
         self.registry = registry
         self.routes = routes
         self.health = health or (lambda: (True, {}))
-        handler = self._handler_class()
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self.allowed_hosts = (*allowed_hosts, host)
+        self.token = token or None
+        self._server = GuardedServer(
+            (host, port), self._handler_class(), max_connections=max_connections,
+            request_timeout_s=request_timeout_s, idle_timeout_s=idle_timeout_s)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="metrics-http", daemon=True
         )
@@ -227,23 +261,71 @@ class MetricsServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def health_answer(self) -> tuple[int, dict, bool]:
+        """(HTTP status of /healthz, its JSON, ready) from the pipeline's health."""
+        ok, details = self.health()
+        streams = details.get("streams", {})
+        troubled = sorted(n for n, state in streams.items() if state in DEGRADED_STATES)
+        if not ok:
+            return 503, {"status": "down", **details}, False
+        if troubled:
+            return 200, {"status": "degraded", "degraded": troubled, **details}, False
+        return 200, {"status": "ok", **details}, True
+
     def _handler_class(self):
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(GuardedHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 path = self.path.split("?", 1)[0]
-                if path == "/metrics":
-                    body = owner.registry.render().encode()
-                    self._send(200, CONTENT_TYPE, body)
-                elif path == "/healthz":
-                    ok, details = owner.health()
-                    body = json.dumps({"status": "ok" if ok else "down", **details}).encode()
-                    self._send(200 if ok else 503, "application/json", body)
-                elif owner.routes is not None and owner.routes(self, path):
+                if path in ("/healthz", "/readyz"):
+                    code, body, ready = owner.health_answer()
+                    if path == "/readyz":
+                        code = 200 if ready else 503
+                    self._send(code, "application/json", json.dumps(body).encode())
                     return
-                else:
+                if path == "/metrics":
+                    if self._authorised():
+                        self._send(200, CONTENT_TYPE, owner.registry.render().encode())
+                    return
+                if owner.routes is None:
                     self._send(404, "text/plain", b"not found\n")
+                    return
+                if not host_allowed(self.headers.get("Host"), owner.allowed_hosts):
+                    # A page from another origin that resolved its name to us: refuse.
+                    self._send(421, "text/plain", b"unknown Host header\n")
+                    return
+                if path == "/" and self._token_login():
+                    return
+                if self._authorised() and not owner.routes(self, path):
+                    self._send(404, "text/plain", b"not found\n")
+
+            def _authorised(self) -> bool:
+                if token_ok(request_token(self), owner.token):
+                    return True
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Bearer realm="deepscreen"')
+                body = b"token required: Authorization: Bearer, or open /?token=TOKEN once\n"
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return False
+
+            def _token_login(self) -> bool:
+                """``/?token=T``: set the page's cookie and drop the token from the URL."""
+                given = parse_qs(urlsplit(self.path).query).get("token", [None])[0]
+                if given is None or owner.token is None:
+                    return False
+                if not token_ok(given, owner.token):
+                    return not self._authorised()
+                self.send_response(303)
+                self.send_header("Location", "/")
+                self.send_header("Set-Cookie", f"{TOKEN_COOKIE}={given}; Path=/; HttpOnly; "
+                                 "SameSite=Strict")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
 
             def _send(self, code: int, ctype: str, body: bytes) -> None:
                 self.send_response(code)
@@ -251,8 +333,5 @@ class MetricsServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-
-            def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet by design
-                return
 
         return Handler

@@ -6,8 +6,9 @@
 ``/api/events``   the same snapshot as server-sent events, pushed on every change
 ``/api/crop``     ``?stream=NAME&track=ID``: the track's latest face crop (JPEG)
 
-The page shows faces: it is bound to loopback unless the operator says otherwise
-(docs/WEB.md explains the risks).
+The page shows faces: it is bound to loopback unless the operator says otherwise, answers only
+Host headers that name this server, and can require a token (the checks live in
+:class:`engine.metrics.MetricsServer`; docs/WEB.md explains the risks).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from engine.httpd import is_loopback
 from engine.live.board import LiveBoard
+
+__all__ = ["WebRoutes", "is_loopback", "parse_bind"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 _FILES = {
@@ -114,18 +118,6 @@ def _send(handler: BaseHTTPRequestHandler, code: int, ctype: str, body: bytes) -
         handler.send_header(key, value)
     handler.end_headers()
     handler.wfile.write(body)
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    import ipaddress
-
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_bind(spec: str) -> tuple[str, int]:
