@@ -1,4 +1,5 @@
-"""`deepscreen data split`: deterministic train/val/test manifest of a labelled folder tree."""
+"""`deepscreen data split` (deterministic train/val/test manifest of a labelled folder tree) and
+`deepscreen data quality-check` (does image quality alone predict a recipe's training labels?)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,40 @@ from deepscreen_cli.groups import data_app
 def register(app: typer.Typer) -> None:
     """Attach the data commands to the `data` group."""
     data_app.command("split")(split_cmd)
+    data_app.command("quality-check")(quality_check_cmd)
+
+
+def quality_check_cmd(
+    configs: Annotated[list[Path], typer.Argument(help="Training config(s) to check.")],
+    views: Annotated[int, typer.Option(help="Training views drawn per config.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Seed of the view draw.")] = 0,
+    max_auc: Annotated[float, typer.Option(help="Exit 1 when any AUC exceeds this.")] = 1.0,
+) -> None:
+    """Fit a logistic regression on the quality of each recipe's training views alone
+    (sharpness at the input, face size, JPEG blockiness) and print its cross-validated AUC:
+    near 0.5 means quality carries no label (issue 29 asks for <= 0.60)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from train.config import load_config
+    from train.quality_check import FEATURES, check_views, recipe_views
+
+    table = Table(title=f"quality-only logistic regression, {views} training views per recipe")
+    for col in ("config", "views (real/fake)", "AUC (all three)",
+                *(f"AUC {f}" for f in FEATURES)):
+        table.add_column(col, justify="right")
+    worst = 0.0
+    for path in configs:
+        cfg = load_config(path)
+        x, y, sources = recipe_views(cfg, views, seed)
+        result = check_views(x, y, sources)
+        worst = max(worst, result.auc)
+        table.add_row(path.name, f"{result.views[0]}/{result.views[1]}", f"{result.auc:.3f}",
+                      *(f"{result.per_feature[f]:.3f}" for f in FEATURES))
+    Console().print(table)
+    if worst > max_auc:
+        typer.secho(f"quality predicts the label: AUC {worst:.3f} > {max_auc}", err=True)
+        raise typer.Exit(1)
 
 
 def split_cmd(
