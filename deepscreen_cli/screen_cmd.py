@@ -20,7 +20,15 @@ from typing import Annotated
 import typer
 
 from deepscreen_cli.file_outputs import build_file_sinks
-from deepscreen_cli.live_outputs import build_live_outputs
+from deepscreen_cli.live_options import (
+    MetricsPublic,
+    MqttCa,
+    MqttCert,
+    MqttKey,
+    OutboxDir,
+    WebHost,
+)
+from deepscreen_cli.live_outputs import build_live_outputs, check_metrics_bind, start_server
 
 log = logging.getLogger("deepscreen_cli.screen")
 
@@ -242,7 +250,8 @@ def screen(
     ] = 0,
     metrics_host: Annotated[
         str,
-        typer.Option("--metrics-host", help="Address the metrics server binds to."),
+        typer.Option("--metrics-host", help="Address the metrics server binds to "
+                     "(beyond loopback only with --metrics-public)."),
     ] = "127.0.0.1",
     max_frames: Annotated[
         int,
@@ -279,8 +288,10 @@ def screen(
     web_public: Annotated[
         bool,
         typer.Option("--web-public", help="Allow --web on a non-loopback address (the page "
-                     "shows faces and has no login: docs/WEB.md)."),
+                     "shows faces: docs/WEB.md)."),
     ] = False,
+    web_host: WebHost = None,
+    metrics_public: MetricsPublic = False,
     mqtt: Annotated[
         str | None,
         typer.Option("--mqtt", help="Publish alerts to mqtt://HOST:PORT/PREFIX (port and "
@@ -293,6 +304,10 @@ def screen(
         typer.Option("--webhook", help="POST alerts as JSON to this URL "
                      "(token from $DEEPSCREEN_WEBHOOK_TOKEN)."),
     ] = None,
+    mqtt_ca: MqttCa = None,
+    mqtt_cert: MqttCert = None,
+    mqtt_key: MqttKey = None,
+    outbox_dir: OutboxDir = None,
     ha_discovery: Annotated[
         bool,
         typer.Option("--ha-discovery", help="Publish Home Assistant MQTT discovery configs."),
@@ -325,13 +340,15 @@ def screen(
     ).validate()
     if events is not None and str(events) == "-" and as_json:
         raise UsageError("--events - and --json both write to stdout: choose one")
+    check_metrics_bind(metrics_host, metrics_port, metrics_public)
     stop = threading.Event()
     metrics = PipelineMetrics() if metrics_port or web else None
     files = build_file_sinks(events, summary, annotate, retain=retain, retain_size=retain_size,
                              registry=metrics.registry if metrics is not None else None)
     outputs = build_live_outputs(
         web=web, web_public=web_public, mqtt=mqtt, webhook=webhook, ha_discovery=ha_discovery,
-        snapshots=snapshots, state_every=state_every,
+        snapshots=snapshots, state_every=state_every, outbox_dir=outbox_dir,
+        mqtt_tls=(mqtt_ca, mqtt_cert, mqtt_key),
         registry=metrics.registry if metrics is not None else None)
     if outputs.web_bind is not None:  # one server: the page and /metrics side by side
         if metrics_port and metrics_port != outputs.web_bind[1]:
@@ -353,24 +370,10 @@ def screen(
     except BaseException:
         outputs.abort()
         raise
+    outputs.bind(pipeline)
     server = None
     if metrics is not None:
-        from engine.metrics import MetricsServer
-
-        try:
-            server = MetricsServer(metrics.registry, pipeline.health, metrics_host,
-                                   metrics_port, routes=outputs.routes).start()
-        except OSError as exc:
-            for st in pipeline.states:
-                st.source.stop()
-            outputs.abort()
-            raise UsageError(
-                f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}"
-            ) from exc
-        log.info("metrics on http://%s:%d/metrics", server.host, server.port)
-        if outputs.routes is not None:
-            # Said even without -v: the user asked for the page and needs its address.
-            typer.echo(f"live page: http://{server.host}:{server.port}/", err=True)
+        server = start_server(metrics, pipeline, outputs, metrics_host, metrics_port, web_host)
     previous = _install_signal_handlers(stop)
     try:
         result = pipeline.run()
