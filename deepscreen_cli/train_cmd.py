@@ -117,6 +117,12 @@ def evaluate_command(
                      "streaming clip-level evaluation (--videos)."),
     ] = None,
     frames: Annotated[int, typer.Option("--frames", help="Frames sampled per video.")] = 32,
+    scales: Annotated[
+        str | None,
+        typer.Option("--scales", help="With --sources: rescale each test image by these "
+                     "factors (e.g. 1,0.5,0.25), detect again, and report the rates per scale "
+                     "and the verdict flips between scales (scales.md)."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("runs/eval"),
     cache_dir: Annotated[
         Path, typer.Option("--cache-dir", help="Face detection cache.")
@@ -147,6 +153,10 @@ def evaluate_command(
         if not peers and STANDARD_PEER.is_file():
             peers = [STANDARD_PEER]
     scorer = open_scorer(model)
+    if scales is not None:
+        _evaluate_scales(sources or STANDARD_SOURCES, scorer, scales, out, cache_dir, limit)
+        if in_domain is None and manifest is None and not data and not videos:
+            return
     if sources is not None:
         _evaluate_sources(sources, scorer, peers, out, cache_dir, limit)
         if in_domain is None and manifest is None and not data and not videos:
@@ -172,6 +182,26 @@ def evaluate_command(
                        f"acc {m['accuracy']:.4f} TPR {m['tpr']:.4f} TNR {m['tnr']:.4f} "
                        f"(threshold {m['threshold']:.4f}, n={int(m['n'])})")
     typer.echo(f"report: {out}")
+
+
+def _evaluate_scales(root: Path, scorer, scales: str, out: Path, cache_dir: Path,
+                     limit: int | None) -> None:
+    """The per-source table at several scales (scales.md)."""
+    from train.predict import score_crops
+    from train.scale_eval import evaluate_scales, write_scale_table
+
+    try:
+        factors = [float(v) for v in scales.split(",") if v.strip()]
+    except ValueError as exc:
+        raise UsageError(f"--scales takes comma-separated factors, got {scales!r}") from exc
+    if not factors or any(not 0 < f <= 4 for f in factors):
+        raise UsageError(f"--scales factors must lie in (0, 4], got {scales!r}")
+    rows = evaluate_scales(root, lambda crops: score_crops(scorer, crops),
+                           scorer.contract.threshold, scorer.contract.margin, factors,
+                           cache_dir, limit)
+    md = write_scale_table(out, rows, factors)
+    typer.echo(md.read_text())
+    typer.echo(f"scale table: {md}")
 
 
 def _evaluate_sources(root: Path, scorer, peers: list[Path], out: Path, cache_dir: Path,

@@ -1,0 +1,46 @@
+"""`deepscreen evaluate --scales`: the same test faces seen from further away (real data)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.shared_data import SHARED_DATA
+
+LONDON = SHARED_DATA / "faces" / "london-studio"
+
+
+@pytest.mark.skipif(not LONDON.is_dir(), reason="../shared/data/faces/london-studio is absent")
+def test_scale_rows_on_studio_portraits(tmp_path: Path) -> None:
+    from train.predict import open_scorer, score_crops
+    from train.scale_eval import evaluate_scales, write_scale_table
+
+    scorer = open_scorer(None)
+    scales = [1.0, 0.25, 0.02]
+    rows = evaluate_scales(LONDON, lambda c: score_crops(scorer, c), scorer.contract.threshold,
+                           scorer.contract.margin, scales, tmp_path, limit=6)
+    by_scale = {r.scale: r for r in rows}
+    assert set(by_scale) == set(scales) and all(r.metric == "TNR" for r in rows)
+    assert by_scale[1.0].total == 6 and by_scale[1.0].n == 6      # 1024 px portraits
+    assert by_scale[0.25].n == 6                                  # faces still ~100 px
+    assert by_scale[0.02].n == 0 and math.isnan(by_scale[0.02].rate)  # 20 px: below min_face
+    # No image has a face at every scale, so no flip can be measured.
+    assert by_scale[1.0].flip_n == 0 and math.isnan(by_scale[1.0].flip_rate)
+    again = evaluate_scales(LONDON, lambda c: score_crops(scorer, c), scorer.contract.threshold,
+                            scorer.contract.margin, [1.0, 0.25], tmp_path, limit=6)
+    first = {r.scale: r for r in again}[1.0]
+    assert first.flip_n == 6 and 0.0 <= first.flip_rate <= 1.0
+    assert (tmp_path / "scale-faces-40.json").is_file()  # detections cached for reruns
+    md = write_scale_table(tmp_path / "out", again, [1.0, 0.25]).read_text()
+    assert "london-studio/real" in md and "x0.25 rate" in md
+
+
+def test_bad_scales_are_a_usage_error() -> None:
+    out = subprocess.run([sys.executable, "-m", "deepscreen_cli.app", "evaluate", "--scales",
+                          "1,zero", "--sources", str(Path(__file__).parent)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "--scales" in out.stderr and "Traceback" not in out.stderr
