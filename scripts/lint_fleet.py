@@ -49,6 +49,11 @@ def check_screen(args: list[str], where: str, problems: list[str]) -> None:
     for needed in ("--backend", "--backend-url", "--mqtt", "--metrics-port"):
         if needed not in args:
             problems.append(f"{where}: the worker command lacks {needed}")
+    # The CLI refuses this only when it runs: catch it here, before a fleet crash-loops.
+    if "--metrics-host" in args[:-1]:
+        host = args[args.index("--metrics-host") + 1]
+        if host not in ("127.0.0.1", "localhost", "::1") and "--metrics-public" not in args:
+            problems.append(f"{where}: --metrics-host {host} needs --metrics-public")
 
 
 def lint_k8s(problems: list[str]) -> int:
