@@ -15,6 +15,34 @@ def register(app: typer.Typer) -> None:
     """Attach the data commands to the `data` group."""
     data_app.command("split")(split_cmd)
     data_app.command("quality-check")(quality_check_cmd)
+    data_app.command("clips")(clips_cmd)
+
+
+def clips_cmd(
+    videos: Annotated[Path, typer.Argument(help="Folder with real*/fake* subfolders of clips.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV path,label,source to write.")],
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+) -> None:
+    """List the clips whose frames fall in one split (a clip's frames train, or it is held
+    back), as the CSV `deepscreen evaluate --video-labels` reads."""
+    import csv
+
+    from engine.errors import UsageError
+    from train.video_frames import clips_of_split
+
+    if split not in ("train", "val", "test"):
+        raise UsageError(f"--split must be train, val or test, got {split!r}")
+    clips = clips_of_split(videos, split)
+    if not clips:
+        raise UsageError(f"no clip of {videos} falls in the {split} split")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "source"])
+        for clip, label in clips:
+            w.writerow([str(clip.resolve()), "fake" if label else "real",
+                        f"{videos.name}/{clip.parent.name}"])
+    typer.echo(f"{len(clips)} clips of the {split} split -> {out}")
 
 
 def quality_check_cmd(

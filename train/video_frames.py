@@ -107,3 +107,20 @@ def extract_frames(videos: str | Path, out_root: str | Path, every: int = 2) -> 
         written += count
         log.info("%s: %d frames -> %s", clip, count, folder)
     return FrameExport(out_root, len(clips), written)
+
+
+def clips_of_split(videos: str | Path, split: str, val: float = 0.1, test: float = 0.2,
+                   seed: int = 0) -> list[tuple[Path, int]]:
+    """The labelled clips below ``videos`` whose frames fall in ``split`` (the registry's rule
+    for the frames :func:`extract_frames` writes: grouped by clip name, so a demo's two halves
+    share a split). Returns (clip, label) pairs, label 1 = fake."""
+    from train.registry import spec_for, split_for
+
+    videos = Path(videos)
+    spec = spec_for(videos.name)
+    out = []
+    for clip, label_dir in _clips(videos):
+        group = f"{spec.name}/person/{clip.stem}"
+        if split_for(group, spec, val, test, seed) == split:
+            out.append((clip, int(label_of_folder(label_dir))))
+    return out

@@ -121,3 +121,27 @@ def test_london_studio_splits_by_person() -> None:
     assert len(samples) == 150 and len(by_person) == 75
     assert all(len(v) == 1 for v in by_person.values())
     assert {s.split for s in samples} == {"train", "val", "test"}
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "videos" / "deepfacelive").is_dir(),
+                    reason="../shared/data/videos/deepfacelive is absent")
+def test_held_back_clips_match_the_frame_split(tmp_path: Path) -> None:
+    """`deepscreen data clips --split test` lists exactly the demos whose frames are test."""
+    import csv
+    import subprocess
+    import sys
+
+    from train.registry import load_sources
+    from train.video_frames import extract_frames
+
+    videos = SHARED_DATA / "videos" / "deepfacelive"
+    extract_frames(videos, tmp_path / "frames", every=50)
+    test_demos = {Path(s.group).name for s in load_sources(tmp_path / "frames", ["deepfacelive"])
+                  if s.split == "test"}
+    out = tmp_path / "clips.csv"
+    run = subprocess.run([sys.executable, "-m", "deepscreen_cli.app", "data", "clips",
+                          str(videos), "--out", str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert {Path(r["path"]).stem for r in rows} == test_demos and len(rows) == 2 * len(test_demos)
+    assert {r["label"] for r in rows} == {"real", "fake"}
