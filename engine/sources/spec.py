@@ -100,6 +100,8 @@ def open_source(spec: str, *, queue_size: int = 8, **opts: Any) -> Source:
         raise UsageError("empty source spec")
     name = opts.get("name")
 
+    if spec.split("://", 1)[0].lower() in ("screen", "window") and "://" in spec:
+        return _open_screen(spec, queue_size, opts)
     if "://" in spec:
         return _open_url(spec, queue_size, opts)
 
@@ -156,3 +158,16 @@ def _open_url(spec: str, queue_size: int, opts: dict[str, Any]) -> Source:
         kwargs["live"] = not is_file
     name = str(opts["name"]) if opts.get("name") else clean  # Source.name redacts again
     return LiveSource(spec, name, secrets=secrets_of(spec), queue_size=queue_size, **kwargs)
+
+
+def _open_screen(spec: str, queue_size: int, opts: dict[str, Any]) -> Source:
+    """``screen://[:D][+X,Y[,WxH]]`` or ``window://TITLE`` (X11, FFmpeg's x11grab)."""
+    from engine.sources.screen import ScreenSource, parse_spec
+
+    kind, target, _ = parse_spec(spec)
+    kwargs = _live_kwargs(opts)
+    for unused in ("live", "max_lag"):  # a grab has no camera clock and is always live
+        kwargs.pop(unused, None)
+    name = str(opts.get("name") or spec)
+    return ScreenSource(kind, target, name, fps=float(opts.get("fps") or 10.0),
+                        queue_size=queue_size, **kwargs)
