@@ -129,3 +129,25 @@ def test_fake_file_and_dead_camera_exit_3(tmp_path) -> None:
     if file_row["outcome"] != "fake":
         pytest.skip(f"the shipped model does not call {clip.name} fake in 24 frames")
     assert_clean(run, 3)
+
+
+def test_live_source_gives_up_on_time() -> None:
+    """The engine API under the option: a backoff of up to 30 s is cut short to give up on
+    time, and the source ends as failed (so a run can end)."""
+    from engine.errors import UsageError
+    from engine.sources import open_source
+
+    with pytest.raises(UsageError):
+        open_source("rtsp://127.0.0.1:1/x", give_up_after=0)
+    source = open_source(f"rtsp://127.0.0.1:{free_port()}/x", give_up_after=1.0,
+                         open_timeout=1, backoff_base=5.0)
+    t0 = time.monotonic()
+    source.start()
+    try:
+        while not source.finished and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        stats = source.stats
+    finally:
+        source.stop()
+    assert stats.state == "failed" and stats.last_error.startswith("giving up on")
+    assert time.monotonic() - t0 < 4  # not the 5 s backoff, let alone forever
