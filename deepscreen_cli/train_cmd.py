@@ -123,6 +123,12 @@ def evaluate_command(
                      "factors (e.g. 1,0.5,0.25), detect again, and report the rates per scale "
                      "and the verdict flips between scales (scales.md)."),
     ] = None,
+    quality_bins: Annotated[
+        str | None,
+        typer.Option("--quality-bins", help="With --sources: score the validation split at "
+                     "these scales (e.g. 1,0.5,0.25,0.15) and report the AUC per face-size x "
+                     "sharpness bin, measured as the engine measures them (quality_bins.md)."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("runs/eval"),
     cache_dir: Annotated[
         Path, typer.Option("--cache-dir", help="Face detection cache.")
@@ -153,6 +159,10 @@ def evaluate_command(
         if not peers and STANDARD_PEER.is_file():
             peers = [STANDARD_PEER]
     scorer = open_scorer(model)
+    if quality_bins is not None:
+        _evaluate_bins(sources or STANDARD_SOURCES, scorer, quality_bins, out, limit)
+        if scales is None:
+            return
     if scales is not None:
         _evaluate_scales(sources or STANDARD_SOURCES, scorer, scales, out, cache_dir, limit)
         if in_domain is None and manifest is None and not data and not videos:
@@ -184,18 +194,45 @@ def evaluate_command(
     typer.echo(f"report: {out}")
 
 
+def _factors(text: str, option: str) -> list[float]:
+    try:
+        factors = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise UsageError(f"{option} takes comma-separated factors, got {text!r}") from exc
+    if not factors or any(not 0 < f <= 4 for f in factors):
+        raise UsageError(f"{option} factors must lie in (0, 4], got {text!r}")
+    return factors
+
+
+def _evaluate_bins(root: Path, scorer, scales: str, out: Path, limit: int | None) -> None:
+    """AUC per face-size x sharpness bin on the validation split (quality_bins.md)."""
+    from train.predict import score_crops
+    from train.quality_bins import bin_table, measure_faces, write_bins
+    from train.registry import load_sources
+
+    factors = _factors(scales, "--quality-bins")
+    samples = [s for s in load_sources(root) if s.split == "val"]
+    if limit:
+        kept, counts = [], {}
+        for s in samples:
+            counts[s.source] = counts.get(s.source, 0) + 1
+            if counts[s.source] <= limit:
+                kept.append(s)
+        samples = kept
+    faces = measure_faces(samples, lambda crops: score_crops(scorer, crops), factors,
+                          scorer.contract.margin)
+    md = write_bins(out, bin_table(faces), faces)
+    typer.echo(md.read_text())
+    typer.echo(f"quality bins: {md}")
+
+
 def _evaluate_scales(root: Path, scorer, scales: str, out: Path, cache_dir: Path,
                      limit: int | None) -> None:
     """The per-source table at several scales (scales.md)."""
     from train.predict import score_crops
     from train.scale_eval import evaluate_scales, write_scale_table
 
-    try:
-        factors = [float(v) for v in scales.split(",") if v.strip()]
-    except ValueError as exc:
-        raise UsageError(f"--scales takes comma-separated factors, got {scales!r}") from exc
-    if not factors or any(not 0 < f <= 4 for f in factors):
-        raise UsageError(f"--scales factors must lie in (0, 4], got {scales!r}")
+    factors = _factors(scales, "--scales")
     rows = evaluate_scales(root, lambda crops: score_crops(scorer, crops),
                            scorer.contract.threshold, scorer.contract.margin, factors,
                            cache_dir, limit)

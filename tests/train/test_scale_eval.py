@@ -44,3 +44,25 @@ def test_bad_scales_are_a_usage_error() -> None:
                           "1,zero", "--sources", str(Path(__file__).parent)],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "--scales" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(not LONDON.is_dir(), reason="../shared/data/faces/london-studio is absent")
+def test_quality_bins_measure_faces_as_the_engine_does() -> None:
+    from train.predict import open_scorer, score_crops
+    from train.quality_bins import bin_table, measure_faces
+    from train.registry import load_sources
+
+    scorer = open_scorer(None)
+    samples = [s for s in load_sources(LONDON) if s.split == "val"][:3]
+    faces = measure_faces(samples, lambda c: score_crops(scorer, c), [1.0, 0.1],
+                          scorer.contract.margin)
+    # 1024 px portraits: a large face at scale 1, a ~45 px one at 0.1; both measured.
+    assert len(faces) == 2 * len(samples)
+    big = [f for f in faces if f.side > 300]
+    small = [f for f in faces if f.side < 80]
+    assert len(big) == len(small) == len(samples)
+    assert min(f.sharpness for f in small) >= 0 and all(f.label == 0 for f in faces)
+    rows = bin_table(faces)
+    # One class only: every bin's AUC is undefined, and every face is counted in one bin.
+    assert sum(r.n_real for r in rows) == len(faces)
+    assert all(math.isnan(r.auc) for r in rows)
