@@ -16,6 +16,20 @@ def register(app: typer.Typer) -> None:
     data_app.command("split")(split_cmd)
     data_app.command("quality-check")(quality_check_cmd)
     data_app.command("clips")(clips_cmd)
+    data_app.command("frames")(frames_cmd)
+
+
+def frames_cmd(
+    videos: Annotated[Path, typer.Argument(help="Folder with real*/fake* subfolders of clips.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Faces root to write frames into.")],
+    every: Annotated[int, typer.Option(help="Keep every n-th frame.")] = 2,
+) -> None:
+    """Write the frames of labelled clips as a face source (OUT/<folder>/<label>/<clip>_<n>.jpg),
+    split by clip name like the training config's `data.video_sources`."""
+    from train.video_frames import extract_frames
+
+    done = extract_frames(videos, out, every)
+    typer.echo(f"{done.frames} frames of {done.clips} clips in {done.root / videos.name}")
 
 
 def clips_cmd(
