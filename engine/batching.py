@@ -29,6 +29,8 @@ class CropItem:
         crop: native-resolution square BGR crop (HxWx3 uint8).
         box: the box the crop was cut around (frame pixels).
         quality: the crop's :class:`~engine.quality.CropQuality` (None when not measured).
+        span: media seconds the crop stands for in its track's vote (:mod:`engine.budget`;
+            None = one reference frame).
         enqueued: ``time.perf_counter()`` when the crop entered the batcher.
     """
 
@@ -41,6 +43,7 @@ class CropItem:
     box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     enqueued: float = 0.0
     quality: object = None
+    span: float | None = None
 
 
 class CropBatcher:

@@ -131,6 +131,10 @@ class StreamSummary:
         tracks_unconfirmed: tracks that never got confirmed (reported, never voting).
         reason: why the outcome is "no_decision" ("" otherwise).
         track_verdicts: per track ``id:verdict:score:quality:hits[:unconfirmed]``.
+        skipped_settled: crops not classified because their track was settled (the per-track
+            budget, :mod:`engine.budget`).
+        skipped_budget: crops not classified because the live streams' global budget was
+            spent.
     """
 
     stream: str
@@ -160,6 +164,8 @@ class StreamSummary:
     tracks_unconfirmed: int = 0
     reason: str = ""
     track_verdicts: str = ""
+    skipped_settled: int = 0
+    skipped_budget: int = 0
 
     @property
     def exit_code(self) -> int:

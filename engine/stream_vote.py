@@ -71,7 +71,8 @@ class TrackEvidence:
 class _Frame:
     t: float
     remaining: int = 0
-    best: tuple[float, float] | None = None  # (p_fake, weight) of the most suspicious crop
+    # (p_fake, weight, span_s) of the most suspicious crop
+    best: tuple[float, float, float | None] | None = None
 
 
 @dataclass
@@ -148,15 +149,19 @@ class StreamJudge:
         frame.remaining += 1
 
     def crop(self, track: int, frame_index: int, t: float, p: float,
-             quality: float = 1.0) -> list[VerdictEvent]:
-        """One classified crop (in classification order). Returns the verdict changes."""
+             quality: float = 1.0, span_s: float | None = None) -> list[VerdictEvent]:
+        """One classified crop (in classification order). Returns the verdict changes.
+
+        ``span_s``: the media time the crop stands for (see :mod:`engine.vote`; None = one
+        reference frame).
+        """
         events: list[VerdictEvent] = []
         ev = self.track(track)
         ev.crops += 1
         ev.quality_sum += quality
         w = self.weight(quality)
         if w is not None:
-            if ev.voter.add(p, t, w) is not None:
+            if ev.voter.add(p, t, w, span_s) is not None:
                 events.append(self._track_event(ev))
             if ev.confirmed and self.rule != "frame-max":
                 events += self._restate(t)  # the score moves with every vote
@@ -164,14 +169,14 @@ class StreamJudge:
         if frame is not None:
             frame.remaining -= 1
             if ev.confirmed and w is not None and (frame.best is None or p > frame.best[0]):
-                frame.best = (p, w)
+                frame.best = (p, w, span_s)
         while self._frames:  # frames complete in order: the batcher is FIFO
             first = next(iter(self._frames.values()))
             if first.remaining > 0:
                 break
             self._frames.popitem(last=False)
             if first.best is not None and self.rule == "frame-max":
-                self.frame_voter.add(first.best[0], first.t, first.best[1])
+                self.frame_voter.add(first.best[0], first.t, first.best[1], first.best[2])
                 events += self._restate(first.t)
         return events
 

@@ -18,6 +18,15 @@ track, or of one stream) and reduces it with one of three rules to a *score* com
     very confident fake frames thus outweigh many lukewarm ones, which suits manipulations
     that show only in some frames.
 
+Windows are in seconds of media time. Each vote carries a *span*: the media time it stands for
+(one frame period at full rate; the whole period between two classifications of a settled
+track under the classification budget, :mod:`engine.budget`). Spans are counted in *frame
+equivalents* of :data:`REFERENCE_FPS` (25 fps): ``window`` = 64 is 2.56 s, ``min_frames`` = 8
+is 0.32 s and the confident rule's 12 frames are 0.48 s, whatever the camera's frame rate and
+however often a track is classified. Means and shares are weighted by span, counts are sums of
+spans, so a 25 fps stream classified on every frame (every span one frame equivalent) votes
+exactly as a plain count of frames would.
+
 Verdict states: ``uncertain`` until ``min_frames`` probabilities are in the window; then the
 first decision is taken at the plain decision threshold (score >= threshold -> ``fake``).
 After that, hysteresis keeps the verdict from flickering: a ``real`` verdict turns ``fake``
@@ -27,6 +36,7 @@ score < threshold - ``hysteresis``.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +53,11 @@ CONFIDENT_LO = 0.2
 CONFIDENT_FAKE_SHARE = 1 / 2.5
 CONFIDENT_MIN_COUNT = 12  # the winning entry's "more than 11" (it scored 32 frames a video)
 CONFIDENT_REAL_SHARE = 0.9
+# The frame rate that turns the frame-counted options (window, min_frames, the confident rule's
+# count) into media time: the real-time rate every benchmark target is stated at.
+REFERENCE_FPS = 25.0
+# Float slack when span sums are compared with frame counts (spans come from timestamps).
+_SPAN_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -52,9 +67,10 @@ class VoteConfig:
     Attributes:
         rule: one of :data:`RULES`.
         threshold: the model's decision threshold on p_fake (calibrated on validation data).
-        window: number of most recent frame probabilities kept (0 = unbounded: the whole
-            track or stream).
-        min_frames: probabilities needed before any verdict other than ``uncertain``.
+        window: media time of the most recent probabilities kept, in frame equivalents of
+            :data:`REFERENCE_FPS` (64 = 2.56 s; 0 = unbounded: the whole track or stream).
+        min_frames: media time of evidence needed before any verdict other than
+            ``uncertain``, in frame equivalents (8 = 0.32 s).
         hysteresis: half-width of the band around the decision threshold (see module doc).
     """
 
@@ -76,7 +92,8 @@ class VoteConfig:
 
 
 def rule_score(probs: np.ndarray, rule: str, threshold: float,
-               weights: np.ndarray | None = None) -> tuple[float, float]:
+               weights: np.ndarray | None = None,
+               spans: np.ndarray | None = None) -> tuple[float, float]:
     """Reduce frame probabilities with one rule.
 
     Args:
@@ -85,6 +102,8 @@ def rule_score(probs: np.ndarray, rule: str, threshold: float,
         threshold: the model's decision threshold.
         weights: optional per-value weights (crop quality): means become weighted means and
             the majority a weighted share; the confident rule's frame counts stay counts.
+        spans: optional frame equivalents each value stands for (1 = one frame): every mean
+            and share is weighted by them and the confident rule's counts become their sums.
 
     Returns:
         (score, decision_threshold): the verdict is fake when score >= decision_threshold.
@@ -95,6 +114,8 @@ def rule_score(probs: np.ndarray, rule: str, threshold: float,
     w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.sum() <= 0:
         w = np.ones_like(p)
+    n_of = np.ones_like(p) if spans is None else np.asarray(spans, dtype=np.float64)
+    w = w * n_of
 
     def mean(mask: np.ndarray | None = None) -> float:
         pp, ww = (p, w) if mask is None else (p[mask], w[mask])
@@ -105,12 +126,13 @@ def rule_score(probs: np.ndarray, rule: str, threshold: float,
     if rule == "majority":
         return float(np.average(p >= threshold, weights=w)), 0.5
     if rule == "confident":
-        n = p.size
+        n = n_of.sum()
         fake = p > CONFIDENT_HI
-        if fake.sum() > n * CONFIDENT_FAKE_SHARE and fake.sum() >= CONFIDENT_MIN_COUNT:
+        n_fake = n_of[fake].sum()
+        if n_fake > n * CONFIDENT_FAKE_SHARE and n_fake >= CONFIDENT_MIN_COUNT - _SPAN_EPS:
             return mean(fake), threshold
         real = p < CONFIDENT_LO
-        if real.sum() > n * CONFIDENT_REAL_SHARE:
+        if n_of[real].sum() > n * CONFIDENT_REAL_SHARE:
             return mean(real), threshold
         return mean(), threshold
     raise ValueError(f"unknown voting rule {rule!r}")
@@ -129,8 +151,10 @@ class Voter:
         self.config = config
         self.stream = stream
         self.track = track
-        self._window: deque[float] = deque(maxlen=config.window or None)
-        self._weights: deque[float] = deque(maxlen=config.window or None)
+        self._window: deque[float] = deque()
+        self._weights: deque[float] = deque()
+        self._spans: deque[float] = deque()  # frame equivalents, see the module docstring
+        self._span_sum = 0.0
         self.verdict = UNCERTAIN
         self.score = float("nan")
         self.t = 0.0
@@ -141,27 +165,47 @@ class Voter:
         """Probabilities currently in the window."""
         return len(self._window)
 
-    def add(self, p_fake: float, t: float, weight: float = 1.0) -> VerdictEvent | None:
+    @property
+    def seconds(self) -> float:
+        """Media time the window's votes stand for."""
+        return self._span_sum / REFERENCE_FPS
+
+    def add(self, p_fake: float, t: float, weight: float = 1.0,
+            span_s: float | None = None) -> VerdictEvent | None:
         """Add one frame probability.
 
         Args:
             p_fake: the classifier's probability that the face (or frame) is fake.
             t: media time of that frame in seconds.
             weight: how much the value counts (crop quality; 1 = plain vote).
+            span_s: media time the value stands for (None = one frame of
+                :data:`REFERENCE_FPS`, the frame-counting voter).
 
         Returns:
             An event when the verdict changed, else None.
         """
         cfg = self.config
+        span = 1.0 if span_s is None else max(float(span_s), 0.0) * REFERENCE_FPS
         self._window.append(float(p_fake))
         self._weights.append(float(weight))
+        self._spans.append(span)
+        self._span_sum += span
+        # The window keeps the most recent media time: the oldest votes leave once the spans
+        # exceed it (always keeping the newest vote, whatever its span).
+        while cfg.window and len(self._window) > 1 and self._span_sum > cfg.window + _SPAN_EPS:
+            self._window.popleft()
+            self._weights.popleft()
+            self._span_sum -= self._spans.popleft()
+        self._span_sum = math.fsum(self._spans)  # no drift over a day-long track
         self.total += 1
         self.t = t
-        if len(self._window) < cfg.min_frames:
+        if self._span_sum < cfg.min_frames - _SPAN_EPS:
             return None
         weights = np.fromiter(self._weights, float)
+        spans = np.fromiter(self._spans, float)
         self.score, cut = rule_score(np.fromiter(self._window, float), cfg.rule, cfg.threshold,
-                                     None if np.all(weights == 1.0) else weights)
+                                     None if np.all(weights == 1.0) else weights,
+                                     None if np.all(spans == 1.0) else spans)
         h = cfg.hysteresis
         previous = self.verdict
         if previous == UNCERTAIN:

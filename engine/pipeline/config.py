@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.budget import BudgetConfig
 from engine.confirm import ConfirmConfig
 from engine.errors import UsageError
 from engine.preprocess import InputContract
@@ -38,7 +39,10 @@ class PipelineConfig:
             (from its input contract), which is what the classifier was trained with.
         max_batch: most crops per classifier call (across all streams).
         max_wait_ms: longest a crop waits for its batch to fill before the batch is flushed.
-        rule, window, min_frames, hysteresis: voting (see :mod:`engine.vote`).
+        rule, window, min_frames, hysteresis: voting (see :mod:`engine.vote`); window and
+            min_frames are media time in frames of 25 fps (64 = 2.56 s, 8 = 0.32 s).
+        budget: the classification budget (per-track rates, global crops/s; see
+            :mod:`engine.budget`).
         threshold: decision threshold on p_fake; None = the model's calibrated threshold.
         tracker: tracker options.
         stream_rule: how confirmed tracks make the stream verdict: ``any-track``,
@@ -73,6 +77,7 @@ class PipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     stream_rule: str = "any-track"
     confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     weighting: str = "none"
     quality_gate: float = 0.2
     max_frames: int = 0

@@ -30,6 +30,7 @@ from dataclasses import replace
 import numpy as np
 
 from engine.batching import CropBatcher, CropItem
+from engine.budget import GlobalBudget
 from engine.classifier import Classifier
 from engine.crops import visible_square_crop
 from engine.errors import DeepscreenError
@@ -109,9 +110,11 @@ class Pipeline:
         self.batch_stats = BatchStats()
         self.states = [
             StreamState(i, src, self.vote_config, config.tracker, config.detect_every,
-                        config.stream_rule, config.confirm, config.weighting, config.quality_gate)
+                        config.stream_rule, config.confirm, config.weighting, config.quality_gate,
+                        config.budget)
             for i, src in enumerate(sources)
         ]
+        self.global_budget = GlobalBudget(config.budget)
         self._error = ""
         self._interrupted = False
         self._running = False
@@ -261,7 +264,7 @@ class Pipeline:
             return False
         if frame.decode_s:
             self.timer.add("decode", frame.decode_s)
-        st.last_t = frame.t
+        st.frame_seen(frame.index, frame.t)
         st.frames_since_detect += 1
         if st.need_detect or st.frames_since_detect >= self.config.detect_every:
             self._detect(st, frame.index, image)
@@ -298,13 +301,24 @@ class Pipeline:
 
     def _queue_crops(self, st: StreamState, frame: Frame, image: np.ndarray) -> None:
         every = self.config.classify_every
+        tracks = [t for t in st.tracker.tracks if t.fresh]  # a guessed box is not classified
+        for track in tracks:  # the budget decides on classified crops only (engine.budget)
+            while st.budget.blocked(track.id, frame.index) and len(self.batcher):
+                self._flush()
+        rationed = self.global_budget.active and st.source.live
+        if rationed:  # new and uncertain faces first when the classifier is short
+            tracks.sort(key=lambda t: st.budget.settled(t.id))
         with self.timer.time("crop"):
-            for track in st.tracker.tracks:
-                if not track.fresh:
-                    continue  # the box is a guess since a missed detection: do not classify it
+            for track in tracks:
                 age = st.track_frames.get(track.id, 0)
                 st.track_frames[track.id] = age + 1
-                if age % every:
+                span = st.budget.decide(track.id, frame.index, frame.t, age % every == 0,
+                                        st.period_s * every)
+                if span is None:
+                    continue
+                if rationed and not self.global_budget.admit(
+                        st.index, self._live_streams(), time.perf_counter()):
+                    st.skipped_budget += 1
                     continue
                 # A tracker's guess may have left the frame: nothing to classify, not an error.
                 crop = visible_square_crop(image, track.box, margin=self.margin)
@@ -316,9 +330,13 @@ class Pipeline:
                 self.batcher.add(CropItem(
                     stream=st.name, stream_index=st.index, track=track.id,
                     frame_index=frame.index, t=frame.t, crop=crop, box=track.box,
-                    quality=quality,
+                    quality=quality, span=span,
                 ))
                 st.expect(track.id, frame.index, frame.t)
+                st.budget.queued(track.id, frame.index, frame.t)
+
+    def _live_streams(self) -> list[int]:
+        return [s.index for s in self.states if s.source.live and not s.ended]
 
     def _flush(self) -> None:
         items = self.batcher.take()
@@ -327,7 +345,9 @@ class Pipeline:
         now = time.perf_counter()
         for item in items:
             self.timer.add("batch_wait", now - item.enqueued)
+        t0 = time.perf_counter()
         probs = self.classifier.classify([item.crop for item in items], self.timer)
+        self.global_budget.measured(len(items), time.perf_counter() - t0)
         self.batch_stats.batches += 1
         self.batch_stats.crops += len(items)
         self.batch_stats.max_size = max(self.batch_stats.max_size, len(items))
@@ -353,8 +373,9 @@ class Pipeline:
             sink.on_prediction(st.name, item.track, item.frame_index, item.t, p)
             sink.on_crop(st.name, item, p, confirmed, hits)
         quality = item.quality.value if item.quality is not None else 1.0
-        for event in st.judge.crop(item.track, item.frame_index, item.t, p, quality):
+        for event in st.judge.crop(item.track, item.frame_index, item.t, p, quality, item.span):
             self._emit(event)
+        st.budget.observe(item.track, item.frame_index, p, st.judge.track(item.track).voter.verdict)
 
     # ------------------------------------------------------------ bookkeeping
     def _emit(self, event: VerdictEvent | None) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from engine.budget import BudgetConfig, TrackBudget
 from engine.confirm import Confirmation, ConfirmConfig
 from engine.records import StreamSummary
 from engine.sources.base import Source
 from engine.stream_vote import StreamJudge
 from engine.track import Tracker, TrackerConfig
 from engine.verdicts import ERROR, FAKE, NO_DECISION, REAL
-from engine.vote import VoteConfig
+from engine.vote import REFERENCE_FPS, VoteConfig
 
 
 @dataclass
@@ -31,8 +32,10 @@ class StreamState:
     confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
     weighting: str = "none"
     quality_gate: float = 0.2
+    budget_config: BudgetConfig = field(default_factory=BudgetConfig)
     tracker: Tracker = field(init=False)
     judge: StreamJudge = field(init=False)
+    budget: TrackBudget = field(init=False)
     confirmations: dict[int, Confirmation] = field(default_factory=dict)
     last_p: dict[int, float] = field(default_factory=dict)
     track_frames: dict[int, int] = field(default_factory=dict)
@@ -48,6 +51,17 @@ class StreamState:
     classified: int = 0
     last_t: float = 0.0
     ended: bool = False
+    skipped_budget: int = 0
+    period_s: float = 0.0
+    _last_index: int = -1
+
+    def frame_seen(self, index: int, t: float) -> None:
+        """Track the stream's frame period from its timestamps (media time for files, so a
+        file's spans never depend on the machine)."""
+        if self._last_index >= 0 and index > self._last_index and t > self.last_t:
+            self.period_s = (t - self.last_t) / (index - self._last_index)
+        self._last_index = index
+        self.last_t = t
 
     def __post_init__(self) -> None:
         self.tracker = Tracker(self.tracker_config)
@@ -55,6 +69,10 @@ class StreamState:
                                  self.quality_gate)
         # The first frame of a stream is always searched for faces.
         self.frames_since_detect = self.detect_every
+        self.budget = TrackBudget(self.budget_config, self.vote.threshold)
+        # Until two timestamps are seen: the container's frame rate, else the reference rate.
+        fps = float(getattr(self.source, "fps", 0.0) or 0.0)
+        self.period_s = 1.0 / (fps if 0 < fps < 1000 else REFERENCE_FPS)
 
     @property
     def name(self) -> str:
@@ -81,6 +99,7 @@ class StreamState:
         self.track_frames.pop(track, None)
         self.last_p.pop(track, None)
         self.confirmations.pop(track, None)
+        self.budget.forget(track)
 
     def summary(self, run_error: bool = False) -> StreamSummary:
         """The stream's counters and verdict now (safe to call from another thread)."""
@@ -128,4 +147,6 @@ class StreamState:
             tracks_unconfirmed=unconfirmed,
             reason=reason,
             track_verdicts=judge.track_summary(),
+            skipped_settled=self.budget.skipped,
+            skipped_budget=self.skipped_budget,
         )
