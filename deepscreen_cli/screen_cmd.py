@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from deepscreen_cli.budget_options import BudgetMargin, CropsPerS, SettledHz, budget_config
 from deepscreen_cli.file_outputs import build_file_sinks
 from deepscreen_cli.live_options import (
     MetricsPublic,
@@ -29,6 +30,7 @@ from deepscreen_cli.live_options import (
     WebHost,
 )
 from deepscreen_cli.live_outputs import build_live_outputs, check_metrics_bind, start_server
+from engine.budget import DEFAULT_SETTLED_HZ
 
 log = logging.getLogger("deepscreen_cli.screen")
 
@@ -207,6 +209,9 @@ def screen(
         float | None,
         typer.Option("--threshold", help="Decision threshold on p_fake (default: the model's)."),
     ] = None,
+    settled_hz: SettledHz = DEFAULT_SETTLED_HZ,
+    budget_margin: BudgetMargin = 0.25,
+    crops_per_s: CropsPerS = "0",
     events: Annotated[
         Path | None,
         typer.Option("--events", help="Append verdict events as JSON Lines here ('-' = stdout)."),
@@ -337,6 +342,7 @@ def screen(
         max_frames=max_frames, duration_s=duration, stream_rule=stream_rule,
         confirm=_confirm_config(confirm_hits, confirm_score, confirm_min_side, confirm_landmarks),
         weighting=weighting, quality_gate=quality_gate,
+        budget=budget_config(settled_hz, budget_margin, crops_per_s),
     ).validate()
     if events is not None and str(events) == "-" and as_json:
         raise UsageError("--events - and --json both write to stdout: choose one")

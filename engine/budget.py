@@ -38,6 +38,10 @@ from dataclasses import dataclass, field
 
 from engine.verdicts import FAKE, REAL, UNCERTAIN
 
+# `deepscreen screen`'s default settled rate (0 until the shared clips' verdicts are measured
+# identical with the budget on and off: docs/STREAMING.md, "Classification budget").
+DEFAULT_SETTLED_HZ = 0.0
+
 SETTLED = "settled"  # reason label of crops skipped because their track is settled
 OVER_BUDGET = "budget"  # reason label of crops skipped by the global budget
 

@@ -41,6 +41,11 @@ class PipelineMetrics:
                                "Faces found by the detector.", ["stream"])
         self.classified = r.counter("deepscreen_faces_classified_total",
                                     "Face crops classified.", ["stream"])
+        self.skipped = r.counter(
+            "deepscreen_classifications_skipped_total",
+            "Face crops not classified, by why: settled (the track's verdict is settled and "
+            "it is classified at the settled rate) or budget (the live streams' crops/s "
+            "budget was spent).", ["stream", "reason"])
         self.reconnects = r.counter("deepscreen_source_reconnects_total",
                                     "Source re-open attempts.", ["stream"])
         self.errors = r.counter("deepscreen_source_errors_total", "Source failures seen.",
@@ -99,6 +104,8 @@ class PipelineMetrics:
             self.dropped.set_total(s.dropped_pipeline, stream=name, where="pipeline")
             self.faces.set_total(s.detections, stream=name)
             self.classified.set_total(s.classified, stream=name)
+            self.skipped.set_total(s.skipped_settled, stream=name, reason="settled")
+            self.skipped.set_total(s.skipped_budget, stream=name, reason="budget")
             self.reconnects.set_total(s.reconnects, stream=name)
             self.errors.set_total(s.errors, stream=name)
             for state in STATES:
