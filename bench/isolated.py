@@ -66,7 +66,7 @@ def torch_section(opts_dict: dict, videos: list[str], model: str, run_torch: boo
                     classifier_bench(ob, crops, spectral, b, opts.warmup, opts.iterations))
             for b in opts.batch_sizes:
                 cfg = MeasureConfig(detect_every=opts.detect_every, min_face=opts.min_face,
-                                    max_batch=b)
+                                    max_batch=b, budget=opts.budget())
                 r = measure_pipeline([vids[0]], 1, opts.iterations, opts.warmup, detector,
                                      classifier, cfg)
                 out["pipeline"].append(run_dict(r, ob.name, ob.precision))

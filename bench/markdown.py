@@ -124,6 +124,10 @@ def render(doc: dict) -> str:
                   f" amortised + track), {_f(sc.get('ms_per_face'), 2)} ms per face (crop + "
                   f"spectral + preprocess + classify + vote); least-squares fit of wall time per "
                   f"round: {_f(sc.get('fit_ms_per_added_stream'), 2)} ms per added stream.", ""]
+    if doc.get("budget_check", {}).get("clips"):
+        from bench.onset import budget_markdown
+
+        lines += budget_markdown(doc["budget_check"])
     lim = doc.get("limits")
     if lim:
         lines += ["### Physical limits (measured in the same run)", ""]

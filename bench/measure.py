@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.machine import load_avg_1m
+from engine.budget import BudgetConfig
 from engine.pipeline import PipelineConfig, build_pipeline
 from engine.protocols import FaceClassifier, FaceDetector
 from engine.rss import peak_rss_mib, reset_peak_rss
@@ -38,6 +39,7 @@ class MeasureConfig:
         max_batch: most crops per spectral/classifier call, across streams.
         max_wait_ms: longest a crop waits for its batch to fill.
         margin: relative crop margin; None = the model's contract.
+        budget: the classification budget (default: `deepscreen screen`'s).
     """
 
     detect_every: int = 5
@@ -45,11 +47,13 @@ class MeasureConfig:
     max_batch: int = 16
     max_wait_ms: float = 50.0
     margin: float | None = None
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
 
     def pipeline_config(self, max_frames: int) -> PipelineConfig:
         return PipelineConfig(
             detect_every=self.detect_every, min_face=self.min_face, max_batch=self.max_batch,
             max_wait_ms=self.max_wait_ms, margin=self.margin, max_frames=max_frames,
+            budget=self.budget,
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.variants import check_backend_names
+from engine.budget import BudgetConfig
 from engine.errors import UsageError
 from engine.pipeline import PipelineConfig, build_detector
 from engine.protocols import FaceDetector
@@ -42,6 +43,8 @@ class BenchOptions:
     limits: bool = True
     engine: bool = True
     abba: bool = True
+    settled_hz: float | None = None
+    budget_check: bool = False
 
     def validate(self) -> BenchOptions:
         if self.device not in ("cpu", "cuda"):
@@ -54,11 +57,19 @@ class BenchOptions:
             raise UsageError("--streams must be positive integers")
         if self.detect_every < 1 or self.min_face < 1:
             raise UsageError("--detect-every and --min-face must be >= 1")
+        if self.settled_hz is not None and self.settled_hz < 0:
+            raise UsageError("--settled-hz must be >= 0")
         for v in self.videos:
             if not Path(v).is_file():
                 raise UsageError(f"video not found: {v}")
         self.backends = check_backend_names(self.backends)
         return self
+
+    def budget(self) -> BudgetConfig:
+        """The classification budget of the runs (None: `deepscreen screen`'s default)."""
+        if self.settled_hz is None:
+            return BudgetConfig()
+        return BudgetConfig(settled_hz=self.settled_hz)
 
     def as_dict(self) -> dict:
         """Plain values, to hand the options to a child process."""

@@ -14,7 +14,7 @@ import logging
 import statistics
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from bench.inputs import as_640x480, default_videos, video_info
@@ -58,7 +58,8 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
 
     detector = make_detector(opts)
     spectral_backend = opts.spectral_backend
-    mconf = MeasureConfig(detect_every=opts.detect_every, min_face=opts.min_face)
+    mconf = MeasureConfig(detect_every=opts.detect_every, min_face=opts.min_face,
+                          budget=opts.budget())
     doc: dict = {"unavailable": {}, "classifier": [], "spectral": [], "pipeline": []}
 
     opened: list[OpenedBackend] = []
@@ -106,7 +107,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     def grid_pass(order: list) -> None:
         for ob, b in order:
             timer, parts = acc[(ob.name, b)]
-            cfg = MeasureConfig(**{**asdict(mconf), "max_batch": b})
+            cfg = replace(mconf, max_batch=b)
             r = measure_pipeline([videos[0]], 1, part_frames, opts.warmup, detector,
                                  classifiers[ob.name], cfg, timer=timer)
             parts.append(r)
@@ -158,7 +159,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         clips = as_640x480(videos, work, max_frames=opts.warmup + opts.iterations)
         batch = max(opts.batch_sizes)
         say(f"scaling: {chosen.name}, max batch {batch}, 640x480 clips, streams {opts.streams}")
-        cfg = MeasureConfig(**{**asdict(mconf), "max_batch": batch})
+        cfg = replace(mconf, max_batch=batch)
         s_acc: dict[int, tuple[StageTimer, list[RunResult]]] = {
             n: (StageTimer(), []) for n in opts.streams}
         for half in halves:
@@ -180,6 +181,12 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         doc["scaling"] = scaling_summary(runs, REALTIME_FPS, engine_runs)
         doc["scaling"]["clips"] = [str(c) for c in clips]
 
+    if opts.budget_check:
+        if not opened:
+            doc["unavailable"]["budget_check"] = "no ONNX Runtime / TensorRT backend opened"
+        else:
+            doc["budget_check"] = _budget_check(opts, classifiers[opened[0].name], detector, say)
+
     base_fps = doc.get("baseline", {}).get("fps")
     if base_fps:
         for r in doc["pipeline"] + doc.get("scaling", {}).get("runs", []):
@@ -199,6 +206,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
                      "video_info": [list(video_info(v)) for v in videos],
                      "crop_side_median": statistics.median(sides)}
     doc["options"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
+    doc["options"]["budget"] = asdict(opts.budget())
     doc["options"]["videos"] = [str(v) for v in opts.videos]
     doc["spectral_backend"] = {"name": spectral.backend_name, "reason": spectral.reason}
     doc["backends"] = {o.name: o.detail for o in opened}
@@ -207,6 +215,23 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
     for o in opened:
         o.backend.close()
     return doc
+
+
+def _budget_check(opts: BenchOptions, classifier: Classifier, detector, say) -> dict:
+    """Verdicts, time to first verdict and onset latency with the budget off and on."""
+    from bench.onset import budget_check, demo_pairs, shared_clips
+    from engine.budget import BudgetConfig
+
+    clips, pairs = shared_clips(), demo_pairs()
+    if not clips:
+        return {"error": "the shared clips are not here (../shared/data/videos)"}
+    budget = opts.budget()
+    if not budget.per_track:  # screen's default is off: check the rate it would switch on
+        budget = BudgetConfig(settled_hz=5.0)
+    say(f"budget check: {len(clips)} clips and {len(pairs)} chained demos, budget off then "
+        f"{budget.settled_hz:g} Hz")
+    config = PipelineConfig(detect_every=opts.detect_every, min_face=opts.min_face)
+    return budget_check(clips, pairs, config, classifier, detector, budget, say).as_dict()
 
 
 def _halves(opts: BenchOptions) -> list[int]:

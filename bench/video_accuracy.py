@@ -1,11 +1,15 @@
 """Clip-level evaluation of the streaming engine: every stream rule, weighting and confirmation.
 
-Runs the real engine (:func:`engine.pipeline.build_pipeline`) once over labelled clips (all of
+Runs the real engine (:func:`engine.pipeline.build_pipeline`) over labelled clips (all of
 them as concurrent streams, crops batched across them as `deepscreen screen` does) and records
-every classified crop with its track, quality and confirmation state. The recorded crops are
-then replayed through :class:`engine.stream_vote.StreamJudge`, the engine's own stream
+every classified crop with its track, quality, confirmation state and span. The recorded crops
+are then replayed through :class:`engine.stream_vote.StreamJudge`, the engine's own stream
 verdict, once per stream rule x weighting x confirmation (on = the run's settings, off = every
-track votes), and each variant reports:
+track votes). Under the classification budget (:mod:`engine.budget`) which crops are
+classified depends on the track verdicts, and so on the weighting (not on the stream rule or
+the confirmation, which never touch a track's voter): the engine then runs once per weighting
+and each variant replays the crops of the run that `screen` with that weighting would have
+made. Each variant reports:
 
 * clip accuracy (a clip left without a decision counts as wrong) and ``undecided`` clips;
 * ROC AUC of the final stream score over clips;
@@ -32,7 +36,7 @@ import math
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +75,7 @@ class Recorder(Sink):
         q = item.quality
         self.crops[stream].append({
             "track": item.track, "frame": item.frame_index, "t": item.t, "p": float(p_fake),
-            "confirmed": confirmed, "hits": hits,
+            "confirmed": confirmed, "hits": hits, "span": item.span,
             **(q.as_dict() if q is not None else {"value": 1.0}),
         })
 
@@ -133,7 +137,8 @@ def replay(crops: list[dict], vote: VoteConfig, rule: str, weighting: str, gate:
             seen_frames.add(c["frame"])
             for _ in range(per_frame[c["frame"]]):
                 judge.expect(c["frame"], c["t"])
-        events += judge.crop(c["track"], c["frame"], c["t"], c["p"], c.get("value", 1.0))
+        events += judge.crop(c["track"], c["frame"], c["t"], c["p"], c.get("value", 1.0),
+                             c.get("span"))
         for e in events:
             if e.track is None and e.verdict == FAKE:
                 alarms += 1
@@ -172,19 +177,29 @@ def model_id(path: Path | None) -> str:
     return hashlib.sha256(target.read_bytes()).hexdigest()[:16]
 
 
-def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierSpec,
-                    gate: float = 0.2) -> dict:
-    """Run the engine over ``clips`` once and replay every variant; the full report."""
-    classifier = build_classifier(spec)
+def _screen(clips: list[Clip], config: PipelineConfig, classifier) -> tuple:
+    """One engine run over ``clips``: (stream names, summary, recorder, wall seconds)."""
     recorder = Recorder()
     pipeline = build_pipeline([str(c.path) for c in clips], config, classifier=classifier,
                               sinks=[recorder])
     names = [st.source.name for st in pipeline.states]
     t0 = time.perf_counter()
     summary = pipeline.run()
-    wall = time.perf_counter() - t0
     if summary.error:
         raise RuntimeError(f"run failed: {summary.error}")
+    return names, summary, recorder, time.perf_counter() - t0
+
+
+def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierSpec,
+                    gate: float = 0.2) -> dict:
+    """Run the engine over ``clips`` (once, or once per weighting under a budget) and replay
+    every variant; the full report."""
+    classifier = build_classifier(spec)
+    # Under a budget the classified crops depend on the weighting: one run per weighting.
+    runs = ({w: _screen(clips, replace(config, weighting=w), classifier) for w in WEIGHTINGS}
+            if config.budget.per_track else {None: _screen(clips, config, classifier)})
+    names, summary, recorder, _ = runs.get(config.weighting, runs.get(None))
+    wall = sum(r[3] for r in runs.values())
     thr = config.resolve(classifier.contract).threshold
     vote = VoteConfig(rule=config.rule, threshold=thr, window=config.window,
                       min_frames=config.min_frames, hysteresis=config.hysteresis)
@@ -219,9 +234,10 @@ def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierS
         })
         for rule in STREAM_RULES:
             for weighting in WEIGHTINGS:
+                run_crops = runs[weighting][2].crops.get(name, []) if None not in runs else crops
                 for confirm in (True, False):
                     key = f"{rule}|{weighting}|{'on' if confirm else 'off'}"
-                    r = replay(crops, vote, rule, weighting, gate, confirm)
+                    r = replay(run_crops, vote, rule, weighting, gate, confirm)
                     r.update(clip=name, label=clip.label, source=clip.source,
                              duration_s=s.last_t)
                     variants.setdefault(key, []).append(r)
@@ -235,7 +251,8 @@ def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierS
         "config": {"detect_every": config.detect_every, "rule": config.rule,
                    "window": config.window, "min_frames": config.min_frames,
                    "hysteresis": config.hysteresis, "confirm": vars(config.confirm),
-                   "quality_gate": gate},
+                   "quality_gate": gate, "budget": asdict(config.budget),
+                   "engine_runs": len(runs)},
         "wall_s": wall, "fps": summary.fps, "clips": per_clip,
         "frame_level": {
             "crops": len(all_p), "auc": auc(all_p, all_y),
@@ -259,7 +276,9 @@ def markdown(report: dict) -> str:
     """The tables: variants overall, per source (confirmation on, no weighting), per clip."""
     lines = [f"model sha256 `{report['model_sha256']}...`, threshold "
              f"{report['threshold']:.3f}, backend {report['backend']}, "
-             f"track rule `{report['config']['rule']}`, k={report['config']['detect_every']}",
+             f"track rule `{report['config']['rule']}`, k={report['config']['detect_every']}, "
+             f"settled rate {report['config'].get('budget', {}).get('settled_hz', 0):g} Hz "
+             f"({report['config'].get('engine_runs', 1)} engine run(s))",
              "", "| stream rule | weighting | confirm | correct | undecided | AUC | fakes caught "
              "| median time to fake verdict (s) | false alarms (per hour) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

@@ -69,6 +69,14 @@ def bench(
     abba: Annotated[bool, Opt("--abba/--no-abba", help="Measure each configuration in two "
                               "halves, forward then reverse order, so load drift on a shared "
                               "machine weighs on all configurations alike.")] = True,
+    settled_hz: Annotated[float | None, Opt(
+        "--settled-hz", help="Settled rate of the classification budget in every run (default: "
+        "deepscreen screen's; 0 = every face on every frame).")] = None,
+    budget_check: Annotated[bool, Opt("--budget-check/--no-budget-check", help="Screen every "
+                                      "shared clip with the budget off and on: verdicts, time "
+                                      "to first verdict on 519_515.mp4, onset latency on the "
+                                      "DeepFaceLive demos (real half then swap half).")
+                            ] = False,
     from_json: Annotated[Path | None, Opt("--from-json", help="Re-write the tables, CSV, "
                                           "Markdown and plot of a finished run's bench.json "
                                           "into --out, measuring nothing.")] = None,
@@ -113,6 +121,8 @@ def bench(
         limits=limits,
         engine=engine,
         abba=abba,
+        settled_hz=settled_hz,
+        budget_check=budget_check,
     ).validate()
     progress = Console(stderr=True, highlight=False)
     doc = run_bench(opts, say=progress.print)
