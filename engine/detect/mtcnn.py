@@ -12,6 +12,7 @@ tests/detect checks it. Differences, all deliberate:
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,14 @@ class MTCNNDetector:
         self.scale_factor = float(scale_factor)
         self.nets = MTCNNNets.load(model_dir, providers, threads)
         self._warm_up()
+
+    def with_min_face(self, min_face: int) -> MTCNNDetector:
+        """This detector for another smallest face size, sharing its networks (and sessions)."""
+        if min_face < 1:
+            raise UsageError(f"min_face must be >= 1 pixel, got {min_face}")
+        other = copy.copy(self)
+        other.min_face = int(min_face)
+        return other
 
     def _warm_up(self) -> None:
         """Run R-Net and O-Net once at their largest chunk size.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from engine.budget import BudgetConfig
 from engine.confirm import ConfirmConfig
@@ -24,6 +24,27 @@ class ContractOptions:
 
     margin: float
     threshold: float
+
+
+@dataclass(frozen=True)
+class StreamOverrides:
+    """What one stream may set differently from the run (None = the run's value).
+
+    A camera in a bright lobby and one in a dim corridor need their own threshold, detection
+    rate or face size; batching, voting windows and limits stay process-wide because the
+    classifier and its batches are shared by every stream.
+    """
+
+    threshold: float | None = None
+    detect_every: int | None = None
+    classify_every: int | None = None
+    min_face: int | None = None
+    stream_rule: str | None = None
+
+    def changes(self) -> dict:
+        """The fields set, as keyword arguments of :class:`PipelineConfig`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) is not None}
 
 
 @dataclass
@@ -61,6 +82,7 @@ class PipelineConfig:
             many KiB (decoded frames) on their own instead of growing its arenas, so they go back
             to the kernel on free (0 = leave glibc's dynamic threshold; an explicit
             ``MALLOC_MMAP_THRESHOLD_`` in the environment always wins). Process-wide.
+        streams: per-stream overrides, by stream (source) name; see :meth:`for_stream`.
     """
 
     detect_every: int = 5
@@ -86,6 +108,7 @@ class PipelineConfig:
     tick_s: float = 0.25
     trim_every_s: float = 5.0
     mmap_threshold_kb: int = 512
+    streams: dict[str, StreamOverrides] = field(default_factory=dict)
 
     def validate(self) -> PipelineConfig:
         """Raise :class:`UsageError` for impossible values; returns self."""
@@ -113,7 +136,22 @@ class PipelineConfig:
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+        for name in self.streams:
+            try:
+                self.for_stream(name)
+            except UsageError as exc:
+                raise UsageError(f"stream {name}: {exc}") from None
         return self
+
+    def for_stream(self, name: str) -> PipelineConfig:
+        """The configuration one stream runs with: this one, with the stream's overrides.
+
+        The scheduler asks this once per stream; values no stream overrides come from here.
+        """
+        overrides = self.streams.get(name)
+        if overrides is None or not overrides.changes():
+            return self
+        return replace(self, streams={}, **overrides.changes()).validate()
 
     def resolve(self, contract: InputContract) -> ContractOptions:
         """The one place where "this option, else the model's contract" is decided."""

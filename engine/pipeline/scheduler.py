@@ -33,20 +33,20 @@ from engine.batching import CropBatcher, CropItem
 from engine.budget import GlobalBudget
 from engine.classifier import Classifier
 from engine.crops import visible_square_crop
+from engine.detect.sizes import DetectorSizes
 from engine.errors import DeepscreenError
 from engine.memory import set_mmap_threshold, trim_heap
 from engine.pipeline.config import PipelineConfig
-from engine.pipeline.state import StreamState
+from engine.pipeline.state import StreamState, stream_state
 from engine.pipeline.telemetry import PipelineMetrics
 from engine.protocols import FaceClassifier, FaceDetector
 from engine.provenance import provenance
 from engine.quality import crop_quality
-from engine.records import BatchStats, FrameView, RunSummary, StreamSummary, TrackView, VerdictEvent
+from engine.records import BatchStats, RunSummary, StreamSummary, VerdictEvent
 from engine.sinks.base import Sink
 from engine.sources.base import Source
 from engine.timing import StageTimer
 from engine.types import Frame
-from engine.vote import VoteConfig
 
 log = logging.getLogger("engine.pipeline")
 
@@ -93,11 +93,8 @@ class Pipeline:
         self.contract = classifier.contract
         resolved = config.resolve(self.contract)
         self.margin = resolved.margin
-        self.vote_config = VoteConfig(
-            rule=config.rule, threshold=resolved.threshold, window=config.window,
-            min_frames=config.min_frames, hysteresis=config.hysteresis,
-        )
-        # Stamped on every event (and so on every alert): which model and threshold decided.
+        # Stamped on every event (and so on every alert): which model and threshold decided;
+        # the run's default here, each stream's own in stream_provenance.
         self.provenance = provenance(classifier, resolved.threshold)
         self.sinks = list(sinks)
         self._frame_sinks = [s for s in self.sinks if s.wants_frames]
@@ -108,12 +105,16 @@ class Pipeline:
             self.timer.observe(metrics.observe_stage)
         self.batcher = CropBatcher(config.max_batch, config.max_wait_ms)
         self.batch_stats = BatchStats()
-        self.states = [
-            StreamState(i, src, self.vote_config, config.tracker, config.detect_every,
-                        config.stream_rule, config.confirm, config.weighting, config.quality_gate,
-                        config.budget)
-            for i, src in enumerate(sources)
-        ]
+        # Each stream runs with its own configuration (PipelineConfig.for_stream): threshold,
+        # detection and classification rates, smallest face, stream rule.
+        self.detectors = DetectorSizes(detector, config.min_face)
+        self.stream_provenance: dict[str, dict] = {}
+        self.states: list[StreamState] = []
+        for i, src in enumerate(sources):
+            cfg = config.for_stream(src.name)
+            threshold = cfg.resolve(self.contract).threshold
+            self.stream_provenance[src.name] = provenance(classifier, threshold)
+            self.states.append(stream_state(i, src, cfg, threshold))
         self.global_budget = GlobalBudget(config.budget)
         self._error = ""
         self._interrupted = False
@@ -266,25 +267,25 @@ class Pipeline:
             self.timer.add("decode", frame.decode_s)
         st.frame_seen(frame.index, frame.t)
         st.frames_since_detect += 1
-        if st.need_detect or st.frames_since_detect >= self.config.detect_every:
+        if st.need_detect or st.frames_since_detect >= st.detect_every:
             self._detect(st, frame.index, image)
         else:
             with self.timer.time("track"):
                 st.tracker.predict(frame.index, image.shape)
         self._queue_crops(st, frame, image)
         if self._frame_sinks:
-            view = self._view(st, frame, image)
+            view = st.view(frame, image)
             for sink in self._frame_sinks:
                 sink.on_frame(view)
         return True
 
     def _detect(self, st: StreamState, index: int, image: np.ndarray) -> None:
         st.frames_since_detect = 0
-        if min(image.shape[:2]) < self.config.min_face:
+        if min(image.shape[:2]) < st.min_face:
             detections = []  # no face of the minimum size fits in this frame
         else:
             with self.timer.time("detect"):
-                detections = self.detector.detect(image)
+                detections = self.detectors(st.min_face).detect(image)
         st.detector_runs += 1
         st.detections += len(detections)
         with self.timer.time("track"):
@@ -300,7 +301,7 @@ class Pipeline:
             self._close_track(st, track_id)
 
     def _queue_crops(self, st: StreamState, frame: Frame, image: np.ndarray) -> None:
-        every = self.config.classify_every
+        every = st.classify_every
         tracks = [t for t in st.tracker.tracks if t.fresh]  # a guessed box is not classified
         for track in tracks:  # the budget decides on classified crops only (engine.budget)
             while st.budget.blocked(track.id, frame.index) and len(self.batcher):
@@ -381,7 +382,8 @@ class Pipeline:
     def _emit(self, event: VerdictEvent | None) -> None:
         if event is None:
             return
-        event = replace(event, extra={**(event.extra or {}), **self.provenance})
+        stamp = self.stream_provenance.get(event.stream, self.provenance)
+        event = replace(event, extra={**(event.extra or {}), **stamp})
         for sink in self.sinks:
             sink.on_event(event)
 
@@ -424,21 +426,6 @@ class Pipeline:
             if not st.ended:
                 st.ended = True
                 self._finalise(st)
-
-    def _view(self, st: StreamState, frame: Frame, image: np.ndarray) -> FrameView:
-        tracks = []
-        for tr in st.tracker.tracks:
-            ev = st.judge.tracks.get(tr.id)
-            conf = st.confirmations.get(tr.id)
-            tracks.append(TrackView(
-                id=tr.id, box=tr.box, p_fake=ev.voter.score if ev else float("nan"),
-                verdict=ev.voter.verdict if ev else "uncertain", fresh=tr.fresh,
-                confirmed=bool(conf and conf.confirmed),
-            ))
-        return FrameView(
-            stream=st.name, stream_index=st.index, index=frame.index, t=frame.t, image=image,
-            tracks=tuple(tracks), verdict=st.judge.verdict, p_fake=st.judge.score,
-        )
 
     def _summary(self) -> RunSummary:
         return RunSummary(

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.budget import BudgetConfig, TrackBudget
 from engine.confirm import Confirmation, ConfirmConfig
-from engine.records import StreamSummary
+from engine.records import FrameView, StreamSummary, TrackView
 from engine.sources.base import Source
 from engine.stream_vote import StreamJudge
 from engine.track import Tracker, TrackerConfig
+from engine.types import Frame
 from engine.verdicts import ERROR, FAKE, NO_DECISION, REAL
 from engine.vote import REFERENCE_FPS, VoteConfig
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from engine.pipeline.config import PipelineConfig
 
 
 @dataclass
@@ -33,6 +40,8 @@ class StreamState:
     weighting: str = "none"
     quality_gate: float = 0.2
     budget_config: BudgetConfig = field(default_factory=BudgetConfig)
+    classify_every: int = 1
+    min_face: int = 40
     tracker: Tracker = field(init=False)
     judge: StreamJudge = field(init=False)
     budget: TrackBudget = field(init=False)
@@ -101,6 +110,23 @@ class StreamState:
         self.confirmations.pop(track, None)
         self.budget.forget(track)
 
+    def view(self, frame: Frame, image: np.ndarray) -> FrameView:
+        """What the frame sinks (annotated video, live page) draw for this frame."""
+        tracks = []
+        for tr in self.tracker.tracks:
+            ev = self.judge.tracks.get(tr.id)
+            conf = self.confirmations.get(tr.id)
+            tracks.append(TrackView(
+                id=tr.id, box=tr.box, p_fake=ev.voter.score if ev else float("nan"),
+                verdict=ev.voter.verdict if ev else "uncertain", fresh=tr.fresh,
+                confirmed=bool(conf and conf.confirmed),
+            ))
+        return FrameView(
+            stream=self.name, stream_index=self.index, index=frame.index, t=frame.t,
+            image=image, tracks=tuple(tracks), verdict=self.judge.verdict,
+            p_fake=self.judge.score,
+        )
+
     def summary(self, run_error: bool = False) -> StreamSummary:
         """The stream's counters and verdict now (safe to call from another thread)."""
         stats = self.source.stats
@@ -150,3 +176,13 @@ class StreamState:
             skipped_settled=self.budget.skipped,
             skipped_budget=self.skipped_budget,
         )
+
+
+def stream_state(index: int, source: Source, cfg: PipelineConfig, threshold: float) -> StreamState:
+    """The state of one stream run with its own configuration (``PipelineConfig.for_stream``)
+    and its resolved threshold."""
+    vote = VoteConfig(rule=cfg.rule, threshold=threshold, window=cfg.window,
+                      min_frames=cfg.min_frames, hysteresis=cfg.hysteresis)
+    return StreamState(index, source, vote, cfg.tracker, cfg.detect_every, cfg.stream_rule,
+                       cfg.confirm, cfg.weighting, cfg.quality_gate, cfg.budget,
+                       classify_every=cfg.classify_every, min_face=cfg.min_face)
