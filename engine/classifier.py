@@ -6,6 +6,12 @@ remote server, a plugin), the spectral feature (CUDA extension or CPU, with the 
 of bins) and the crop preparation of the model's input contract (resize, RGB, normalise).
 Everything that classifies faces (the streaming pipeline, the benchmark, the scripts) calls
 :meth:`Classifier.classify`, so none of them can pair a backend with the wrong feature.
+
+The mirror pass: a model trained with flip test-time augmentation averages the logits of each
+crop and its mirror image. Exported as one graph the mirror doubles every classification; the
+single-pass twin (export/single_pass.py, ``flip_in_graph`` false) leaves it to this class,
+which runs it only for the crops whose p_fake lies within the model's ``mirror_band`` of the
+threshold, where it can change a decision, and averages the logits exactly as the graph did.
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ class Classifier:
             )
         self.backend = backend
         self.feature = feature
+        traits = getattr(backend, "traits", None)
+        # The band where the mirror pass can change a decision (0 = never, the graph has it).
+        self.mirror_band = float(getattr(traits, "mirror_band", 0.0)) \
+            if traits is not None and not traits.flip_in_graph else 0.0
+        self.mirrored = 0  # crops scored with their mirror image by this class
 
     @property
     def contract(self) -> InputContract:
@@ -87,7 +98,26 @@ class Classifier:
         with stage("preprocess"):
             pixels = prepare_crops(crops, self.contract)
         with stage("classify"):
-            return np.asarray(self.backend.predict(pixels, spectrum), dtype=np.float64)
+            p = np.asarray(self.backend.predict(pixels, spectrum), dtype=np.float64)
+            if self.mirror_band > 0:
+                p = self._mirror_near_threshold(p, pixels, spectrum)
+            return p
+
+    def _mirror_near_threshold(self, p: np.ndarray, pixels: np.ndarray,
+                               spectrum: np.ndarray) -> np.ndarray:
+        near = np.flatnonzero(np.abs(p - self.contract.threshold) < self.mirror_band)
+        if near.size == 0:
+            return p
+        # The radial spectrum of a mirror image is the crop's own: only the pixels flip.
+        mirror = np.ascontiguousarray(pixels[near][..., ::-1])
+        pm = np.asarray(self.backend.predict(mirror, spectrum[near]), dtype=np.float64)
+        eps = 1e-7
+        logit = np.log(np.clip(p[near], eps, 1 - eps)) - np.log1p(-np.clip(p[near], eps, 1 - eps))
+        logit_m = np.log(np.clip(pm, eps, 1 - eps)) - np.log1p(-np.clip(pm, eps, 1 - eps))
+        out = p.copy()
+        out[near] = 1.0 / (1.0 + np.exp(-(logit + logit_m) / 2))
+        self.mirrored += int(near.size)
+        return out
 
     def close(self) -> None:
         """Release the backend's resources (sessions, engines, connections)."""

@@ -28,6 +28,9 @@ from engine.preprocess import META_PREFIX, InputContract
 
 KEY_USES_SPECTRUM = META_PREFIX + "uses_spectrum"
 KEY_FLIP_IN_GRAPH = META_PREFIX + "flip_in_graph"
+# Written by export/single_pass.py on a graph without the flip: the band of p_fake around the
+# threshold inside which the runtime scores the mirror image too (engine/classifier.py).
+KEY_MIRROR_BAND = META_PREFIX + "mirror_band"
 
 # A mirror-averaging graph is symmetric up to float summation order (measured on the shipped
 # model: ~1e-6); a network without the flip differs from its mirror by orders of magnitude more.
@@ -46,11 +49,14 @@ class ModelTraits:
         flip_in_graph: the graph scores each crop with its mirror image and averages them.
         source: "metadata" when both were read from the file, "probe" when at least one was
             measured at load (a model exported before the keys existed).
+        mirror_band: for a graph without the flip, the band of p_fake around the threshold in
+            which the runtime adds the mirror pass (0 = never; 1 = always).
     """
 
     uses_spectrum: bool
     flip_in_graph: bool
     source: str = "metadata"
+    mirror_band: float = 0.0
 
     def to_metadata(self) -> dict[str, str]:
         """Key/value strings for ONNX ``metadata_props`` (``source`` is not stored)."""
@@ -120,4 +126,11 @@ def resolve_traits(
         uses = probe_uses_spectrum(logits, contract)
     if flip is None:
         flip = probe_flip_in_graph(logits, contract)
-    return ModelTraits(uses_spectrum=uses, flip_in_graph=flip, source=source)
+    band = 0.0
+    if not flip and meta.get(KEY_MIRROR_BAND) is not None:
+        band = json.loads(meta[KEY_MIRROR_BAND])
+        if not isinstance(band, (int, float)) or isinstance(band, bool) or not 0 <= band <= 1:
+            raise ValueError(f"metadata {KEY_MIRROR_BAND}={meta[KEY_MIRROR_BAND]!r} is not a "
+                             "number in [0, 1]")
+    return ModelTraits(uses_spectrum=uses, flip_in_graph=flip, source=source,
+                       mirror_band=float(band))

@@ -1,0 +1,120 @@
+"""Is the mirror pass needed? The flip graph against its single-pass twin, on real crops.
+
+For every crop (faces detected on every ``--every``-th frame of the shared clips, cut as the
+pipeline cuts them) three scores: the shipped graph's (crop and mirror averaged inside the
+graph), the single pass of the twin (export/single_pass.py), and the twin with the mirror
+pass near the threshold, for a range of bands. Reported: how far the single pass moves p_fake,
+how many crops change side of the threshold, the frame AUC of each, and the share of crops a
+band sends through the mirror pass. The smallest band with no crop changing side is what
+``deepscreen.mirror_band`` should say::
+
+    .venv/bin/python bench/flip_check.py --out runs/flip-check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.micro import collect_crops  # noqa: E402
+from bench.onset import shared_clips  # noqa: E402
+from bench.video_accuracy import auc  # noqa: E402
+from engine.errors import InputError  # noqa: E402
+from engine.preprocess import prepare_crops  # noqa: E402
+
+BANDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 1.0)
+
+
+def _label(path: Path) -> int:
+    return int(any(part.lower().startswith("fake") for part in path.parts))
+
+
+def flip_check(model: Path, clips: list[Path], per_clip: int, every: int) -> dict:
+    """Scores of every crop under the flip graph, the single pass and each band."""
+    from engine.backends import load_backend
+    from engine.detect import MTCNNDetector
+    from export.single_pass import strip_flip
+
+    flip = load_backend("ort", model)
+    if not flip.traits.flip_in_graph:
+        raise SystemExit(f"{model}: no flip in its graph, nothing to compare")
+    twin_path = strip_flip(model, Path(tempfile.mkdtemp()) / "single.onnx", 0.0)
+    single = load_backend("ort", twin_path)
+    contract = flip.contract
+    detector = MTCNNDetector(min_face=40)
+    p_flip, p_one, p_mirror, labels = [], [], [], []
+    for clip in clips:
+        try:
+            crops = collect_crops(clip, detector, per_clip, contract.margin, every)
+        except InputError:
+            continue
+        pixels = prepare_crops(crops, contract)
+        zeros = np.zeros((len(crops), contract.spectrum_bins), np.float32)
+        p_flip += list(flip.predict(pixels, zeros))
+        p_one += list(single.predict(pixels, zeros))
+        p_mirror += list(single.predict(np.ascontiguousarray(pixels[..., ::-1]), zeros))
+        labels += [_label(clip)] * len(crops)
+    f, one, m = (np.asarray(v, np.float64) for v in (p_flip, p_one, p_mirror))
+    y = np.asarray(labels)
+    thr = contract.threshold
+    logit = np.log(one / (1 - one + 1e-12) + 1e-12)
+    logit_m = np.log(m / (1 - m + 1e-12) + 1e-12)
+    both = 1 / (1 + np.exp(-(logit + logit_m) / 2))
+    rows = []
+    for band in BANDS:
+        near = np.abs(one - thr) < band
+        p = np.where(near, both, one)
+        rows.append({"band": band, "mirrored_share": float(near.mean()),
+                     "side_changes": int(((p >= thr) != (f >= thr)).sum()),
+                     "max_abs_dp": float(np.abs(p - f).max()), "auc": auc(p, y)})
+    ok = [r["band"] for r in rows if r["side_changes"] == 0]
+    return {"model": str(model), "threshold": thr, "crops": int(len(f)), "clips": len(clips),
+            "auc_flip_graph": auc(f, y), "single_vs_flip_abs_dp": {
+                "p50": float(np.median(np.abs(one - f))), "p99": float(np.quantile(
+                    np.abs(one - f), 0.99)), "max": float(np.abs(one - f).max())},
+            "bands": rows, "smallest_safe_band": min(ok) if ok else None}
+
+
+def markdown(report: dict) -> str:
+    lines = [f"{report['crops']} crops from {report['clips']} clips, threshold "
+             f"{report['threshold']:.3f}; flip graph frame AUC {report['auc_flip_graph']:.3f}; "
+             f"|p single - p flip|: median {report['single_vs_flip_abs_dp']['p50']:.3f}, p99 "
+             f"{report['single_vs_flip_abs_dp']['p99']:.3f}, max "
+             f"{report['single_vs_flip_abs_dp']['max']:.3f}", "",
+             "| mirror band | crops mirrored | crops changing side | max abs dp | frame AUC |",
+             "| --- | --- | --- | --- | --- |"]
+    for r in report["bands"]:
+        lines.append(f"| {r['band']:g} | {100 * r['mirrored_share']:.1f} % | {r['side_changes']}"
+                     f" | {r['max_abs_dp']:.3f} | {r['auc']:.3f} |")
+    lines += ["", f"Smallest band with no crop changing side: {report['smallest_safe_band']}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.backends.factory import DEFAULT_MODEL
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--per-clip", type=int, default=12, help="crops per clip")
+    ap.add_argument("--every", type=int, default=10, help="detect on every n-th frame")
+    ap.add_argument("--out", type=Path, default=Path("runs/flip-check"))
+    args = ap.parse_args(argv)
+    report = flip_check(args.model, shared_clips(), args.per_clip, args.every)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "flip.json").write_text(json.dumps(report, indent=1))
+    (args.out / "flip.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""A single-pass twin of a classifier whose graph averages each crop with its mirror image.
+
+The shipped classifier runs the flip inside the graph (``flip_tta``): ``crops`` is concatenated
+with its mirror image along the batch, the network runs on ``2N`` crops, and the two halves of
+the logits are averaged. Half of every classification is the mirror pass. This module cuts it
+out of the exported graph (no retraining, the same weights): the twin scores the crop alone,
+costs half the MACs, and carries ``deepscreen.flip_in_graph = false`` plus
+``deepscreen.mirror_band``, the band of p_fake around the threshold inside which the runtime
+scores the mirror as well and averages the two logits exactly as the graph did
+(:class:`engine.classifier.Classifier`). Outside the band the single pass decides alone: the
+band is chosen from a measurement (bench/flip_check.py, docs/EXPORT.md) so that no crop of the
+shared clips changes side of the threshold.
+
+Needs ``onnx`` (the export extra); the runtime reads the result with ONNX Runtime alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.backends.model_traits import KEY_FLIP_IN_GRAPH, KEY_MIRROR_BAND
+from engine.errors import ModelError
+
+
+def strip_flip(src: Path, dst: Path, mirror_band: float) -> Path:
+    """Write ``dst``: ``src`` without its in-graph mirror pass (see the module docstring).
+
+    Args:
+        src: a deepscreen classifier ONNX with the flip in its graph.
+        dst: where to write the single-pass twin.
+        mirror_band: the runtime scores the mirror too when |p_fake - threshold| < this
+            (0 = never, 1 = always: the flip graph's scores at the flip graph's cost).
+
+    Raises:
+        ModelError: the graph does not have the exported flip pattern (Concat of ``crops``
+            and its mirror Slice at the input; two Slices of one tensor added and halved at
+            the ``logit`` output).
+    """
+    import onnx
+
+    if not 0.0 <= mirror_band <= 1.0:
+        raise ModelError(f"mirror band must be in [0, 1], got {mirror_band}")
+    model = onnx.load(str(src))
+    g = model.graph
+    producer = {out: n for n in g.node for out in n.output}
+    cat = next((n for n in g.node if n.op_type == "Concat" and len(n.input) == 2
+                and n.input[0] == "crops" and n.input[1] in producer
+                and producer[n.input[1]].op_type == "Slice"
+                and producer[n.input[1]].input[0] == "crops"), None)
+    mul = producer.get("logit")
+    add = producer.get(mul.input[0]) if mul is not None and mul.op_type == "Mul" else None
+    halves = [producer.get(i) for i in add.input] if add is not None and add.op_type == "Add" \
+        else []
+    if cat is None or len(halves) != 2 or any(h is None or h.op_type != "Slice" for h in halves) \
+            or halves[0].input[0] != halves[1].input[0]:
+        raise ModelError(f"{src}: no in-graph flip to remove (expected the flip_tta export)")
+    flip = producer[cat.input[1]]
+    full = halves[0].input[0]  # the logits of all 2N crops; of N crops once the flip is gone
+    drop = {id(cat), id(flip), id(mul), id(add), id(halves[0]), id(halves[1])}
+    nodes = [n for n in g.node if id(n) not in drop]
+    for n in nodes:
+        n.input[:] = ["crops" if i == cat.output[0] else i for i in n.input]
+    nodes.append(onnx.helper.make_node("Identity", [full], ["logit"], name="single_pass_logit"))
+    del g.node[:]
+    g.node.extend(nodes)
+    # Constants only the removed nodes used (the batch Shape among them) are pruned here so
+    # the twin holds no dead nodes.
+    used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+    alive = [n for n in g.node if any(o in used for o in n.output)]
+    del g.node[:]
+    g.node.extend(alive)
+    inits = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    props = {p.key: p.value for p in model.metadata_props}
+    props[KEY_FLIP_IN_GRAPH] = json.dumps(False)
+    props[KEY_MIRROR_BAND] = json.dumps(float(mirror_band))
+    del model.metadata_props[:]
+    for k, v in props.items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(model)
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dst))
+    return dst
