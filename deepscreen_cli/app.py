@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deepscreen_cli.spectra_cmd",
     "deepscreen_cli.train_cmd",
     "deepscreen_cli.screen_cmd",
+    "deepscreen_cli.config_cmd",
+    "deepscreen_cli.calibrate_cmd",
     "deepscreen_cli.verify_cmd",
     "deepscreen_cli.bench_cmd",
     "deepscreen_cli.demo_cmd",

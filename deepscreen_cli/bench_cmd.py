@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from deepscreen_cli import options as o
 from engine.errors import UsageError
 
 Opt = typer.Option
@@ -55,8 +56,8 @@ def bench(
     baseline: Annotated[bool, Opt("--baseline/--no-baseline", help="Measure the baseline.")
                         ] = True,
     baseline_frames: Annotated[int, Opt("--baseline-frames", help="0 = --iterations.")] = 0,
-    detect_every: Annotated[int, Opt("--detect-every", help="Detector every k-th frame.")] = 5,
-    min_face: Annotated[int, Opt("--min-face", help="Smallest face side in pixels.")] = 40,
+    detect_every: o.DetectEvery = 5,
+    min_face: o.MinFace = 40,
     scaling_backend: Annotated[str | None, Opt(
         "--scaling-backend", help="Backend of the scaling run (default: ort-int8, else ort).")
     ] = None,

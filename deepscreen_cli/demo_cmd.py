@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from deepscreen_cli import options as o
+
 DEFAULT_OUT = Path("runs/demo")
 
 
@@ -30,22 +32,13 @@ def demo(
         typer.Option("--out", "-o",
                      help="Folder for the clip, events, summary and annotated video."),
     ] = DEFAULT_OUT,
-    backend: Annotated[
-        str,
-        typer.Option("--backend", "-b", help="Classifier backend: auto, ort, tensorrt, torch."),
-    ] = "auto",
-    model: Annotated[
-        Path | None,
-        typer.Option("--model", help="Classifier model (default: the shipped classifier.onnx)."),
-    ] = None,
+    backend: o.Backend = "auto",
+    model: o.Model = None,
     seconds: Annotated[
         float,
         typer.Option("--seconds", min=0.5, max=30.0, help="Length of each of the four segments."),
     ] = 3.0,
-    rule: Annotated[
-        str,
-        typer.Option("--rule", help="Voting rule: confident (DFDC), majority (Durall), mean."),
-    ] = "confident",
+    rule: o.Rule = "confident",
     annotate: Annotated[
         bool,
         typer.Option("--annotate/--no-annotate", help="Also write an annotated copy of the clip."),

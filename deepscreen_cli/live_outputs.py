@@ -29,10 +29,15 @@ class LiveOutputs:
     web_bind: tuple[str, int] | None = None
     sinks: list = field(default_factory=list)
 
-    def bind(self, pipeline) -> None:
-        """Give the alerts the run's model hash and threshold (known once it is built)."""
+    def bind(self, pipeline, topics: dict[str, str] | None = None) -> None:
+        """Give the alerts the run's model hash and thresholds (known once it is built) and
+        the MQTT topics of streams that name their own (``alert_topic`` in a config file)."""
         if self.alerts is not None:
             self.alerts.provenance = dict(pipeline.provenance)
+            self.alerts.stream_provenance = dict(getattr(pipeline, "stream_provenance", {}))
+            for box in self.alerts.outboxes:
+                if hasattr(box.transport, "stream_topics"):
+                    box.transport.stream_topics = dict(topics or {})
 
     def close(self) -> None:
         """End the page's event streams (the alert sink closes with the run)."""

@@ -129,6 +129,9 @@ class MqttTransport:
         self.ha_discovery = ha_discovery
         self.ack_timeout_s = ack_timeout_s
         self.streams: list[str] = []
+        # A stream's topic levels under the prefix when its config names one (alert_topic),
+        # else its name made topic-safe.
+        self.stream_topics: dict[str, str] = {}
         self.connects = 0
         self._connected = threading.Event()
         self._acked: set[int] = set()
@@ -157,9 +160,13 @@ class MqttTransport:
     def topic(self, *levels: str) -> str:
         return "/".join((self.prefix, *levels))
 
+    def stream_topic(self, stream: str) -> str:
+        """The topic levels of one stream under the prefix."""
+        return self.stream_topics.get(stream) or topic_name(stream)
+
     def messages(self, alert: Alert) -> list[tuple[str, bytes, bool]]:
         """The (topic, payload, retain) messages one alert maps to."""
-        stream = topic_name(alert.stream)
+        stream = self.stream_topic(alert.stream)
         body = json.dumps(alert.payload, separators=(",", ":")).encode()
         if alert.kind == STATE:
             return [(self.topic(stream, "state"), body, True)]
@@ -180,7 +187,7 @@ class MqttTransport:
         for name in self.streams:
             s = topic_name(name)
             common = {"availability_topic": self.topic("available"), "device": device}
-            state = self.topic(s, "state")
+            state = self.topic(self.stream_topic(name), "state")
             configs = {
                 ("binary_sensor", "fake"): {
                     "name": f"{name} deepfake", "device_class": "problem",
@@ -194,7 +201,7 @@ class MqttTransport:
                                       "else 'unknown' }}",
                 },
                 ("camera", "snapshot"): {
-                    "name": f"{name} fake face", "topic": self.topic(s, "snapshot"),
+                    "name": f"{name} fake face", "topic": self.topic(self.stream_topic(name), "snapshot"),
                 },
             }
             for (component, what), cfg in configs.items():

@@ -51,12 +51,15 @@ class AlertSink(Sink):
         self._alerted: set[tuple[str, int]] = set()
         self._next_state = 0.0
         self.closed_counts: dict[str, dict[str, int]] = {}
-        # model_sha256 and threshold of the run (Pipeline.provenance): every alert carries
-        # them, so that it can be traced to the model that raised it.
+        # model_sha256 and threshold of the run (Pipeline.provenance), per stream where a
+        # stream has its own threshold (Pipeline.stream_provenance): every alert carries them,
+        # so that it can be traced to the model and threshold that raised it.
         self.provenance: dict = {}
+        self.stream_provenance: dict[str, dict] = {}
 
     def _put(self, kind: str, stream: str, payload: dict, snapshot: bytes | None = None) -> None:
-        payload = {"type": kind, "stream": stream, **self.provenance, **payload,
+        stamp = self.stream_provenance.get(stream, self.provenance)
+        payload = {"type": kind, "stream": stream, **stamp, **payload,
                    "node": self.node, "ts": round(time.time(), 3)}
         alert = Alert(kind, stream, payload, snapshot)
         for box in self.outboxes:

@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # The CLI modules a runtime-only install runs (`screen`, `demo`, `doctor` and their helpers);
 # train/export/bench commands are documented as needing the train extra.
 RUNTIME_CLI = ["app.py", "demo_cmd.py", "doctor_cmd.py", "groups.py", "live_outputs.py",
-               "screen_cmd.py"]
+               "screen_cmd.py", "screen_run.py", "options.py", "config_cmd.py",
+               "calibrate_cmd.py", "file_outputs.py"]
 # Import names of the runtime dependencies (distribution name -> import name where they differ).
-IMPORT_NAMES = {"opencv-python-headless": "cv2", "onnxruntime": "onnxruntime"}
+IMPORT_NAMES = {"opencv-python-headless": "cv2", "onnxruntime": "onnxruntime",
+                "PyYAML": "yaml"}
 # Provided by the runtime dependencies themselves (typer is built on click).
 TRANSITIVE = {"click"}
 # Optional backends and sinks: allowed only inside functions, so the runtime imports without them.
