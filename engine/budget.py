@@ -52,7 +52,8 @@ class BudgetConfig:
 
     Attributes:
         settled_hz: classifications per second of media time of a settled track (0 = off:
-            every track at full rate, the engine before the budget).
+            every track at full rate, the engine before the budget; default
+            :data:`DEFAULT_SETTLED_HZ`, what `deepscreen screen` runs).
         margin: a settled track returns to full rate when a crop's p_fake moves more than
             this from the settled mean; the settling crops must lie within it too.
         settle_crops: consecutive agreeing crops (after the first verdict) that settle a track.
@@ -65,7 +66,7 @@ class BudgetConfig:
         burst_s: seconds of its share a camera may save up.
     """
 
-    settled_hz: float = 0.0
+    settled_hz: float = DEFAULT_SETTLED_HZ
     margin: float = 0.25
     settle_crops: int = 8
     lag_frames: int = 8

@@ -125,12 +125,14 @@ class StreamJudge:
             ev = self.tracks[track] = TrackEvidence(Voter(self.vote, self.stream, track))
         return ev
 
-    def status(self, track: int, confirmed: bool, hits: int, reject: str = "") -> list:
-        """The track's confirmation facts changed (after a detector run)."""
+    def status(self, track: int, confirmed: bool, hits: int, reject: str = "",
+               t: float | None = None) -> list:
+        """The track's confirmation facts changed (after a detector run on the frame at media
+        time ``t``)."""
         ev = self.track(track)
         was = ev.confirmed
         ev.confirmed, ev.hits, ev.reject = confirmed, hits, reject
-        return self._restate() if confirmed != was else []
+        return self._restate(t) if confirmed != was else []
 
     def weight(self, quality: float) -> float | None:
         """The crop's weight under the weighting; None = the crop does not vote."""
@@ -216,7 +218,10 @@ class StreamJudge:
 
     def _restate(self, t: float | None = None) -> list[VerdictEvent]:
         if t is not None:
-            self.t = t
+            # The latest media time the verdict rests on: crops are voted after the detection
+            # of a later frame may have confirmed their track, so never go back; a stream
+            # verdict's time is then the same whatever the batch timing.
+            self.t = max(self.t, t)
         previous = self.verdict
         if self.rule == "frame-max":
             self.verdict, self.score = self.frame_voter.verdict, self.frame_voter.score

@@ -55,6 +55,9 @@ class PipelineConfig:
         detect_every: run the face detector on every k-th processed frame of a stream (also
             on a stream's first frame and right after a track missed a detection).
         classify_every: classify each tracked face on every m-th frame of its track.
+        full_detect_every: frames between full-frame detections; the detections in between
+            search only windows around the live tracks (:mod:`engine.detect.regions`; 0 = every
+            detection searches the whole frame). New faces wait for the next full one.
         min_face: smallest face side in pixels the detector looks for.
         margin: relative margin around the face box for the crop; None = the model's own
             (from its input contract), which is what the classifier was trained with.
@@ -87,6 +90,7 @@ class PipelineConfig:
 
     detect_every: int = 5
     classify_every: int = 1
+    full_detect_every: int = 0
     min_face: int = 40
     margin: float | None = None
     max_batch: int = 16
@@ -115,6 +119,8 @@ class PipelineConfig:
         checks = [
             (self.detect_every >= 1, "detect_every must be >= 1"),
             (self.classify_every >= 1, "classify_every must be >= 1"),
+            (self.full_detect_every == 0 or self.full_detect_every >= self.detect_every,
+             "full_detect_every must be 0 (off) or >= detect_every"),
             (self.min_face >= 12, "min_face must be >= 12 pixels (MTCNN's smallest window)"),
             (self.margin is None or 0.0 <= self.margin <= 2.0, "margin must be in [0, 2]"),
             (self.max_batch >= 1, "max_batch must be >= 1"),

@@ -33,6 +33,7 @@ from engine.batching import CropBatcher, CropItem
 from engine.budget import GlobalBudget
 from engine.classifier import Classifier
 from engine.crops import visible_square_crop
+from engine.detect.regions import RegionDetector
 from engine.detect.sizes import DetectorSizes
 from engine.errors import DeepscreenError
 from engine.memory import set_mmap_threshold, trim_heap
@@ -267,6 +268,7 @@ class Pipeline:
             self.timer.add("decode", frame.decode_s)
         st.frame_seen(frame.index, frame.t)
         st.frames_since_detect += 1
+        st.frames_since_full += 1
         if st.need_detect or st.frames_since_detect >= st.detect_every:
             self._detect(st, frame.index, image)
         else:
@@ -283,7 +285,13 @@ class Pipeline:
         st.frames_since_detect = 0
         if min(image.shape[:2]) < st.min_face:
             detections = []  # no face of the minimum size fits in this frame
+        elif self.config.full_detect_every and st.tracker.tracks \
+                and st.frames_since_full < self.config.full_detect_every:
+            with self.timer.time("detect_regions"):  # between full ones: around the tracks
+                detections = RegionDetector(self.detectors(st.min_face)).detect(
+                    image, [t.box for t in st.tracker.tracks])
         else:
+            st.frames_since_full = 0
             with self.timer.time("detect"):
                 detections = self.detectors(st.min_face).detect(image)
         st.detector_runs += 1

@@ -61,6 +61,7 @@ class StreamState:
     last_t: float = 0.0
     ended: bool = False
     skipped_budget: int = 0
+    frames_since_full: int = 1 << 30  # the first detection searches the whole frame
     period_s: float = 0.0
     _last_index: int = -1
 
@@ -94,7 +95,7 @@ class StreamState:
             conf = self.confirmations[track.id] = Confirmation()
         conf.add(self.confirm, track.box, track.score, track.landmarks)
         return self.judge.status(track.id, conf.confirmed, conf.hits,
-                                 conf.why_not(self.confirm))
+                                 conf.why_not(self.confirm), self.last_t)
 
     def expect(self, track: int, frame_index: int, t: float) -> None:
         """A crop of ``track`` from frame ``frame_index`` went into the batcher."""
