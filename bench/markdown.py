@@ -124,6 +124,17 @@ def render(doc: dict) -> str:
                   f" amortised + track), {_f(sc.get('ms_per_face'), 2)} ms per face (crop + "
                   f"spectral + preprocess + classify + vote); least-squares fit of wall time per "
                   f"round: {_f(sc.get('fit_ms_per_added_stream'), 2)} ms per added stream.", ""]
+    if doc.get("street", {}).get("runs"):
+        lines += ["### street.mp4 (1920x1080, 4-7 faces), looped, as `screen` runs it", ""]
+        rows = [[str(r["full_detect_every"] or "every detection"), str(r["frames"]),
+                 _f(r["fps"]), str(r["classified"]), str(r["skipped"]), str(r["tracks"]),
+                 _f(r["stage_ms_per_frame"].get("detect", 0.0), 1),
+                 _f(r["stage_ms_per_frame"].get("detect_regions", 0.0), 1),
+                 _f(r["stage_ms_per_frame"].get("classify", 0.0), 1)]
+                for r in doc["street"]["runs"]]
+        lines += _table(["full-frame detection every", "frames", "fps (whole run)", "crops",
+                         "skipped", "tracks", "detect ms/frame", "regions ms/frame",
+                         "classify ms/frame"], rows)
     if doc.get("budget_check", {}).get("clips"):
         from bench.onset import budget_markdown
 
@@ -201,4 +212,7 @@ def targets(doc: dict, realtime_fps: float = 25.0, speedup: float = 5.0) -> list
                      "yes" if ratio >= speedup else "no"])
     else:
         rows.append([f">= {speedup:g}x the baseline's fps", "baseline not measured", "-"])
+    from bench.onset import issue32_targets
+
+    rows += issue32_targets(doc)
     return lines + _table(["target", "measured in this run", "met"], rows)

@@ -45,6 +45,8 @@ class BenchOptions:
     abba: bool = True
     settled_hz: float | None = None
     budget_check: bool = False
+    street_frames: int = 0
+    full_detect_every: int = 20
 
     def validate(self) -> BenchOptions:
         if self.device not in ("cpu", "cuda"):
@@ -57,6 +59,8 @@ class BenchOptions:
             raise UsageError("--streams must be positive integers")
         if self.detect_every < 1 or self.min_face < 1:
             raise UsageError("--detect-every and --min-face must be >= 1")
+        if self.street_frames < 0 or self.full_detect_every < 0:
+            raise UsageError("--street-frames and --full-detect-every must be >= 0")
         if self.settled_hz is not None and self.settled_hz < 0:
             raise UsageError("--settled-hz must be >= 0")
         for v in self.videos:

@@ -181,6 +181,12 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
         doc["scaling"] = scaling_summary(runs, REALTIME_FPS, engine_runs)
         doc["scaling"]["clips"] = [str(c) for c in clips]
 
+    if opts.street_frames:
+        if not opened:
+            doc["unavailable"]["street"] = "no ONNX Runtime / TensorRT backend opened"
+        else:
+            doc["street"] = _street(opts, classifiers[opened[0].name], detector, say)
+
     if opts.budget_check:
         if not opened:
             doc["unavailable"]["budget_check"] = "no ONNX Runtime / TensorRT backend opened"
@@ -232,6 +238,23 @@ def _budget_check(opts: BenchOptions, classifier: Classifier, detector, say) -> 
         f"{budget.settled_hz:g} Hz")
     config = PipelineConfig(detect_every=opts.detect_every, min_face=opts.min_face)
     return budget_check(clips, pairs, config, classifier, detector, budget, say).as_dict()
+
+
+def _street(opts: BenchOptions, classifier: Classifier, detector, say) -> dict:
+    """street.mp4 looped: full-frame detection, then detection around the tracks."""
+    from bench.street import STREET, screen_street
+
+    if not STREET.is_file():
+        return {"error": f"{STREET} is not here"}
+    runs = []
+    for full in dict.fromkeys((0, opts.full_detect_every)):
+        config = PipelineConfig(detect_every=opts.detect_every, min_face=opts.min_face,
+                                budget=opts.budget(), full_detect_every=full)
+        r = screen_street(config, classifier, detector, opts.street_frames)
+        say(f"  street.mp4 looped, full detection every {full or opts.detect_every} frames: "
+            f"{r.fps:.1f} fps ({r.classified} crops, {r.skipped} skipped)")
+        runs.append(asdict(r))
+    return {"clip": str(STREET), "frames": opts.street_frames, "runs": runs}
 
 
 def _halves(opts: BenchOptions) -> list[int]:

@@ -78,6 +78,13 @@ def bench(
                                       "to first verdict on 519_515.mp4, onset latency on the "
                                       "DeepFaceLive demos (real half then swap half).")
                             ] = False,
+    street_frames: Annotated[int, Opt(
+        "--street-frames", help="Screen the shared 1080p street.mp4 looped for this many "
+        "frames, with full-frame detection and with detection around the tracks (0 = skip).")
+    ] = 0,
+    full_detect_every: Annotated[int, Opt(
+        "--full-detect-every", help="Frames between full-frame detections in the street run's "
+        "second configuration.")] = 20,
     from_json: Annotated[Path | None, Opt("--from-json", help="Re-write the tables, CSV, "
                                           "Markdown and plot of a finished run's bench.json "
                                           "into --out, measuring nothing.")] = None,
@@ -124,6 +131,8 @@ def bench(
         abba=abba,
         settled_hz=settled_hz,
         budget_check=budget_check,
+        street_frames=street_frames,
+        full_detect_every=full_detect_every,
     ).validate()
     progress = Console(stderr=True, highlight=False)
     doc = run_bench(opts, say=progress.print)
