@@ -10,7 +10,14 @@ import pytest
 
 from train.config import load_config
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "train" / "configs").glob("*.y*ml"))
+ROOT = Path(__file__).resolve().parents[2] / "train" / "configs"
+# The shipped, candidate and GPU configs beside default.yaml; older versions in archive/.
+CONFIGS = sorted(ROOT.glob("*.y*ml")) + sorted((ROOT / "archive").glob("*.y*ml"))
+
+
+def _config_path(name: str) -> Path:
+    """A config by file name, in train/configs/ or its archive/."""
+    return ROOT / name if (ROOT / name).is_file() else ROOT / "archive" / name
 
 
 def test_there_are_configs() -> None:
@@ -25,8 +32,7 @@ def test_config_loads(path: Path) -> None:
 
 def _with_v9(name: str):
     """The shipped recipe's config and a candidate's, to compare field by field."""
-    root = CONFIGS[0].parent
-    return load_config(root / "detector_v9.yaml"), load_config(root / name)
+    return load_config(ROOT / "detector_v9.yaml"), load_config(_config_path(name))
 
 
 def test_v13_differs_from_v9_only_by_the_weight_average() -> None:
