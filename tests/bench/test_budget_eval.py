@@ -9,7 +9,8 @@ and compares their verdicts.
 
 from __future__ import annotations
 
-from bench.onset import budget_check
+from bench.onset import budget_check, budget_markdown, issue32_targets
+from bench.street import screen_street
 from bench.video_accuracy import Clip, evaluate_videos
 from engine.budget import BudgetConfig
 from engine.pipeline import ClassifierSpec, PipelineConfig, build_classifier, build_detector
@@ -51,3 +52,23 @@ def test_budget_check_compares_verdicts_time_to_first_verdict_and_onset() -> Non
     assert name == "Dean_Wiesel:real+fake"
     # The shipped model never calls this swap fake: no onset, and none invented.
     assert (onset_off is None) == (onset_on is None) or fake_off or fake_on
+    # The report: the clip's row, the equality line and the targets it can judge.
+    text = "\n".join(budget_markdown(check.as_dict()))
+    assert "| 519_515.mp4 |" in text and "final verdict identical on and off" in text
+    rows = issue32_targets({"budget_check": check.as_dict()})
+    assert [r[0] for r in rows][-1].startswith("every shared clip's verdict identical")
+    assert rows[-1][2] == ("yes" if check.identical else "no")
+
+
+def test_street_is_screened_looped_with_detection_around_the_tracks() -> None:
+    """121 frames of the 105-frame 1080p clip: the loop goes on past its end, and with
+    full_detect_every the detector searches the whole frame only every 20 frames."""
+    model = shipped_model()
+    clip = shared_path("videos", "multiface", "street.mp4")
+    classifier = build_classifier(ClassifierSpec(backend="ort", model=model, spectral="cpu"))
+    config = PipelineConfig(full_detect_every=20, budget=BudgetConfig(settled_hz=5.0))
+    run = screen_street(config, classifier, build_detector(config), 121, path=clip)
+    assert not run.error
+    assert run.frames == 121 and run.fps > 0
+    assert run.tracks >= 4 and run.classified > 0
+    assert run.stage_ms_per_frame["detect_regions"] > 0
