@@ -1,5 +1,6 @@
 """Lint deploy/fleet/: Kubernetes manifests against the API schemas, the Compose file's structure,
-and every `deepscreen screen` command line in both against the real command's options; Triton's
+every worker's screening config file (the ConfigMap keys and workers/worker-N.yaml) through the
+same checks as `deepscreen config check`, with the secrets its ${NAME} references need; Triton's
 flags, its filled repository, its image against deploy/Dockerfile.server, and DEPLOY.md section
 references.
 
@@ -13,7 +14,6 @@ Exit 0 when clean, 1 with one line per problem.
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 from pathlib import Path
 
@@ -24,36 +24,36 @@ FLEET = ROOT / "deploy" / "fleet"
 K8S_VERSION = "1.30.0"  # the oldest release still in common support; newer ones accept it too
 
 
-def screen_args(command: str) -> list[str]:
-    """The arguments after `deepscreen screen` in a shell command line (camera lists become
-    one placeholder source)."""
-    words = shlex.split(command.replace("$$", "$"))
-    i = words.index("screen")
-    args = [w for w in words[i + 1:] if not w.startswith("$")]
-    return ["camera.mp4", *args]
+WORKER_CONFIG = "/etc/deepscreen/screen.yaml"  # where compose mounts a worker's config
 
 
-def check_screen(args: list[str], where: str, problems: list[str]) -> None:
-    """Parse the options with the real command (typer/click): unknown or malformed ones fail."""
-    import typer
+def check_worker(text: str, env: dict[str, str], where: str, problems: list[str]):
+    """A worker's config file: valid (key and line named otherwise), and wired to the fleet:
+    Triton for the classifier, the broker for alerts, /metrics for Prometheus."""
+    from engine.config import ConfigError, parse_screen_file
 
-    from deepscreen_cli.app import app
-
-    group = typer.main.get_command(app)
-    screen = group.commands["screen"]  # type: ignore[attr-defined]
     try:
-        screen.make_context("screen", list(args))
-    except Exception as exc:  # typer's (vendored click) usage errors
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        problems.append(f"{where}: deepscreen screen {' '.join(args)}: {message}")
-    for needed in ("--backend", "--backend-url", "--mqtt", "--metrics-port"):
-        if needed not in args:
-            problems.append(f"{where}: the worker command lacks {needed}")
-    # The CLI refuses this only when it runs: catch it here, before a fleet crash-loops.
-    if "--metrics-host" in args[:-1]:
-        host = args[args.index("--metrics-host") + 1]
-        if host not in ("127.0.0.1", "localhost", "::1") and "--metrics-public" not in args:
-            problems.append(f"{where}: --metrics-host {host} needs --metrics-public")
+        screen = parse_screen_file(text, where, env).file
+    except ConfigError as exc:
+        problems.extend(str(exc).splitlines())
+        return None
+    if screen.model.backend != "remote" or not screen.model.url:
+        problems.append(f"{where}: the worker does not send crops to Triton (model.backend "
+                        "remote, model.url)")
+    if not screen.alerts.mqtt:
+        problems.append(f"{where}: the worker publishes no alerts (alerts.mqtt)")
+    if not screen.metrics.port:
+        problems.append(f"{where}: the worker serves no /metrics (metrics.port)")
+    if not screen.streams:
+        problems.append(f"{where}: the worker screens no stream")
+    return screen
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a Compose env file (the CLI's reader: `config check --env-file`)."""
+    from deepscreen_cli.config_cmd import read_env_files
+
+    return read_env_files([path])
 
 
 def lint_k8s(problems: list[str]) -> int:
@@ -99,19 +99,28 @@ def lint_k8s(problems: list[str]) -> int:
         problems.append("workers.yaml: no StatefulSet deepscreen-worker")
         return len(docs)
     container = workers["spec"]["template"]["spec"]["containers"][0]
-    command = " ".join(container.get("args", []))
-    args = screen_args(command)
-    check_screen(args, "workers.yaml", problems)
+    args = container.get("args", [])
+    mount = next((m["mountPath"] for m in container.get("volumeMounts", [])
+                  if m["name"] == "config"), None)
+    if container.get("command") != ["deepscreen"] or args[:2] != ["screen", "--config"] \
+            or mount is None or not args[2].startswith(mount + "/"):
+        problems.append("workers.yaml: the worker must run `deepscreen screen --config` on its "
+                        "key of the mounted ConfigMap")
     for host in ("triton", "mosquitto"):
         if host not in services:
-            problems.append(f"workers.yaml: the command talks to {host}, which has no Service")
+            problems.append(f"workers.yaml: the configs talk to {host}, which has no Service")
     secret = next((d for _, d in docs if d["kind"] == "Secret"
                    and d["metadata"]["name"] == "deepscreen-cameras"), None)
-    replicas = workers["spec"]["replicas"]
-    keys = set((secret or {}).get("stringData", {}))
-    for i in range(replicas):
-        if f"deepscreen-worker-{i}" not in keys:
-            problems.append(f"workers.yaml: replica {i} has no camera list in the Secret")
+    configs = next((d for _, d in docs if d["kind"] == "ConfigMap"
+                    and d["metadata"]["name"] == "deepscreen-worker-config"), {})
+    env = dict((secret or {}).get("stringData", {}))
+    for i in range(workers["spec"]["replicas"]):
+        key = f"deepscreen-worker-{i}.yaml"
+        text = configs.get("data", {}).get(key)
+        if text is None:
+            problems.append(f"workers.yaml: replica {i} has no config ({key} in the ConfigMap)")
+            continue
+        check_worker(text, env, f"workers.yaml[{key}]", problems)
     return len(docs)
 
 
@@ -144,12 +153,20 @@ def lint_compose(problems: list[str]) -> int:
                 problems.append(f"{where}: volume source {src} does not exist")
     for name in workers:
         svc = services[name]
-        command = " ".join(svc.get("command", []))
-        check_screen(screen_args(command), f"docker-compose.yml: {name}", problems)
-        for env in svc.get("env_file", []):
-            text = (FLEET / env).read_text()
-            if "CAMERAS=" not in text:
-                problems.append(f"docker-compose.yml: {name}: {env} sets no CAMERAS")
+        where = f"docker-compose.yml: {name}"
+        if svc.get("command", [])[-3:] != ["screen", "--config", WORKER_CONFIG]:
+            problems.append(f"{where}: the worker must run `screen --config {WORKER_CONFIG}`")
+        mounted = [v.split(":")[0] for v in svc.get("volumes", [])
+                   if v.split(":")[1:2] == [WORKER_CONFIG]]
+        if len(mounted) != 1:
+            problems.append(f"{where}: no config file mounted at {WORKER_CONFIG}")
+            continue
+        env: dict[str, str] = {}
+        for file in svc.get("env_file", []):
+            env.update(env_file(FLEET / file))
+        config = FLEET / mounted[0]
+        if config.exists():
+            check_worker(config.read_text(), env, str(config.relative_to(ROOT)), problems)
     return len(services)
 
 
@@ -180,9 +197,10 @@ def dockerfile_triton_image(text: str) -> str:
     return match.group(1).strip('"') if match else ""
 
 
-def remote_model(command: str) -> str:
-    words = shlex.split(command.replace("$$", "$"))
-    return words[words.index("--remote-model") + 1] if "--remote-model" in words else "deepscreen"
+def remote_model(config_text: str) -> str:
+    """The Triton model a worker's config asks for (``model.remote_model``)."""
+    data = yaml.safe_load(config_text) or {}
+    return (data.get("model") or {}).get("remote_model") or "deepscreen"
 
 
 def doc_sections(text: str) -> set[str]:
@@ -197,27 +215,29 @@ def lint_triton(problems: list[str]) -> None:
     compose = yaml.safe_load((FLEET / "docker-compose.yml").read_text())
     services = compose.get("services", {})
     triton = services.get("triton", {})
-    worker_cmd = " ".join(next((s.get("command", []) for n, s in services.items()
-                                if n.startswith("worker")), []))
+    worker_cfg = next((v.split(":")[0] for n, svc in services.items() if n.startswith("worker")
+                       for v in svc.get("volumes", []) if v.split(":")[1:2] == [WORKER_CONFIG]),
+                      None)
+    worker_model = remote_model((FLEET / worker_cfg).read_text()) if worker_cfg else "?"
     mounts = [v for v in triton.get("volumes", []) if v.split(":")[1:2] == ["/models"]]
     init = any("export" in svc.get("command", []) and "triton" in svc.get("command", [])
                and name in triton.get("depends_on", {}) for name, svc in services.items())
     problems += triton_problems(
         "docker-compose.yml: triton", [str(a) for a in triton.get("command", [])],
         triton.get("image", ""), any(v.endswith(":ro") for v in mounts), init,
-        remote_model(worker_cmd), want)
+        worker_model, want)
     deploy = yaml.safe_load_all((FLEET / "k8s" / "triton.yaml").read_text())
     pod = next(d for d in deploy if d and d["kind"] == "Deployment")["spec"]["template"]["spec"]
     container = pod["containers"][0]
     workers = yaml.safe_load_all((FLEET / "k8s" / "workers.yaml").read_text())
-    wpod = next(d for d in workers if d and d["kind"] == "StatefulSet")
-    wcmd = " ".join(wpod["spec"]["template"]["spec"]["containers"][0].get("args", []))
+    wconf = next(d for d in workers if d and d["kind"] == "ConfigMap")
+    wmodel = remote_model(next(iter(wconf.get("data", {}).values()), ""))
     ro = any(m.get("readOnly") for m in container.get("volumeMounts", [])
              if m["mountPath"] == "/models")
     init = any(c.get("command", [])[:3] == ["deepscreen", "export", "triton"]
                for c in pod.get("initContainers", []))
     problems += triton_problems("k8s/triton.yaml", container.get("args", []),
-                                container.get("image", ""), ro, init, remote_model(wcmd), want)
+                                container.get("image", ""), ro, init, wmodel, want)
     # "docs/DEPLOY.md 8.2" in a fleet file must name a section that exists.
     sections = doc_sections((ROOT / "docs" / "DEPLOY.md").read_text())
     for path in sorted(FLEET.rglob("*")):
@@ -238,7 +258,8 @@ def main() -> int:
     if problems:
         return 1
     print(f"fleet lint: {n_k8s} Kubernetes objects valid against {K8S_VERSION} (strict), "
-          f"{n_compose} Compose services consistent, worker commands parse, Triton set up "
+          f"{n_compose} Compose services consistent, worker configs pass config check, "
+          "Triton set up "
           "to survive a bad model and matched to deploy/Dockerfile.server")
     return 0
 

@@ -41,8 +41,8 @@ def test_the_old_triton_command_is_refused() -> None:
 def test_helpers_read_the_real_files() -> None:
     text = (ROOT / "deploy" / "Dockerfile.server").read_text()
     assert lint_fleet.dockerfile_triton_image(text) == IMAGE
-    assert lint_fleet.remote_model("deepscreen screen $$CAMERAS --remote-model site_a") == "site_a"
-    assert lint_fleet.remote_model("deepscreen screen $$CAMERAS") == "deepscreen"
+    assert lint_fleet.remote_model("model:\n  remote_model: site_a\n") == "site_a"
+    assert lint_fleet.remote_model("streams: {}\n") == "deepscreen"
     sections = lint_fleet.doc_sections((ROOT / "docs" / "DEPLOY.md").read_text())
     assert {"8", "8.1", "8.2", "9"} <= sections
     assert "8.7" not in sections
