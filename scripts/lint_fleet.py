@@ -44,6 +44,9 @@ def check_worker(text: str, env: dict[str, str], where: str, problems: list[str]
         problems.append(f"{where}: the worker publishes no alerts (alerts.mqtt)")
     if not screen.metrics.port:
         problems.append(f"{where}: the worker serves no /metrics (metrics.port)")
+    # screen refuses this only when it starts: catch it before a fleet crash-loops.
+    if screen.metrics.host not in ("127.0.0.1", "localhost", "::1") and not screen.metrics.public:
+        problems.append(f"{where}: metrics.host {screen.metrics.host} needs metrics.public")
     if not screen.streams:
         problems.append(f"{where}: the worker screens no stream")
     return screen
