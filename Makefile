@@ -59,7 +59,7 @@ test: $(DEV_STAMP) $(EXT_STAMP) $(SERVE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
-	$(PY) -m ruff check engine export train calibration tests bench deepscreen_cli scripts
+	$(PY) -m ruff check engine export train calibration tests bench deepscreen_cli scripts research
 
 clean:
 	rm -rf $(VENV) $(SERVE_VENV) build *.egg-info

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Ablations of detector v2 (docs/TRAINING.md): each variant changes one thing against "base",
-# all on the same splits, seed and (where possible) the same cached views, with a shorter
-# schedule than the shipped run so that all fit one session on a 2-core CPU. Each run ends with
-# its per-source test table in runs/ablate/<name>/result.json. Resumable: a finished variant
-# (result.json present) is skipped, an interrupted one continues from its last.pt.
-# Usage: bash scripts/ablate_v2.sh [variant ...]   (default: all, in the order below)
+# Ablations of detector v2 (docs/experiments/2026-11-29-v2-ablations.md): each variant changes
+# one thing against "base", all on the same splits, seed and (where possible) the same cached
+# views, with a shorter schedule than the shipped run so that all fit one session on a 2-core
+# CPU. Each run ends with its per-source test table in runs/ablate/<name>/result.json.
+# Resumable: a finished variant (result.json present) is skipped, an interrupted one continues
+# from its last.pt.
+# Usage: bash research/ablate_v2.sh [variant ...]   (default: all, in the order below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${ABLATE_EPOCHS:-4}
@@ -30,6 +31,6 @@ for name in "${order[@]}"; do
     [ -n "${sets[$name]}" ] && args+=(--set "${sets[$name]}")
     [ -f "$run/last.pt" ] && args+=(--resume)
     echo "$(date +%T) $name: ${args[*]}"
-    .venv/bin/deepscreen --verbose train --config train/configs/detector_v2.yaml "${args[@]}" \
+    .venv/bin/deepscreen --verbose train --config train/configs/archive/detector_v2.yaml "${args[@]}" \
         >> "runs/ablate/$name.log" 2>&1 || echo "$name failed: see runs/ablate/$name.log"
 done

@@ -8,25 +8,21 @@ AUC and every source's rate and AUC at the combination's own validation (EER) th
 runtime's ``square_crop`` would cut with that margin or offset), so a combination that helps
 could be served by cutting more crops per face; its cost is one classifier pass per framing.
 
-Usage: .venv/bin/python scripts/crop_tta_probe.py MODEL.onnx [--faces DIR] [--cache-dir DIR]
+Usage: .venv/bin/python research/crop_tta_probe.py MODEL.onnx [--faces DIR] [--cache-dir DIR]
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+from probe_common import one_model_args, report_at_validation_eer, val_test
 
 from train.data import face_crop
-from train.metrics import binary_metrics, eer_threshold, logit, sigmoid
-from train.predict import open_scorer, score_crops
-from train.registry import load_sources
-from train.source_eval import Detector, score_samples, source_rows
+from train.metrics import logit, sigmoid
+from train.predict import score_crops
+from train.source_eval import Detector, score_samples
 
-FACES = Path("../shared/data/faces")
 CropFn = Callable[[np.ndarray, tuple[float, ...], float], np.ndarray]
 
 
@@ -66,30 +62,18 @@ COMBOS: dict[str, tuple[str, ...]] = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("model", type=Path)
-    ap.add_argument("--faces", type=Path, default=FACES)
-    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    scorer = open_scorer(args.model)
+    args, scorer = one_model_args(__doc__.split("\n\n")[0])
     margin = scorer.contract.margin
     detector = Detector("p", lambda crops: score_crops(scorer, crops), None)
-    samples = load_sources(args.faces, None, 0.1, 0.2, 0)
-    splits = {k: [s for s in samples if s.split == k] for k in ("val", "test")}
+    splits = val_test(args.faces)
     # logits[split][framing]
     z = {k: {name: logit(score_samples(part, [detector], margin, args.cache_dir, crop=fn)["p"])
              for name, fn in FRAMINGS.items()} for k, part in splits.items()}
-    y_val = np.array([s.label for s in splits["val"]])
-    print(f"model {args.model}: {len(y_val)} validation, {len(splits['test'])} test images")
+    print(f"model {args.model}: {len(splits['val'])} validation, {len(splits['test'])} test images")
     for combo, names in COMBOS.items():
         p_val = sigmoid(np.mean([z["val"][n] for n in names], axis=0))
         p_test = sigmoid(np.mean([z["test"][n] for n in names], axis=0))
-        thr = float(eer_threshold(y_val, p_val)[1])
-        auc = binary_metrics(y_val, p_val, thr).auc
-        print(f"\n{combo} ({len(names)} passes): validation AUC {auc:.4f}, threshold {thr:.4f}")
-        for r in source_rows(splits["test"], p_test, combo, thr):
-            print(f"  {r.source:28s} n={r.n:5d} {r.metric} {r.rate:.3f}  AUC {r.auc:.3f}")
+        report_at_validation_eer(f"{combo} ({len(names)} passes)", combo, splits, p_val, p_test)
 
 
 if __name__ == "__main__":

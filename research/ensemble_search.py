@@ -2,17 +2,17 @@
 the test split) and prints, for every single model and every combination of them, the mean-logit
 ensemble's validation AUC per two-class source in two framings, their mean, and the pooled AUC.
 
-The framings are those of ``scripts/framing_probe.py``: the canonical crop, and the same square
+The framings are those of ``research/framing_probe.py``: the canonical crop, and the same square
 pulled inside the image (``fitted``). DFDC's tight crops are mostly border streaks in the
 canonical framing, a cue no video frame has, so a model is judged on both.
 
-The criterion (docs/TRAINING.md, "Ensemble"): the best mean of the per-source, per-framing AUCs
-(per source, as the project reports accuracy, not pooled: DFDC is two thirds of the faces),
-preferring fewer members unless a larger set gains at least 0.002 (each member costs one more
-network per face). Then build it with ``deepscreen export ensemble A.onnx B.onnx`` or
-``scripts/ship_detector.sh A.pt,B.pt``.
+The criterion (docs/experiments/2026-11-30-v8-ensemble-v5-v7.md): the best mean of the
+per-source, per-framing AUCs (per source, as the project reports accuracy, not pooled: DFDC is
+two thirds of the faces), preferring fewer members unless a larger set gains at least 0.002
+(each member costs one more network per face). Then build it with ``deepscreen export ensemble
+A.onnx B.onnx`` or ``scripts/ship_detector.sh A.pt,B.pt``.
 
-Usage: .venv/bin/python scripts/ensemble_search.py A.onnx B.onnx [...] [--faces DIR]
+Usage: .venv/bin/python research/ensemble_search.py A.onnx B.onnx [...] [--faces DIR]
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from probe_common import markdown_table, probe_inputs
 
 from train.metrics import binary_metrics, logit
 from train.predict import score_crops
-from train.probe import markdown_table, probe_inputs
 from train.source_eval import Detector
 
 MIN_GAIN = 0.002  # validation AUC a larger ensemble must add to be preferred

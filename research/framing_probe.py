@@ -17,7 +17,8 @@ Usage: .venv/bin/python scripts/framing_probe.py MODEL.onnx [MODEL.onnx ...] [--
 
 from __future__ import annotations
 
-from train.probe import markdown_table, probe_inputs
+from probe_common import markdown_table, print_footer, probe_inputs
+
 from train.source_eval import source_rows
 
 
@@ -27,17 +28,14 @@ def main() -> None:
     test = inputs.samples
     table: dict[str, dict[str, str]] = {}
     columns = []
-    for framing, got in inputs.score_framings(test, detectors).items():
-        for d in detectors:
-            column = f"{d.name} {framing}"
-            columns.append(column)
-            for row in source_rows(test, got[d.name], d.name, float(d.threshold)):
-                key = f"{row.source} {row.metric}"
-                value = row.auc if row.metric == "AUC" else row.rate
-                table.setdefault(key, {})[column] = f"{value:.3f}"
+    for column, d, p in inputs.framing_columns(test, detectors):
+        columns.append(column)
+        for row in source_rows(test, p, d.name, float(d.threshold)):
+            key = f"{row.source} {row.metric}"
+            value = row.auc if row.metric == "AUC" else row.rate
+            table.setdefault(key, {})[column] = f"{value:.3f}"
     print(markdown_table(table, columns))
-    print("\nthresholds: " + ", ".join(f"{d.name}: {d.threshold:.4f}" for d in detectors))
-    print(f"test images: {len(test)} (the split of `deepscreen evaluate --sources`)")
+    print_footer(detectors, test)
 
 
 if __name__ == "__main__":

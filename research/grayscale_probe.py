@@ -6,14 +6,15 @@ Why: ``lfw`` is the only grayscale source in ``../shared/data/faces`` and it is 
 model can learn "grayscale means real"; then a grayscale fake (or any face on an IR camera) is
 waved through. A model without that shortcut keeps its fake-source TPRs on grayscale crops.
 
-Usage: .venv/bin/python scripts/grayscale_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
+Usage: .venv/bin/python research/grayscale_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
 """
 
 from __future__ import annotations
 
+from probe_common import markdown_table, model_names, print_footer, probe_inputs
+
 from train.augment import to_gray
 from train.predict import score_crops
-from train.probe import markdown_table, model_names, probe_inputs
 from train.source_eval import Detector, score_samples, source_rows
 
 
@@ -37,9 +38,7 @@ def main() -> None:
             if row.metric in ("TPR", "TNR"):
                 table.setdefault(f"{row.source} {row.metric}", {})[d.name] = f"{row.rate:.3f}"
     print(markdown_table(table, [d.name for d in detectors]))
-    print("\nthresholds: " + ", ".join(f"{n}: {t:.4f}" for n, t in thresholds.items()
-                                       if n.endswith("colour")))
-    print(f"test images: {len(test)} (the split of `deepscreen evaluate --sources`)")
+    print_footer([d for d in detectors if d.name.endswith("colour")], test)
 
 
 if __name__ == "__main__":

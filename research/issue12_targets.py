@@ -1,6 +1,6 @@
 """Issue 12's per-source targets, read from the output folders of ``scripts/ship_detector.sh``.
 
-Usage: python scripts/issue12_targets.py [--intervals] runs/ship_v9 [runs/ship_v11 ...]
+Usage: python research/issue12_targets.py [--intervals] runs/ship_v9 [runs/ship_v11 ...]
 
 Prints one markdown table: each of the eight per-source figures (two AUCs, three fake TPRs,
 three real TNRs) per ship folder with its margin to the target, whether the model is above

@@ -13,7 +13,7 @@ above get the same figure at x1), to compare the portraits with the training sou
 
 A video file stands for its frame ``--frame`` (default 30).
 
-Usage: .venv/bin/python scripts/resolution_probe.py MODEL.onnx IMAGE|VIDEO [...] [--sources 60]
+Usage: .venv/bin/python research/resolution_probe.py MODEL.onnx IMAGE|VIDEO [...] [--sources 60]
 """
 
 from __future__ import annotations

@@ -9,19 +9,15 @@ same TNR on the softest and the sharpest third of a real source and a correlatio
 Sharpness is the runtime's own measure (``engine.quality.sharpness``: variance of the Laplacian
 of the grey face box, native pixels), so the thirds are comparable within a source only.
 
-Usage: .venv/bin/python scripts/sharpness_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
+Usage: .venv/bin/python research/sharpness_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
+from probe_common import markdown_table, print_footer, probe_inputs
 from scipy.stats import spearmanr
 
-from engine.quality import sharpness
-from train.data import detect_faces, read_bgr
-from train.probe import markdown_table, probe_inputs
 from train.source_eval import score_samples
 
 
@@ -30,9 +26,7 @@ def main() -> None:
     detectors = inputs.detectors()
     test = inputs.samples
     got = score_samples(test, detectors, inputs.margin, inputs.cache_dir)
-    faces = detect_faces([s.path for s in test], Path(inputs.cache_dir) / "faces.npz",
-                         inputs.margin, 40)
-    sharp = np.array([sharpness(read_bgr(s.path), faces[s.path].box) for s in test])
+    sharp = inputs.sharpness(test)
     sources = np.array([s.source for s in test])
     labels = np.array([s.label for s in test])
     table: dict[str, dict[str, str]] = {}
@@ -53,8 +47,7 @@ def main() -> None:
         table.setdefault(f"{source} median sharpness soft / sharp third", {})["faces"] = (
             f"{np.median(sharp[order[:third]]):.0f} / {np.median(sharp[order[-third:]]):.0f}")
     print(markdown_table(table, [d.name for d in detectors] + ["faces"]))
-    print("\nthresholds: " + ", ".join(f"{d.name}: {d.threshold:.4f}" for d in detectors))
-    print(f"test images: {len(test)} (the split of `deepscreen evaluate --sources`)")
+    print_footer(detectors, test)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ ffhq-vs-stylegan1 rates. Scores are saved in ``OUT/scores.npz`` and reused by a 
 the same models.
 
 Usage:
-  .venv/bin/python scripts/threshold_rules.py --out runs/threshold_rules \\
+  .venv/bin/python research/threshold_rules.py --out runs/threshold_rules \\
       v9=runs/ship_v9/classifier.onnx v9s1=runs/ship_v9s1/classifier.onnx \\
       --ensemble v9+v9s1=v9,v9s1
 """
@@ -30,11 +30,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from probe_common import add_data_args, common_margin, val_test
 
 from calibration.faces import DEFAULT_FACES
 from train.metrics import eer_threshold, logit, sigmoid, worst_group_threshold
 from train.predict import open_scorer, score_crops
-from train.registry import Sample, load_sources
+from train.registry import Sample
 from train.source_eval import Detector, score_samples, source_rows
 from train.targets import TARGETS, target_figures, targets_met
 
@@ -69,10 +70,7 @@ def score_all(models: dict[str, str], samples: dict[str, list[Sample]], cache_di
     """p_fake per split per model, reusing ``saved`` for models scored before on these paths."""
     have: dict[str, np.ndarray] = dict(np.load(saved)) if saved.is_file() else {}
     scorers = {n: open_scorer(p) for n, p in models.items()}
-    margins = {s.contract.margin for s in scorers.values()}
-    if len(margins) != 1:
-        raise SystemExit(f"models disagree on the crop margin: {sorted(margins)}")
-    margin = margins.pop()
+    margin = common_margin(scorers.values())
     out: dict[str, dict[str, np.ndarray]] = {n: {} for n in models}
     for split, ss in samples.items():
         paths = np.array([s.path for s in ss])
@@ -138,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("models", nargs="+", help="NAME=MODEL.onnx")
     ap.add_argument("--ensemble", action="append", default=[],
                     help="NAME=A,B: the mean logit of named models (repeatable)")
-    ap.add_argument("--faces", type=Path, default=DEFAULT_FACES)
-    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
+    add_data_args(ap, DEFAULT_FACES)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -148,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     for n, members in ensembles.items():
         if len(members) < 2 or any(m not in models for m in members):
             raise SystemExit(f"ensemble {n}: members must be two or more of {sorted(models)}")
-    all_samples = load_sources(args.faces)
-    samples = {split: [s for s in all_samples if s.split == split] for split in ("val", "test")}
+    samples = val_test(args.faces)
     scores = score_all(models, samples, args.cache_dir, args.out / "scores.npz")
     for n, members in ensembles.items():
         scores[n] = {split: sigmoid(np.mean([logit(scores[m][split]) for m in members], axis=0))

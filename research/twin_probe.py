@@ -12,19 +12,15 @@ above the AUC means the scene is what costs ranking; reals flagged together with
 more often than fakes are flagged at all are scene-wide false alarms. The twin ranking loss
 (``cache.pair_weight``, train/pairs.py) trains the first skill directly.
 
-Usage: .venv/bin/python scripts/twin_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
+Usage: .venv/bin/python research/twin_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
+from probe_common import markdown_table, probe_inputs, threshold_list
 
-from engine.quality import sharpness
-from train.data import detect_faces, read_bgr
 from train.pairs import twin_index, twin_ranking
-from train.probe import markdown_table, probe_inputs
 from train.source_eval import score_samples
 
 
@@ -36,11 +32,8 @@ def main() -> None:
     if not paired:
         raise SystemExit("no real/fake twin pairs in the test split (dfdc-faces has them)")
     got = score_samples(paired, detectors, inputs.margin, inputs.cache_dir)
-    faces = detect_faces([s.path for s in paired], Path(inputs.cache_dir) / "faces.npz",
-                         inputs.margin, 40)
     real = np.array([s.label == 0 for s in paired])
-    sharp = np.array([sharpness(read_bgr(s.path), faces[s.path].box) if s.label == 0 else np.nan
-                      for s in paired])
+    sharp = inputs.sharpness(paired, real_only=True)
     table: dict[str, dict[str, str]] = {}
     for d in detectors:
         r = twin_ranking(paired, got[d.name], d.threshold)
@@ -63,7 +56,7 @@ def main() -> None:
     print(markdown_table(table, [d.name for d in detectors]))
     sources = sorted({s.source.split("/")[0] for s in paired})
     print(f"\npairs: {len(paired) // 2} ({', '.join(sources)}; test split); thresholds: "
-          + ", ".join(f"{d.name}: {d.threshold:.4f}" for d in detectors))
+          + threshold_list(detectors))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 #        train/configs/detector_gpu.yaml; resumes from its last.pt if a call was cut short),
 #        then copy best.pt, last.pt, log.csv, result.json and the log to $OUT (what comes back).
 #
-# The whole sequence, from this machine, is in docs/TRAINING.md ("The device machine").
+# The whole sequence, from this machine, is in docs/TRAINING.md ("On a GPU: the device pack").
 # Works on a CPU box too (CONFIG with optim.device auto): that is how the tests run it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,12 +2,12 @@
 # Every accuracy figure the model card reports for a trained checkpoint, in one run, into one
 # folder: the FP32 ONNX (parity-checked against PyTorch), FP16 and INT8 siblings through their
 # gates, the per-source test table beside MesoNet-4 on the same crops, and the clip-level video
-# evaluation of the streaming engine (every stream rule), and the grayscale probe (does the
-# model key on colour: scripts/grayscale_probe.py) and the framing probe (does it key on the
-# border streaks of pre-cropped face images: scripts/framing_probe.py) and the sharpness probe
-# (does it call soft faces fake: scripts/sharpness_probe.py) and the age probe (whom does it
-# call fake: scripts/age_probe.py) and the twin probe (does it rank each DFDC fake above its own
-# real twin: scripts/twin_probe.py); then scripts/issue12_targets.py lists the targets met. Speed
+# evaluation of the streaming engine (every stream rule), and the probes of research/: grayscale
+# (does the model key on colour: research/grayscale_probe.py), framing (does it key on the
+# border streaks of pre-cropped face images: research/framing_probe.py), sharpness (does it
+# call soft faces fake: research/sharpness_probe.py), age (whom does it call fake:
+# research/age_probe.py) and twins (does it rank each DFDC fake above its own real twin:
+# research/twin_probe.py); then research/issue12_targets.py lists the targets met. Speed
 # is measured separately on a quiet machine (`deepscreen bench --model OUT/classifier.onnx`,
 # docs/BENCHMARKS.md).
 # Nothing here replaces the shipped model: copy OUT/classifier.onnx to engine/models/ yourself.
@@ -47,19 +47,19 @@ peer_args=()
 $ds evaluate --model "$out/classifier.onnx" --sources "$faces" "${peer_args[@]}" \
     --out "$out/eval"
 step "grayscale probe (per-source rates on colour and grayscale test crops)"
-.venv/bin/python scripts/grayscale_probe.py "$out/classifier.onnx" | tee "$out/grayscale.md"
+.venv/bin/python research/grayscale_probe.py "$out/classifier.onnx" | tee "$out/grayscale.md"
 step "framing probe (canonical vs fitted crops: does the model key on border streaks)"
-.venv/bin/python scripts/framing_probe.py "$out/classifier.onnx" | tee "$out/framing.md"
+.venv/bin/python research/framing_probe.py "$out/classifier.onnx" | tee "$out/framing.md"
 step "sharpness probe (does the model call soft faces fake)"
-.venv/bin/python scripts/sharpness_probe.py "$out/classifier.onnx" | tee "$out/sharpness.md"
+.venv/bin/python research/sharpness_probe.py "$out/classifier.onnx" | tee "$out/sharpness.md"
 step "age probe (UTKFace TNR per age bracket, both framings)"
-.venv/bin/python scripts/age_probe.py "$out/classifier.onnx" | tee "$out/age.md"
+.venv/bin/python research/age_probe.py "$out/classifier.onnx" | tee "$out/age.md"
 step "twin probe (DFDC test pairs: each fake against its own real twin)"
-.venv/bin/python scripts/twin_probe.py "$out/classifier.onnx" | tee "$out/twins.md"
+.venv/bin/python research/twin_probe.py "$out/classifier.onnx" | tee "$out/twins.md"
 step "clip-level video evaluation (every stream rule)"
 .venv/bin/python bench/video_accuracy.py --model "$out/classifier.onnx" --out "$out/video-eval"
 step "issue 12's targets (read from the evaluation and the clips above)"
-.venv/bin/python scripts/issue12_targets.py --intervals "$out" | tee "$out/targets.md"
+.venv/bin/python research/issue12_targets.py --intervals "$out" | tee "$out/targets.md"
 if [ "${ACCURACY_ONLY:-0}" = 1 ]; then
     step "done (ACCURACY_ONLY: no FP16/INT8 gates): $out"
     exit 0

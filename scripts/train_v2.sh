@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Train detector v2 in the background, resumably: rerun this script after an interruption and
 # it continues from RUN_DIR/last.pt (the view cache resumes where it stopped too).
-# Config: $CONFIG, default train/configs/detector_v4.yaml (the shipped model's recipe).
+# Config: $CONFIG, default train/configs/archive/detector_v4.yaml (the v4 recipe; the shipped
+# model's is CONFIG=train/configs/detector_v9.yaml).
 # Log: runs/<run_dir name>.log. Usage: bash scripts/train_v2.sh [extra --set key=value ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-config=${CONFIG:-train/configs/detector_v4.yaml}
+config=${CONFIG:-train/configs/archive/detector_v4.yaml}
 run_dir=$(grep '^run_dir:' "$config" | awk '{print $2}')
 log="runs/$(basename "$run_dir").log"
 resume=()

@@ -1,4 +1,4 @@
-"""scripts/age_probe.py: UTKFace TNR per age bracket in both framings, on real UTKFace faces."""
+"""research/age_probe.py: UTKFace TNR per age bracket in both framings, on real UTKFace faces."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.shared_data import shared_path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "research"))
 
 from age_probe import age_of  # noqa: E402
 
@@ -37,7 +37,7 @@ def test_probe_prints_each_bracket_in_both_framings(tmp_path: Path) -> None:
         for f in files:
             os.symlink(f, folder / f.name)
     out = subprocess.run(
-        [sys.executable, "scripts/age_probe.py", "engine/models/classifier.onnx",
+        [sys.executable, "research/age_probe.py", "engine/models/classifier.onnx",
          "--faces", str(tmp_path / "faces"), "--cache-dir", str(tmp_path / "cache")],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )

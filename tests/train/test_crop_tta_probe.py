@@ -1,4 +1,4 @@
-"""scripts/crop_tta_probe.py: each framing is the runtime's square crop with its margin or
+"""research/crop_tta_probe.py: each framing is the runtime's square crop with its margin or
 box moved, on a real photo (scikit-image's astronaut)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from engine.crops import square_crop
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "research"))
 
 from crop_tta_probe import COMBOS, FRAMINGS, framing  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""scripts/ensemble_search.py: every combination's validation AUC, and the pick it reports."""
+"""research/ensemble_search.py: every combination's validation AUC, and the pick it reports."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_search_prints_every_combination_on_the_validation_split(tmp_path: Path)
     a = write_tiny_classifier(tmp_path / "a.onnx")
     b = write_tiny_classifier(tmp_path / "b.onnx", spectral=False)
     out = subprocess.run(
-        [sys.executable, "scripts/ensemble_search.py", str(a), str(b), "--faces", str(faces),
+        [sys.executable, "research/ensemble_search.py", str(a), str(b), "--faces", str(faces),
          "--cache-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )

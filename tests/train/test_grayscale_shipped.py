@@ -3,7 +3,7 @@
 ``lfw`` is the only grayscale source in the shared data and it is all real; a model trained
 without grayscale views learns the shortcut. The model shipped before 2026-11-30 03:30 UTC
 (sha256 7fac2b12) kept 0.116 of its DFDC TPR and 0.068 of its StyleGAN TPR on grayscale crops
-(scripts/grayscale_probe.py); this test fails on it and passes on the current one.
+(research/grayscale_probe.py); this test fails on it and passes on the current one.
 """
 
 from __future__ import annotations

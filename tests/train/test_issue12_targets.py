@@ -1,4 +1,5 @@
-"""scripts/issue12_targets.py reads what `deepscreen evaluate` and bench/video_accuracy.py write."""
+"""research/issue12_targets.py reads what `deepscreen evaluate` and bench/video_accuracy.py
+write."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def _ship_folder(tmp_path: Path) -> Path:
 
 def test_targets_table_counts_met_figures_margins_and_ffpp_clips(tmp_path: Path) -> None:
     folder = _ship_folder(tmp_path)
-    out = subprocess.run([sys.executable, "scripts/issue12_targets.py", str(folder)],
+    out = subprocess.run([sys.executable, "research/issue12_targets.py", str(folder)],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = {line.split("|")[1].strip(): line.split("|")[2].strip()
@@ -81,14 +82,14 @@ def test_missing_source_is_a_clear_error(tmp_path: Path) -> None:
     rows = json.loads((folder / "eval" / "sources.json").read_text())
     (folder / "eval" / "sources.json").write_text(
         json.dumps([r for r in rows if r["source"] != "utkface/real"]))
-    out = subprocess.run([sys.executable, "scripts/issue12_targets.py", str(folder)],
+    out = subprocess.run([sys.executable, "research/issue12_targets.py", str(folder)],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "no row for utkface/real" in out.stderr
 
 
 def test_intervals_bracket_each_figure(tmp_path: Path) -> None:
     folder = _ship_folder(tmp_path)
-    out = subprocess.run([sys.executable, "scripts/issue12_targets.py", "--intervals",
+    out = subprocess.run([sys.executable, "research/issue12_targets.py", "--intervals",
                           str(folder)], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     cells = {line.split("|")[1].strip(): line.split("|")[2].strip()

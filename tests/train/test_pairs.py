@@ -170,7 +170,7 @@ def test_twin_probe_scores_real_dfdc_test_pairs(tmp_path: Path) -> None:
                 os.symlink(s.path, root / kind / name)
                 w.writerow([f"{kind}/{name}", kind, s.group.rsplit("/", 1)[-1]])
     out = subprocess.run(
-        [sys.executable, "scripts/twin_probe.py", "engine/models/classifier.onnx",
+        [sys.executable, "research/twin_probe.py", "engine/models/classifier.onnx",
          "--faces", str(tmp_path / "faces"), "--cache-dir", str(tmp_path / "cache")],
         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=600,
     )

@@ -1,7 +1,8 @@
-"""The probes' shared command line and table (train/probe.py), on real ONNX models."""
+"""The probes' shared command line and table (research/probe_common.py), on real ONNX models."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from skimage import data as skdata
 from tests.backends.tiny_classifier import TINY_CONTRACT, write_tiny_classifier
 from tests.conftest import shared_path
 from train.predict import DEFAULT_MODEL, score_crops
-from train.probe import markdown_table, model_names, probe_inputs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "research"))
+
+from probe_common import markdown_table, model_names, probe_inputs  # noqa: E402
 
 
 def test_markdown_table_sorts_rows_and_marks_missing_cells() -> None:

@@ -1,4 +1,4 @@
-"""scripts/resolution_probe.py: the input-sharpness measure and the video frame reader."""
+"""research/resolution_probe.py: the input-sharpness measure and the video frame reader."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from tests.shared_data import shared_path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "research"))
 
 from resolution_probe import input_sharpness, read_frame  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""scripts/threshold_rules.py: both rules pick their thresholds on validation only, and the test
+"""research/threshold_rules.py: both rules pick their thresholds on validation only, and the test
 figures it reports are the evaluator's own rows at those thresholds."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from train.source_eval import source_rows
 from train.targets import TARGETS, target_figures, targets_met
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "research"))
 
 import threshold_rules as mod  # noqa: E402
 
