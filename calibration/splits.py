@@ -28,7 +28,7 @@ from engine.preprocess import InputContract
 log = logging.getLogger(__name__)
 
 # Must equal the training config's split (data.val_fraction / data.test_fraction / split_seed
-# of train/configs/detector_v4.yaml and detector_v2.yaml, the registry's defaults).
+# of train/configs/archive/detector_v4.yaml and detector_v2.yaml, the registry's defaults).
 VAL_FRACTION = 0.1
 TEST_FRACTION = 0.2
 DEFAULT_CACHE = Path.home() / ".cache" / "deepscreen"

@@ -2,9 +2,9 @@
 
 Why: two detectors trained on different framings of the same data make different mistakes
 (one leans on the border of pre-cropped faces, one was trained not to); the mean of their logits
-scores better on validation than either (docs/TRAINING.md, "Ensemble"). The merged file keeps the
-runtime's interface (``crops``, ``spectrum`` -> ``logit``) and its contract, so the engine, the
-FP16/INT8 exporters, TensorRT and Triton take it like any other classifier.
+scores better on validation than either (docs/experiments/2026-11-30-v8-ensemble-v5-v7.md). The
+merged file keeps the runtime's interface (``crops``, ``spectrum`` -> ``logit``) and its contract,
+so the engine, the FP16/INT8 exporters, TensorRT and Triton take it like any other classifier.
 
 Each member's graph is copied in with every internal name prefixed ``m<i>/``; the graph inputs
 are shared. The decision threshold is the equal-error-rate point of the merged model on the

@@ -48,8 +48,8 @@ class AugmentConfig:
             without this the model learns "soft means fake" and calls real faces from a
             low-resolution or defocused camera fake (the ensemble shipped before v9: DFDC real
             TNR 0.713 on the softest third of the test faces, 0.855 on the sharpest;
-            ``scripts/sharpness_probe.py``, docs/TRAINING.md "Softness"). Fakes are never
-            softened by it, so softness alone stops predicting the label.
+            ``research/sharpness_probe.py``, docs/experiments/2026-11-30-v9-softened-real-views.md).
+            Fakes are never softened by it, so softness alone stops predicting the label.
         soften_size: (min, max) side in pixels of the face square when softened; a square
             already smaller is left alone.
         p_sharpen_real: probability that a *real* view is sharpened by an unsharp mask
@@ -58,7 +58,7 @@ class AugmentConfig:
             would. At the network's input the real training sources are soft (variance of the
             Laplacian at 224 px: DFDC 23, LFW 23, IMFDB 11) except FFHQ (309), and the
             synthetic ones sharp (StyleGAN 323, Stable Diffusion 1031), so the shipped v9 calls
-            sharp studio portraits of real people fake (``scripts/resolution_probe.py``).
+            sharp studio portraits of real people fake (``research/resolution_probe.py``).
         sharpen_amount: (min, max) strength of the unsharp mask (1.0 adds the full detail once).
         sharpen_sigma: (min, max) Gaussian radius of the unsharp mask, in pixels of the crop.
         p_precrop: probability that a view of a face with real context all round (at least
@@ -68,9 +68,10 @@ class AugmentConfig:
             ``dfdc-faces`` (half fakes) trains on streaked framing, the model ties "streaks" to
             DFDC and its prior, and the held-out UTKFace reals (streaked the same way, 40 %
             image) are false alarms: TNR 0.780 canonical, 0.94 with real pixels only
-            (``scripts/framing_probe.py``, docs/TRAINING.md "Framing"). Tried at 0.3 on v9's
-            recipe (v11): UTKFace TNR 0.780 -> 0.824, but DFDC real TNR 0.813 -> 0.784, so the
-            shipped recipe does not use it (docs/TRAINING.md, "Pre-cropped framing").
+            (``research/framing_probe.py``, docs/experiments/2026-11-30-v6-v7-fitted-framing.md).
+            Tried at 0.3 on v9's recipe (v11): UTKFace TNR 0.780 -> 0.824, but DFDC real TNR 0.813
+            -> 0.784, so the shipped recipe does not use it
+            (docs/experiments/2026-11-30-v11-precropped-framing.md).
         precrop_side: (min, max) side of that cut as a multiple of the face box's longer side;
             DFDC's 224 px crops are about 0.68 of theirs, UTKFace's about 0.76.
     """

@@ -12,9 +12,10 @@ eligible draw's twin (the batch size, and so the compute, is unchanged, and beca
 bijection on paired samples, each sample's chance of being drawn is unchanged too), and
 :func:`pair_loss` is the mean ``softplus(z_real - z_fake)`` over the pairs.
 
-Measured on the v9 recipe (docs/TRAINING.md, "Twin pairs"): at weight 1.0 every ranking figure
-fell (DFDC test AUC 0.917 -> 0.905) and the test pairs were ranked no better, so the loss is
-off by default. :func:`twin_ranking` (``scripts/twin_probe.py``) is the measurement behind it.
+Measured on the v9 recipe (docs/experiments/2026-12-01-v16-twin-ranking-loss.md): at weight 1.0
+every ranking figure fell (DFDC test AUC 0.917 -> 0.905) and the test pairs were ranked no better,
+so the loss is off by default. :func:`twin_ranking` (``research/twin_probe.py``) is the measurement
+behind it.
 """
 
 from __future__ import annotations

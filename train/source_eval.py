@@ -66,7 +66,7 @@ def score_samples(
     """p_fake of every detector on the crops of ``samples`` (chunked: bounded RAM).
 
     ``crop(image, box, margin)`` makes them: the canonical crop unless a probe asks for another
-    framing (``scripts/framing_probe.py``).
+    framing (``research/framing_probe.py``).
     """
     cache = Path(cache_dir) / "faces.npz" if cache_dir else None
     faces = detect_faces([s.path for s in samples], cache, margin, min_face)

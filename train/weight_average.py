@@ -2,9 +2,10 @@
 
 The weights a run ends an epoch with are one noisy point of the last few hundred SGD steps;
 their running average often scores better, at no cost at inference (the averaged weights are an
-ordinary checkpoint of the same network). Measured here (docs/TRAINING.md, "Seeds and the
-weight average"): it lifts the validation AUC mid-run, but at the end of a cosine schedule that
-takes the learning rate to zero it converges to the weights and changes nothing.
+ordinary checkpoint of the same network). Measured here
+(docs/experiments/2026-11-30-v13-weight-average.md): it lifts the validation AUC mid-run, but at
+the end of a cosine schedule that takes the learning rate to zero it converges to the weights and
+changes nothing.
 Only parameters that train are averaged; buffers (BatchNorm statistics) and frozen tensors are
 copied from the trained model, so a frozen stem stays bit-identical to its source weights.
 """

@@ -9,8 +9,9 @@ The trunk is split in three parts so that training fits a 2-core CPU:
   block of the 1/32 stage, 160 channels at 7x7 for a 224 px crop). Fine-tuned from ImageNet.
   The rest of that stage (``expanded_conv_14`` .. ``_16``, 1.15 M parameters) is dropped by
   default: keeping them (``last: expanded_conv_16``, or ``mobilenet_detector_deep``; v17)
-  changed no test figure beyond run-to-run variation (docs/TRAINING.md, "The whole trunk"),
-  though at 7x7 they cost little (a training step 1.10 -> 1.15 s per batch of 64 here).
+  changed no test figure beyond run-to-run variation
+  (docs/experiments/2026-12-01-v17-whole-trunk.md), though at 7x7 they cost little (a training step
+  1.10 -> 1.15 s per batch of 64 here).
 - ``neck`` (1x1 conv + BN + ReLU) and global pooling, concatenated with the spectral MLP of
   :mod:`train.models.spatial_spectral`'s kind, then a linear logit.
 
@@ -47,7 +48,8 @@ class MobileNetDetectorConfig:
         dropout: dropout before the final linear layer.
         flip_tta: in eval mode (and so in the exported graph), average the logits of each crop
             and its mirror image. Measured on the 224 px model's validation split: AUC
-            0.922 -> 0.933 (docs/TRAINING.md); it nearly doubles the classifier's cost per crop.
+            0.922 -> 0.933 (docs/experiments/2026-11-30-v3-flip-tta-and-six-views.md);
+            it nearly doubles the classifier's cost per crop.
     """
 
     pretrained: str | None = None

@@ -27,7 +27,8 @@ class SpatialSpectralConfig:
         stem_stride: stride of the first convolution (1 keeps the finest texture, 2 is cheaper).
         stage0_stride: stride of the first residual stage (later stages always use 2). The
             default 2+2 puts the first stage at 1/4 resolution: 2.5x cheaper than 1/2 for a
-            measured small loss (docs/TRAINING.md).
+            measured small loss
+            (docs/experiments/2026-11-25-v1-first-model.md).
         pooled_stages: how many of the last stages are pooled and concatenated.
         embed_dim: width of each branch's embedding and of the fused vector.
         spectrum_bins: length of the spectrum input (must equal the contract's spectrum_bins).
