@@ -12,7 +12,7 @@ past the image, so only 28-40 % of their canonical square is image and the rest 
 face in a video frame has real context there. A model that only works on the streaked framing
 will not carry over to video; one that scores both framings alike has not learnt the streaks.
 
-Usage: .venv/bin/python scripts/framing_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
+Usage: .venv/bin/python research/framing_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
 """
 
 from __future__ import annotations
