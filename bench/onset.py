@@ -160,8 +160,10 @@ def budget_check(clips: Sequence[Path], pairs: Sequence[tuple[Path, Path]],
         say(f"  budget {label}: {sum(t.classified for t in runs[label])} crops classified, "
             f"{sum(t.skipped for t in runs[label])} skipped")
     n = len(clips)
-    rows = [(a.stream, a.verdict, b.verdict, a.classified, b.classified)
-            for a, b in zip(runs["off"][:n], runs["on"][:n], strict=True)]
+    # Named by folder and file: the two halves of a demo share a file name.
+    rows = [(f"{Path(c).parent.name}/{Path(c).name}", a.verdict, b.verdict, a.classified,
+             b.classified) for c, a, b in zip(clips, runs["off"][:n], runs["on"][:n],
+                                               strict=True)]
     check = BudgetCheck(
         budget=asdict(budget), clips=rows, identical=all(r[1] == r[2] for r in rows),
         crops_off=sum(r[3] for r in rows), crops_on=sum(r[4] for r in rows))

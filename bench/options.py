@@ -46,6 +46,7 @@ class BenchOptions:
     settled_hz: float | None = None
     budget_check: bool = False
     street_frames: int = 0
+    budget_check_frames: int = 0
     full_detect_every: int = 20
 
     def validate(self) -> BenchOptions:

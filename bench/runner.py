@@ -236,7 +236,8 @@ def _budget_check(opts: BenchOptions, classifier: Classifier, detector, say) -> 
         budget = BudgetConfig(settled_hz=5.0)
     say(f"budget check: {len(clips)} clips and {len(pairs)} chained demos, budget off then "
         f"{budget.settled_hz:g} Hz")
-    config = PipelineConfig(detect_every=opts.detect_every, min_face=opts.min_face)
+    config = PipelineConfig(detect_every=opts.detect_every, min_face=opts.min_face,
+                            max_frames=opts.budget_check_frames)
     return budget_check(clips, pairs, config, classifier, detector, budget, say).as_dict()
 
 

@@ -78,6 +78,9 @@ def bench(
                                       "to first verdict on 519_515.mp4, onset latency on the "
                                       "DeepFaceLive demos (real half then swap half).")
                             ] = False,
+    budget_check_frames: Annotated[int, Opt(
+        "--budget-check-frames", help="At most this many frames per clip in the budget check "
+        "(0 = whole clips; a chained demo cut short never reaches its swap half).")] = 0,
     street_frames: Annotated[int, Opt(
         "--street-frames", help="Screen the shared 1080p street.mp4 looped for this many "
         "frames, with full-frame detection and with detection around the tracks (0 = skip).")
@@ -132,6 +135,7 @@ def bench(
         settled_hz=settled_hz,
         budget_check=budget_check,
         street_frames=street_frames,
+        budget_check_frames=budget_check_frames,
         full_detect_every=full_detect_every,
     ).validate()
     progress = Console(stderr=True, highlight=False)

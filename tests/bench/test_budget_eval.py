@@ -44,7 +44,7 @@ def test_budget_check_compares_verdicts_time_to_first_verdict_and_onset() -> Non
     config = PipelineConfig(max_frames=150)
     check = budget_check([clip], [(real, fake)], config, classifier, build_detector(config),
                          BudgetConfig(settled_hz=5.0), say=lambda _: None)
-    assert check.clips[0][0] == "519_515.mp4"
+    assert check.clips[0][0] == "fake-deepfakes/519_515.mp4"
     assert check.identical == (check.clips[0][1] == check.clips[0][2])
     assert check.crops_on < check.crops_off
     assert check.ttfv_off_s is not None and check.ttfv_on_s == check.ttfv_off_s
@@ -54,7 +54,7 @@ def test_budget_check_compares_verdicts_time_to_first_verdict_and_onset() -> Non
     assert (onset_off is None) == (onset_on is None) or fake_off or fake_on
     # The report: the clip's row, the equality line and the targets it can judge.
     text = "\n".join(budget_markdown(check.as_dict()))
-    assert "| 519_515.mp4 |" in text and "final verdict identical on and off" in text
+    assert "| fake-deepfakes/519_515.mp4 |" in text and "final verdict identical on and off" in text
     rows = issue32_targets({"budget_check": check.as_dict()})
     assert [r[0] for r in rows][-1].startswith("every shared clip's verdict identical")
     assert rows[-1][2] == ("yes" if check.identical else "no")
