@@ -19,6 +19,10 @@ SettledHz = Annotated[float, typer.Option(
 BudgetMargin = Annotated[float, typer.Option(
     "--budget-margin", min=0.01, max=1.0, help="A settled track returns to every frame when "
     "a crop's p_fake moves more than this from its settled mean.")]
+FullDetectEvery = Annotated[int, typer.Option(
+    "--full-detect-every", min=0, help="Frames between full-frame face detections; the "
+    "detections in between search only around the tracked faces (0 = always the whole "
+    "frame). Faster on large frames; a new face waits for the next full detection.")]
 CropsPerS = Annotated[str, typer.Option(
     "--crops-per-s", help="Crops per second the box affords across live cameras, shared "
     "fairly when they ask for more (0 = no limit; 'auto' = 60 % of the classifier's "

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from deepscreen_cli import options as o
-from deepscreen_cli.budget_options import BudgetMargin, CropsPerS, SettledHz
+from deepscreen_cli.budget_options import BudgetMargin, CropsPerS, FullDetectEvery, SettledHz
 from engine.budget import DEFAULT_SETTLED_HZ
 
 
@@ -53,6 +53,7 @@ def screen(
     settled_hz: SettledHz = DEFAULT_SETTLED_HZ,
     budget_margin: BudgetMargin = 0.25,
     crops_per_s: CropsPerS = "0",
+    full_detect_every: FullDetectEvery = 0,
     threshold: o.Threshold = None,
     events: o.Events = None,
     summary: o.Summary = None,

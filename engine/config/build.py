@@ -32,7 +32,7 @@ def pipeline_config(screen: ScreenFile) -> PipelineConfig:
                               min_side=p.confirm_min_side, landmarks=p.confirm_landmarks),
         budget=BudgetConfig(settled_hz=p.settled_hz, margin=p.budget_margin,
                             crops_per_s=-1.0 if p.crops_per_s == "auto" else p.crops_per_s),
-        streams=streams,
+        full_detect_every=p.full_detect_every, streams=streams,
     )
 
 

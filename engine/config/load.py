@@ -173,7 +173,7 @@ FLAG_KEYS: dict[str, tuple[str, str]] = {
         "margin", "max_batch", "max_wait_ms", "rule", "window", "min_frames", "hysteresis",
         "weighting", "quality_gate", "confirm_hits", "confirm_score", "confirm_min_side",
         "confirm_landmarks", "max_frames", "duration", "settled_hz", "budget_margin",
-        "crops_per_s")},
+        "crops_per_s", "full_detect_every")},
     **{n: ("outputs", n) for n in ("events", "summary", "annotate", "retain", "retain_size",
                                    "quiet", "live")},
     "as_json": ("outputs", "json"),

@@ -61,6 +61,8 @@ class PipelineSection(Section):
     settled_hz: float = Field(DEFAULT_SETTLED_HZ, ge=0.0)
     budget_margin: float = Field(0.25, ge=0.01, le=1.0)
     crops_per_s: float | Literal["auto"] = 0.0
+    # Detection around the tracks between full-frame ones (engine/detect/regions.py).
+    full_detect_every: int = Field(0, ge=0)
 
     @field_validator("crops_per_s")
     @classmethod

@@ -88,3 +88,17 @@ def test_pipeline_runs_full_detections_less_often(detector) -> None:
     assert stages["detect_regions"].count >= 4
     assert summary.streams[0].detections > 3 * 4
     assert not summary.error
+
+
+def test_screen_flag_and_config_key_reach_the_pipeline() -> None:
+    """`screen --full-detect-every N` (a flag over the config file) and the file's own
+    ``pipeline.full_detect_every`` both set the pipeline's option; the budget flags too."""
+    from engine.config import apply_flags, parse_screen_file
+    from engine.config.build import pipeline_config
+
+    text = "streams:\n  cam:\n    source: cam.mp4\npipeline:\n  full_detect_every: 25\n"
+    screen = parse_screen_file(text, "screen.yaml", {}).file
+    assert pipeline_config(screen).full_detect_every == 25
+    over = apply_flags(screen, {"full_detect_every": 40, "settled_hz": 4.0})
+    config = pipeline_config(over)
+    assert config.full_detect_every == 40 and config.budget.settled_hz == 4.0
