@@ -92,7 +92,7 @@ def bin_table(faces: Sequence[FaceMeasure], side_edges: Sequence[float] = SIDE_E
         for h0, h1 in zip(sharp_edges[:-1], sharp_edges[1:], strict=True):
             m = (sides >= s0) & (sides < s1) & (sharp >= h0) & (sharp < h1)
             n_real, n_fake = int((labels[m] == 0).sum()), int((labels[m] == 1).sum())
-            auc = (binary_metrics(labels[m], scores[m], 0.5)["auc"]
+            auc = (binary_metrics(labels[m], scores[m], 0.5).auc
                    if n_real >= 5 and n_fake >= 5 else float("nan"))
             rows.append(BinRow((s0, s1), (h0, h1), n_real, n_fake, float(auc)))
     return rows

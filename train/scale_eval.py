@@ -146,7 +146,7 @@ def scale_rows(
                         else float(np.mean(sc[ok] < threshold))) if ok.any() else float("nan")
                 both = np.isfinite(scores[idx, j])
                 two = len(set(labels[both].tolist())) == 2
-                auc = (binary_metrics(labels[both], scores[idx, j][both], threshold)["auc"]
+                auc = (binary_metrics(labels[both], scores[idx, j][both], threshold).auc
                        if two else float("nan"))
                 mine_every = every[labels == label]
                 mine_flips = flips[(labels[every] == label)] if every.any() else flips

@@ -66,3 +66,28 @@ def test_quality_bins_measure_faces_as_the_engine_does() -> None:
     # One class only: every bin's AUC is undefined, and every face is counted in one bin.
     assert sum(r.n_real for r in rows) == len(faces)
     assert all(math.isnan(r.auc) for r in rows)
+
+
+def test_two_class_rows_and_bins_have_aucs() -> None:
+    """The aggregation of a two-class source: rates, AUC per scale, flips; AUC per bin."""
+    import numpy as np
+
+    from train.quality_bins import FaceMeasure, bin_table
+    from train.registry import Sample
+    from train.scale_eval import scale_rows
+
+    samples = [Sample(f"/x/{i}.jpg", i % 2, f"pairs/{'fake' if i % 2 else 'real'}", "test")
+               for i in range(8)]
+    # Scale 1 separates perfectly; at 0.5 one fake drops below the threshold (a flip) and one
+    # real has no face.
+    scores = np.array([[0.1, 0.2], [0.9, 0.8], [0.2, np.nan], [0.8, 0.3],
+                       [0.3, 0.4], [0.7, 0.9], [0.1, 0.1], [0.95, 0.6]])
+    rows = {(r.source, r.scale): r for r in scale_rows(samples, scores, [1.0, 0.5], 0.5)}
+    fake1, fake05 = rows[("pairs/fake", 1.0)], rows[("pairs/fake", 0.5)]
+    assert (fake1.rate, fake05.rate) == (1.0, 0.75) and fake1.auc == 1.0
+    assert fake05.auc < 1.0 and rows[("pairs/real", 0.5)].n == 3
+    assert fake1.flip_n == 4 and fake1.flip_rate == 0.25
+    assert rows[("pairs/real", 1.0)].flip_rate == 0.0
+    faces = [FaceMeasure(i % 2, 0.9 if i % 2 else 0.1, 100.0, 50.0, "s") for i in range(12)]
+    (full,) = [r for r in bin_table(faces) if r.n_real]
+    assert (full.n_real, full.n_fake, full.auc) == (6, 6, 1.0)
