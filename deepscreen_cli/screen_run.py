@@ -96,6 +96,9 @@ def _file_sinks(screen: ScreenFile, registry) -> list:
     from engine.sinks.select import StreamOnly
 
     out, faults = screen.outputs, OutputFaults(registry)
+    if (out.retain or out.retain_size) and not (
+            out.events or any(s.outputs.events for s in screen.streams.values())):
+        raise UsageError("--retain and --retain-size apply to --events: give --events FILE")
     sinks = build_file_sinks(
         Path(out.events) if out.events else None, out.summary, out.annotate,
         retain=out.retain if out.events else None,
