@@ -20,7 +20,7 @@ overall and per source (the clip's folder). Frame level: accuracy and AUC over c
 
 Labels: a folder in the clip's path named ``real*`` or ``fake*`` (``fake-deepfakes/x.mp4``),
 or a CSV ``path,label[,source]`` (paths relative to the CSV). Used by `deepscreen evaluate
---videos DIR` and, as a script, for the tables in docs/STREAMING.md::
+--videos DIR` and, as a script, for the tables in docs/CLIP_EVALUATION.md::
 
     .venv/bin/python bench/video_accuracy.py --out runs/video-eval   # shared clips + street.mp4
     .venv/bin/python bench/video_accuracy.py --videos DIR --labels labels.csv --out OUT

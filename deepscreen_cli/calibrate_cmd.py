@@ -3,7 +3,7 @@
 Screens known-real footage of one camera with the engine (the pipeline as `screen` runs it,
 with the stream's own settings from --config), and writes the lowest threshold whose
 false-alarm rate is at most R, with a one-sided Clopper-Pearson bound, into the stream's entry
-of the config file (or a small YAML of its own). docs/STREAMING.md, "A threshold per site".
+of the config file (or a small YAML of its own). docs/SCREEN_CONFIG.md, "A threshold per site".
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ Threshold = Annotated[float | None, Opt("--threshold", help="Decision threshold 
 # ---------------------------------------------------------------- sources and limits (screen)
 Config = Annotated[Path | None, Opt("--config", "-c", help="Screening config file (YAML: "
                                     "streams and their settings; flags override it). "
-                                    "docs/STREAMING.md")]
+                                    "docs/SCREEN_CONFIG.md")]
 GiveUpAfter = Annotated[float, Opt("--give-up-after", min=0.0, help="Give up on a camera or "
                                    "stream after this many seconds without a frame "
                                    "(0 = retry forever).")]

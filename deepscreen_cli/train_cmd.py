@@ -147,7 +147,8 @@ def evaluate_command(
 
     data, videos, peers = list(data or []), list(videos or []), list(peer or [])
     if videos or video_labels:
-        # Clip-level verdicts of the streaming engine itself, every stream rule (docs/STREAMING.md).
+        # Clip-level verdicts of the streaming engine itself, every stream rule
+        # (docs/CLIP_EVALUATION.md).
         from deepscreen_cli.video_eval_cmd import evaluate_streams
 
         evaluate_streams(videos, video_labels, model, out)

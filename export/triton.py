@@ -321,6 +321,6 @@ def _check_plan_version(plan: Path, built_with: str, server: str | None) -> None
         raise UsageError(
             f"{plan} was built with TensorRT {built_with}, the Triton server runs {server}: "
             "it would fail to load. Rebuild it with that TensorRT (deploy/Dockerfile.server "
-            "installs the Triton image's version; docs/DEPLOY.md section 8) or serve the ONNX "
+            "installs the Triton image's version; docs/FLEET.md section 2) or serve the ONNX "
             "model, whose engine the server builds itself"
         )

@@ -1,8 +1,8 @@
 """Lint deploy/fleet/: Kubernetes manifests against the API schemas, the Compose file's structure,
 every worker's screening config file (the ConfigMap keys and workers/worker-N.yaml) through the
 same checks as `deepscreen config check`, with the secrets its ${NAME} references need; Triton's
-flags, its filled repository, its image against deploy/Dockerfile.server, and DEPLOY.md section
-references.
+flags, its filled repository, its image against deploy/Dockerfile.server, and DEPLOY.md / FLEET.md
+section references.
 
 The Kubernetes check uses kubernetes-validate (PyPI: the OpenAPI schemas of each Kubernetes
 release, shipped in the package, strict mode rejects unknown fields): kubeconform is not on
@@ -21,6 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FLEET = ROOT / "deploy" / "fleet"
+DOCS = ("DEPLOY.md", "FLEET.md")  # docs whose numbered sections fleet files cite
 K8S_VERSION = "1.30.0"  # the oldest release still in common support; newer ones accept it too
 
 
@@ -241,14 +242,16 @@ def lint_triton(problems: list[str]) -> None:
                for c in pod.get("initContainers", []))
     problems += triton_problems("k8s/triton.yaml", container.get("args", []),
                                 container.get("image", ""), ro, init, wmodel, want)
-    # "docs/DEPLOY.md 8.2" in a fleet file must name a section that exists.
-    sections = doc_sections((ROOT / "docs" / "DEPLOY.md").read_text())
-    for path in sorted(FLEET.rglob("*")):
-        if path.is_file() and path.suffix in (".yml", ".yaml", ".example", ".conf"):
-            for ref in re.findall(r"DEPLOY\.md(?: section)? (\d+(?:\.\d+)*)", path.read_text()):
-                if ref not in sections:
-                    problems.append(f"{path.relative_to(ROOT)}: cites DEPLOY.md {ref}, "
-                                    "which does not exist")
+    # "docs/DEPLOY.md 5.1" or "docs/FLEET.md 2" in a fleet file must name a section that exists.
+    for doc in DOCS:
+        sections = doc_sections((ROOT / "docs" / doc).read_text())
+        cite = re.escape(doc) + r"(?: section)? (\d+(?:\.\d+)*)"
+        for path in sorted(FLEET.rglob("*")):
+            if path.is_file() and path.suffix in (".yml", ".yaml", ".example", ".conf"):
+                for ref in re.findall(cite, path.read_text()):
+                    if ref not in sections:
+                        problems.append(f"{path.relative_to(ROOT)}: cites {doc} {ref}, "
+                                        "which does not exist")
 
 
 def main() -> int:

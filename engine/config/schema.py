@@ -3,7 +3,7 @@
 Frigate's shape: process-wide sections (``model``, ``pipeline``, ``outputs``, ``web``,
 ``metrics``, ``alerts``), per-stream ``defaults``, and a ``streams:`` map of named streams,
 each with its ``source`` and any override of the defaults. Every section refuses unknown keys,
-so a typo is an error with its line, not a setting silently ignored. docs/STREAMING.md
+so a typo is an error with its line, not a setting silently ignored. docs/SCREEN_CONFIG.md
 ("The config file") shows a full file.
 """
 

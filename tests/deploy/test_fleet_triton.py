@@ -1,7 +1,8 @@
 """deploy/fleet/'s Triton as issue 33 needs it, checked on the real files by the same code CI
 runs (scripts/lint_fleet.py): a bad model cannot take the server down, the repository is filled
 by `deepscreen export triton` into a writable volume, the workers' model is the one loaded, the
-image matches deploy/Dockerfile.server's TensorRT source, and cited DEPLOY.md sections exist."""
+image matches deploy/Dockerfile.server's TensorRT source, and cited DEPLOY.md / FLEET.md
+sections exist."""
 
 from __future__ import annotations
 
@@ -44,5 +45,8 @@ def test_helpers_read_the_real_files() -> None:
     assert lint_fleet.remote_model("model:\n  remote_model: site_a\n") == "site_a"
     assert lint_fleet.remote_model("streams: {}\n") == "deepscreen"
     sections = lint_fleet.doc_sections((ROOT / "docs" / "DEPLOY.md").read_text())
-    assert {"8", "8.1", "8.2", "9"} <= sections
-    assert "8.7" not in sections
+    assert {"5", "5.1", "6"} <= sections
+    assert "5.7" not in sections
+    fleet = lint_fleet.doc_sections((ROOT / "docs" / "FLEET.md").read_text())
+    assert {"1", "2"} <= fleet
+    assert "2.7" not in fleet

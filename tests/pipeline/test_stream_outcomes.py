@@ -38,7 +38,7 @@ def test_no_confirmed_track_is_no_decision_and_says_why(stack, tmp_path) -> None
 
 
 # Model-dependent: with earlier classifiers one or two real street faces scored fake and
-# any-track / frame-max failed (docs/STREAMING.md); detector v2 (b102718e, then 7fac2b12)
+# any-track / frame-max failed (docs/CLIP_EVALUATION.md); detector v2 (b102718e, then 7fac2b12)
 # passes all.
 @pytest.mark.parametrize("rule", ["any-track", "majority-of-tracks", "frame-max"])
 def test_street_ends_real_under_every_rule(stack, rule) -> None:
