@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 
 from engine.verdicts import FAKE, REAL, UNCERTAIN
 
-# `deepscreen screen`'s default settled rate (0 until the shared clips' verdicts are measured
-# identical with the budget on and off: docs/STREAMING.md, "Classification budget").
-DEFAULT_SETTLED_HZ = 0.0
+# `deepscreen screen`'s default settled rate: on since every shared clip's verdict was measured
+# identical with the budget on and off (28/28 clips, shipped v9, 2026-12-07: docs/BENCHMARKS.md,
+# `deepscreen bench --budget-check`). 0 turns it off.
+DEFAULT_SETTLED_HZ = 5.0
 
 SETTLED = "settled"  # reason label of crops skipped because their track is settled
 OVER_BUDGET = "budget"  # reason label of crops skipped by the global budget
