@@ -195,7 +195,7 @@ def rescale(img: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(img, size, interpolation=interp)
 
 
-def soften(img: np.ndarray, side: int) -> np.ndarray:
+def soften(img: np.ndarray, side: float) -> np.ndarray:
     """The square crop as a camera with ``side`` pixels across it would have seen it.
 
     INTER_AREA down (a sensor pixel integrates its area), INTER_LINEAR back up (what

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from train.augment import gaussian_blur, jpeg_recompress, unsharp
+from train.augment import gaussian_blur, jpeg_recompress, soften, unsharp
 
 
 @dataclass(frozen=True)
@@ -70,17 +70,6 @@ class DegradeConfig:
     jpeg_quality: tuple[int, int] = (30, 95)
     p_h264: float = 0.25
     h264_crf: tuple[int, int] = (18, 40)
-
-
-def resample_through(img: np.ndarray, side: float) -> np.ndarray:
-    """The square crop as a camera with ``side`` pixels across it would have captured it."""
-    h, w = img.shape[:2]
-    if max(h, w) <= side:
-        return img
-    f = side / max(h, w)
-    small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))),
-                       interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def add_noise(img: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -137,7 +126,7 @@ def degrade(img: np.ndarray, cfg: DegradeConfig, rng: np.random.Generator) -> np
     do = rng.random(7)
     side = math.exp(rng.uniform(math.log(cfg.capture_side[0]), math.log(cfg.capture_side[1])))
     if do[0] < cfg.p_resample:
-        img = resample_through(img, side)
+        img = soften(img, side)
     blur_sigma = rng.uniform(*cfg.blur_sigma)
     amount, radius = rng.uniform(*cfg.sharpen_amount), rng.uniform(*cfg.sharpen_sigma)
     if do[1] < cfg.p_blur:

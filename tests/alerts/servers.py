@@ -108,9 +108,13 @@ class Subscriber:
 
 
 class Receiver:
-    """A real HTTP server that records POSTed JSON bodies (and can answer 503 on demand)."""
+    """A real HTTP server that records POSTed JSON bodies (and can answer 503 on demand).
 
-    def __init__(self) -> None:
+    ``redirect``: answer every POST with ``302 Location: <redirect>`` instead (a hijacked or
+    misconfigured URL); ``attempts`` still records each request.
+    """
+
+    def __init__(self, redirect: str | None = None) -> None:
         self.bodies: list[dict] = []
         self.headers: list[dict] = []
         self.raw: list[bytes] = []  # bodies as received (signature checks need the bytes)
@@ -122,6 +126,12 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 owner.attempts.append(dict(self.headers))
+                if redirect is not None:
+                    self.send_response(302)
+                    self.send_header("Location", redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if owner.fail:
                     self.send_response(503)
                     self.end_headers()

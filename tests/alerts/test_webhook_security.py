@@ -11,8 +11,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -28,37 +26,6 @@ KEY = bytes(range(24))
 WHSEC = "whsec_" + base64.b64encode(KEY).decode()
 
 
-class Redirector:
-    """Answers every POST with ``302 Location: <target>`` (a hijacked or misconfigured URL)."""
-
-    def __init__(self, target: str) -> None:
-        self.hits = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                owner.hits += 1
-                self.send_response(302)
-                self.send_header("Location", target)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def lower(headers: dict) -> dict:
     """HTTP header names are case-insensitive (urllib sends ``Webhook-id``)."""
     return {k.lower(): v for k, v in headers.items()}
@@ -71,7 +38,7 @@ def fake_alert(i: int = 0) -> Alert:
 def test_a_redirect_is_not_followed_and_not_counted_as_sent(monkeypatch, caplog) -> None:
     monkeypatch.setenv("DEEPSCREEN_WEBHOOK_TOKEN", TOKEN)
     thief = Receiver()
-    hop = Redirector(thief.url.replace("/hook", "/stolen"))
+    hop = Receiver(redirect=thief.url.replace("/hook", "/stolen"))
     try:
         box = Outbox(WebhookTransport(hop.url), max_attempts=3, backoff_s=0.01,
                      max_backoff_s=0.02)
@@ -83,7 +50,7 @@ def test_a_redirect_is_not_followed_and_not_counted_as_sent(monkeypatch, caplog)
     finally:
         hop.close()
         thief.close()
-    assert hop.hits == 3
+    assert len(hop.attempts) == 3
     assert thief.attempts == []  # nothing, and so no token, reached the redirect's target
     assert final == {"produced": 1, "sent": 0, "dropped": 1, "pending": 0}
     assert 'deepscreen_alerts_sent_total{sink="webhook"} 0' in registry.render()

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tests.shared_data import SHARED_DATA
-from train.augment import AugmentConfig
-from train.degrade import DegradeConfig, degrade, h264_roundtrip, resample_through
+from train.augment import AugmentConfig, soften
+from train.degrade import DegradeConfig, degrade, h264_roundtrip
 from train.sbi import SBIConfig, render_at
 
 
@@ -35,8 +35,8 @@ def test_h264_roundtrip_is_lossy_and_keeps_odd_sizes(face: np.ndarray) -> None:
 
 
 def test_resample_softens_only_crops_larger_than_the_capture(face: np.ndarray) -> None:
-    assert resample_through(face, 400) is face
-    soft = resample_through(face, 48)
+    assert soften(face, 400) is face
+    soft = soften(face, 48)
     assert soft.shape == face.shape and _sharpness(soft) < 0.3 * _sharpness(face)
 
 
