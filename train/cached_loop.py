@@ -120,10 +120,16 @@ def _draw_weights(
 ) -> np.ndarray:
     """Per-view probabilities: balanced per source (SBI views as a source), spread over views.
 
-    Views of sources named in ``exclude`` (``sbi`` for the self-blended ones) get probability 0.
+    Views of sources named in ``exclude`` get probability 0: ``sbi`` names every self-blended
+    view, ``sbi:SOURCE`` only the self-blended views made from SOURCE's images (the pseudo-swap
+    ablation of one source, e.g. ``sbi:deepfacelive``).
     """
     pseudo = with_sbi_source(samples, cache.sample, cache.sbi)
-    keep = np.array([source_name(s.source) not in exclude for s in pseudo])
+    sbi_of = {e.split(":", 1)[1] for e in exclude if e.startswith("sbi:")}
+    keep = np.array([
+        source_name(p.source) not in exclude
+        and not (b and source_name(samples[i].source) in sbi_of)
+        for p, i, b in zip(pseudo, cache.sample, cache.sbi, strict=True)])
     if not keep.any() or len({s.label for s, k in zip(pseudo, keep, strict=True) if k}) < 2:
         raise ValueError(f"excluding {list(exclude)} leaves no views of both classes to train on")
     w = np.zeros(len(pseudo))

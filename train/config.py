@@ -91,7 +91,8 @@ class CacheConfig:
         body_lr_scale: learning rate of the pretrained blocks relative to ``optim.lr``.
         dir: cache folder (default ``<data.cache_dir>/views``).
         exclude_sources: never draw training views of these sources (ablations that share
-            one cache); ``sbi`` names the self-blended views. Validation is unchanged.
+            one cache); ``sbi`` names the self-blended views, ``sbi:SOURCE`` those made from
+            SOURCE's images. Validation is unchanged.
         pair_weight: weight of the twin ranking loss (:mod:`train.pairs`): each batch pairs
             its DFDC draws with their real/fake twins and adds ``pair_weight`` times the mean
             ``softplus(z_real - z_fake)`` (included in log.csv's ``train_loss``). 0 (default)

@@ -123,3 +123,29 @@ def test_weight_average_is_validated_shipped_and_resumed_exactly(root, tmp_path)
     plain["optim"]["ema_decay"] = 0.9
     with pytest.raises(UsageError, match="ema_decay"):
         train(config_from_dict(plain), resume=True)
+
+
+def test_exclusions_drop_whole_sources_or_only_one_sources_pseudo_swaps() -> None:
+    """``sbi:SOURCE`` zeroes only the self-blended views made from SOURCE's images."""
+    from types import SimpleNamespace
+
+    from train.cached_loop import _draw_weights
+    from train.data import Sample
+
+    samples = [Sample("a.jpg", 0, "lfw/real"), Sample("b.jpg", 0, "deepfacelive/real"),
+               Sample("c.jpg", 1, "deepfacelive/fake"), Sample("d.jpg", 1, "dfdc-faces/fake")]
+    # Views: one plain view of each image, one pseudo-swap of each real image.
+    index = SimpleNamespace(sample=np.array([0, 1, 2, 3, 0, 1]),
+                            sbi=np.array([False, False, False, False, True, True]))
+
+    everything = _draw_weights(samples, index, 0.5)
+    assert (everything > 0).all()
+    p = _draw_weights(samples, index, 0.5, ("sbi:deepfacelive",))
+    assert p[5] == 0 and p[4] > 0 and (p[:4] > 0).all()
+    assert p.sum() == pytest.approx(1.0)
+    p = _draw_weights(samples, index, 0.5, ("deepfacelive", "sbi:deepfacelive"))
+    assert p[1] == p[2] == p[5] == 0 and p[0] > 0 and p[3] > 0 and p[4] > 0
+    p = _draw_weights(samples, index, 0.5, ("sbi",))
+    assert p[4] == p[5] == 0 and (p[:4] > 0).all()
+    with pytest.raises(ValueError, match="both classes"):
+        _draw_weights(samples, index, 0.5, ("sbi", "deepfacelive", "dfdc-faces"))
