@@ -24,11 +24,11 @@ from pathlib import Path
 
 from bench.chain_source import ChainedVideoSource
 from engine.budget import BudgetConfig
+from engine.judge.verdicts import FAKE
 from engine.pipeline import PipelineConfig, build_pipeline
 from engine.protocols import FaceClassifier, FaceDetector
 from engine.sinks.base import Sink
 from engine.sources.base import Source
-from engine.verdicts import FAKE
 
 SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 TTFV_CLIP = SHARED_VIDEOS / "ffpp-c23" / "fake-deepfakes" / "519_515.mp4"

@@ -3,7 +3,7 @@
 Runs the real engine (:func:`engine.pipeline.build_pipeline`) over labelled clips (all of
 them as concurrent streams, crops batched across them as `deepscreen screen` does) and records
 every classified crop with its track, quality, confirmation state and span. The recorded crops
-are then replayed through :class:`engine.stream_vote.StreamJudge`, the engine's own stream
+are then replayed through :class:`engine.judge.stream_vote.StreamJudge`, the engine's own stream
 verdict, once per stream rule x weighting x confirmation (on = the run's settings, off = every
 track votes). Under the classification budget (:mod:`engine.budget`) which crops are
 classified depends on the track verdicts, and so on the weighting (not on the stream rule or
@@ -45,13 +45,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from engine.confirm import ConfirmConfig  # noqa: E402
 from engine.io import VIDEO_SUFFIXES  # noqa: E402
+from engine.judge.confirm import ConfirmConfig  # noqa: E402
+from engine.judge.stream_vote import STREAM_RULES, WEIGHTINGS, StreamJudge  # noqa: E402
+from engine.judge.verdicts import FAKE, UNCERTAIN  # noqa: E402
+from engine.judge.vote import VoteConfig  # noqa: E402
 from engine.pipeline import ClassifierSpec, PipelineConfig, build_classifier, build_pipeline  # noqa: E402,E501
 from engine.sinks.base import Sink  # noqa: E402
-from engine.stream_vote import STREAM_RULES, WEIGHTINGS, StreamJudge  # noqa: E402
-from engine.verdicts import FAKE, UNCERTAIN  # noqa: E402
-from engine.vote import VoteConfig  # noqa: E402
 
 SHARED_VIDEOS = REPO.parent / "shared" / "data" / "videos"
 DEFAULT_DIRS = (SHARED_VIDEOS / "ffpp-c23",)

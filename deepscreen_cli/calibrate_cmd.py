@@ -67,10 +67,10 @@ def calibrate(
     from engine.config import ScreenFile, apply_flags, load_screen_file
     from engine.config.build import classifier_spec, pipeline_config
     from engine.config.edit import set_stream_threshold, threshold_file
+    from engine.judge.site_threshold import UNITS, NotEnoughData, ScoreCollector, fit_threshold
+    from engine.judge.stream_vote import StreamJudge
+    from engine.judge.vote import VoteConfig
     from engine.pipeline import build_pipeline
-    from engine.site_threshold import UNITS, NotEnoughData, ScoreCollector, fit_threshold
-    from engine.stream_vote import StreamJudge
-    from engine.vote import VoteConfig
 
     if unit not in UNITS:
         raise UsageError(f"--unit must be one of {', '.join(UNITS)}")

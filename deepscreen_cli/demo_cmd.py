@@ -50,7 +50,7 @@ def demo(
     from rich.table import Table
 
     from engine.demo.run import run_demo
-    from engine.vote import RULES
+    from engine.judge.vote import RULES
 
     if rule not in RULES:
         from engine.errors import UsageError

@@ -28,7 +28,7 @@ class CropItem:
         t: media time of that frame, seconds.
         crop: native-resolution square BGR crop (HxWx3 uint8).
         box: the box the crop was cut around (frame pixels).
-        quality: the crop's :class:`~engine.quality.CropQuality` (None when not measured).
+        quality: the crop's :class:`~engine.judge.quality.CropQuality` (None when not measured).
         span: media seconds the crop stands for in its track's vote (:mod:`engine.budget`;
             None = one reference frame).
         enqueued: ``time.perf_counter()`` when the crop entered the batcher.

@@ -13,7 +13,7 @@ is still checked: one on the other side of the threshold, or whose p_fake moves 
 full rate at once. That is how a swap switched on in the middle of a settled track is caught:
 at most ``1 / settled_hz`` seconds pass before the next check, then the track votes at full
 rate again. Each crop carries its *span* (the media time it stands for) into the voter, whose
-windows are in seconds (:mod:`engine.vote`), so fewer crops of a settled track weigh as much
+windows are in seconds (:mod:`engine.judge.vote`), so fewer crops of a settled track weigh as much
 as the frames they stand for.
 
 Determinism: crops come back from the classifier in batches, at wall-clock-dependent times.
@@ -36,7 +36,7 @@ import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from engine.verdicts import FAKE, REAL, UNCERTAIN
+from engine.judge.verdicts import FAKE, REAL, UNCERTAIN
 
 # `deepscreen screen`'s default settled rate: on since every shared clip's verdict was measured
 # identical with the budget on and off (28/28 clips, shipped v9, 2026-12-07: docs/BENCHMARKS.md,

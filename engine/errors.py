@@ -7,8 +7,8 @@ itself, never by an exception, so that a crash can never read as a verdict.
 
 from __future__ import annotations
 
-from engine.verdicts import EXIT_ERROR as EXIT_RUNTIME_ERROR
-from engine.verdicts import EXIT_USAGE_ERROR
+from engine.judge.verdicts import EXIT_ERROR as EXIT_RUNTIME_ERROR
+from engine.judge.verdicts import EXIT_USAGE_ERROR
 
 __all__ = ["EXIT_RUNTIME_ERROR", "EXIT_USAGE_ERROR", "BackendUnavailable", "DeepscreenError",
            "InputError", "ModelError", "UsageError"]

@@ -2,8 +2,8 @@
 
 An alert that cannot be traced to the model and the threshold that produced it cannot be
 audited after a model update. :func:`model_sha256` finds the hash of the network behind a
-classifier; :func:`provenance` is the dict stamped on every :class:`~engine.records.VerdictEvent`
-(``extra``) and on every alert payload.
+classifier; :func:`provenance` is the dict stamped on every
+:class:`~engine.judge.records.VerdictEvent` (``extra``) and on every alert payload.
 """
 
 from __future__ import annotations

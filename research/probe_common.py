@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.quality import sharpness
+from engine.judge.quality import sharpness
 from train.data import Face, detect_faces, face_crop, fitted_crop, read_bgr
 from train.metrics import binary_metrics, eer_threshold
 from train.predict import Scorer, open_scorer, score_crops
@@ -76,7 +76,7 @@ class ProbeInputs:
                             self.margin, 40)
 
     def sharpness(self, samples: list[Sample], real_only: bool = False) -> np.ndarray:
-        """The runtime's sharpness of each sample's face box (``engine.quality.sharpness``,
+        """The runtime's sharpness of each sample's face box (``engine.judge.quality.sharpness``,
         native pixels); NaN for the fakes with ``real_only``."""
         faces = self.faces(samples)
         return np.array([sharpness(read_bgr(s.path), faces[s.path].box)

@@ -6,8 +6,8 @@ Why: DFDC's swapped faces are softer than their real twins (the generator's outp
 into the frame), so a model can learn "soft means fake"; then every real face from a
 low-resolution or defocused camera is a false alarm. A model without that shortcut has about the
 same TNR on the softest and the sharpest third of a real source and a correlation near 0.
-Sharpness is the runtime's own measure (``engine.quality.sharpness``: variance of the Laplacian
-of the grey face box, native pixels), so the thirds are comparable within a source only.
+Sharpness is the runtime's own measure (``engine.judge.quality.sharpness``: variance of the
+Laplacian of the grey face box, native pixels), so the thirds are comparable within a source only.
 
 Usage: .venv/bin/python research/sharpness_probe.py MODEL.onnx [MODEL.onnx ...] [--faces DIR]
 """

@@ -3,7 +3,7 @@ test split's real/fake twin pairs (same source video, same scene, face swapped) 
 model, the pair accuracy (fake above its twin), the AUC over the same faces, the median logit
 gap, of the reals called fake the share whose fake twin is called fake too (beside the share of
 all fakes called fake, which it would be were the two verdicts unrelated), and how sharp the
-reals called fake are (median ``engine.quality.sharpness`` of the face box, native pixels)
+reals called fake are (median ``engine.judge.quality.sharpness`` of the face box, native pixels)
 against the reals called real.
 
 Why: the usual AUC compares every fake with every real, so it mixes two skills, telling the

@@ -1,6 +1,6 @@
 """Where is the detector reliable? AUC per input-quality bin (face size x sharpness).
 
-The engine measures every face's quality with :func:`engine.quality.crop_quality`: the face
+The engine measures every face's quality with :func:`engine.judge.quality.crop_quality`: the face
 box's side in native pixels and the variance of the Laplacian of its grey pixels. This module
 scores labelled images at several rescalings (so that small and soft faces of *both* classes
 exist, and every bin holds both), measures each face with the engine's own functions, and
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.quality import sharpness
+from engine.judge.quality import sharpness
 from train.data import face_crop, largest_face, make_detector, read_bgr
 from train.metrics import binary_metrics
 from train.registry import Sample

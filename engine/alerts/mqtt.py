@@ -201,7 +201,8 @@ class MqttTransport:
                                       "else 'unknown' }}",
                 },
                 ("camera", "snapshot"): {
-                    "name": f"{name} fake face", "topic": self.topic(self.stream_topic(name), "snapshot"),
+                    "name": f"{name} fake face",
+                    "topic": self.topic(self.stream_topic(name), "snapshot"),
                 },
             }
             for (component, what), cfg in configs.items():

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 
 from engine.alerts.alert import FAKE_TRACK, STATE, VERDICT, Alert, node_name
 from engine.alerts.outbox import Outbox
+from engine.judge.verdicts import FAKE, UNCERTAIN
 from engine.live.board import LiveBoard
 from engine.sinks.base import Sink
-from engine.verdicts import FAKE, UNCERTAIN
 
 log = logging.getLogger("engine.alerts")
 

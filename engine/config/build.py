@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from engine.budget import BudgetConfig
 from engine.config.schema import ScreenFile
-from engine.confirm import ConfirmConfig
+from engine.judge.confirm import ConfirmConfig
 from engine.pipeline.assemble import ClassifierSpec
 from engine.pipeline.config import PipelineConfig, StreamOverrides
 

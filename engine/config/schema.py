@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from engine.budget import DEFAULT_SETTLED_HZ
-from engine.stream_vote import STREAM_RULES, WEIGHTINGS
-from engine.vote import RULES
+from engine.judge.stream_vote import STREAM_RULES, WEIGHTINGS
+from engine.judge.vote import RULES
 
 StreamRule = Literal[STREAM_RULES]  # type: ignore[valid-type]
 # Stream names label files, metrics and MQTT topics: keep them plain.

@@ -7,7 +7,7 @@ it saw on every frame, so the verdicts can be laid against the clip's ground tru
 Per segment, ``p_fake`` is the mean over the segment's frames of the classifier's probability
 for the face on that frame (the most suspicious face when there are several, as the stream
 voter does), and the verdict applies the run's voting rule and threshold to those frames alone
-(:func:`engine.vote.decide`), as if the segment were its own video.
+(:func:`engine.judge.vote.decide`), as if the segment were its own video.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine.demo.clip import DemoClip, Segment, build_demo_clip
+from engine.judge.vote import VerdictEvent, decide
 from engine.pipeline import PipelineConfig, RunSummary  # before engine.sinks: import order
 from engine.sinks.base import FrameView, Sink
-from engine.vote import VerdictEvent, decide
 
 NO_FACE = "no face"
 
@@ -74,7 +74,7 @@ class DemoResult:
         clip: the assembled clip and its ground truth.
         segments: one result per segment, in time order.
         timeline: stream-level verdict events, in the order the engine emitted them.
-        summary: the engine's :class:`~engine.pipeline.summary.RunSummary`.
+        summary: the engine's :class:`~engine.judge.records.RunSummary`.
         outputs: paths of the files written.
         rule, threshold: the voting rule and decision threshold used.
     """
@@ -132,7 +132,7 @@ def score_segments(
     Args:
         clip: the demo clip (segments with frame ranges).
         frames: frame index -> probabilities of the faces visible on that frame.
-        rule: voting rule (see :mod:`engine.vote`).
+        rule: voting rule (see :mod:`engine.judge.vote`).
         threshold: decision threshold on p_fake.
         timeline: the engine's stream-level verdict events in time order (for
             ``live_verdict``).

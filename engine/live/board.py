@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from engine.crops import visible_square_crop
+from engine.judge.verdicts import UNCERTAIN
 from engine.sinks.base import FrameView, Sink
-from engine.verdicts import UNCERTAIN
 
 # A face crop shown on a page or sent as a snapshot: small enough for a phone, big enough to see.
 CROP_SIDE = 160

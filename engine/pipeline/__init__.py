@@ -5,6 +5,8 @@ Entry points: :func:`build_pipeline` (one run, assembled from a config) and
 verdicts and per-stage latency). :class:`Pipeline` is the scheduler behind it.
 """
 
+from engine.judge.records import BatchStats, RunSummary, StreamSummary
+from engine.judge.verdicts import EXIT_ERROR, EXIT_FAKE, EXIT_NO_DECISION, EXIT_REAL
 from engine.pipeline.assemble import (
     ClassifierSpec,
     build_classifier,
@@ -16,9 +18,7 @@ from engine.pipeline.config import ContractOptions, PipelineConfig
 from engine.pipeline.runner import run_pipeline
 from engine.pipeline.scheduler import Pipeline
 from engine.pipeline.telemetry import PipelineMetrics
-from engine.records import BatchStats, RunSummary, StreamSummary
 from engine.timing import StageStats, StageTimer
-from engine.verdicts import EXIT_ERROR, EXIT_FAKE, EXIT_NO_DECISION, EXIT_REAL
 
 __all__ = [
     "EXIT_ERROR",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from engine.budget import BudgetConfig
-from engine.confirm import ConfirmConfig
 from engine.errors import UsageError
+from engine.judge.confirm import ConfirmConfig
+from engine.judge.stream_vote import STREAM_RULES, WEIGHTINGS
+from engine.judge.vote import RULES
 from engine.preprocess import InputContract
-from engine.stream_vote import STREAM_RULES, WEIGHTINGS
 from engine.track import TrackerConfig
-from engine.vote import RULES
 
 
 @dataclass(frozen=True)
@@ -63,17 +63,17 @@ class PipelineConfig:
             (from its input contract), which is what the classifier was trained with.
         max_batch: most crops per classifier call (across all streams).
         max_wait_ms: longest a crop waits for its batch to fill before the batch is flushed.
-        rule, window, min_frames, hysteresis: voting (see :mod:`engine.vote`); window and
+        rule, window, min_frames, hysteresis: voting (see :mod:`engine.judge.vote`); window and
             min_frames are media time in frames of 25 fps (64 = 2.56 s, 8 = 0.32 s).
         budget: the classification budget (per-track rates, global crops/s; see
             :mod:`engine.budget`).
         threshold: decision threshold on p_fake; None = the model's calibrated threshold.
         tracker: tracker options.
         stream_rule: how confirmed tracks make the stream verdict: ``any-track``,
-            ``majority-of-tracks`` or ``frame-max`` (see :mod:`engine.stream_vote`).
-        confirm: when a track is a face that may vote (see :mod:`engine.confirm`).
+            ``majority-of-tracks`` or ``frame-max`` (see :mod:`engine.judge.stream_vote`).
+        confirm: when a track is a face that may vote (see :mod:`engine.judge.confirm`).
         weighting: how crop quality counts in the votes: ``none``, ``weight`` or ``gate``
-            (see :mod:`engine.quality`); quality_gate: the gate's smallest quality.
+            (see :mod:`engine.judge.quality`); quality_gate: the gate's smallest quality.
         max_frames: stop each stream after this many processed frames (0 = no limit).
         duration_s: stop the whole run after this many seconds of wall time (0 = no limit).
         min_crop: crops smaller than this side (pixels) are not classified.

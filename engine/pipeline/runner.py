@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.classifier import Classifier
+from engine.judge.records import RunSummary
 from engine.pipeline.assemble import (
     ClassifierSpec,
     build_pipeline,
@@ -15,7 +16,6 @@ from engine.pipeline.assemble import (
 )
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.telemetry import PipelineMetrics
-from engine.records import RunSummary
 from engine.sinks.base import Sink
 from engine.sources.base import Source
 

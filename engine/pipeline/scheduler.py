@@ -36,14 +36,14 @@ from engine.crops import visible_square_crop
 from engine.detect.regions import RegionDetector
 from engine.detect.sizes import DetectorSizes
 from engine.errors import DeepscreenError
+from engine.judge.quality import crop_quality
+from engine.judge.records import BatchStats, RunSummary, StreamSummary, VerdictEvent
 from engine.memory import set_mmap_threshold, trim_heap
 from engine.pipeline.config import PipelineConfig
 from engine.pipeline.state import StreamState, stream_state
 from engine.pipeline.telemetry import PipelineMetrics
 from engine.protocols import FaceClassifier, FaceDetector
 from engine.provenance import provenance
-from engine.quality import crop_quality
-from engine.records import BatchStats, RunSummary, StreamSummary, VerdictEvent
 from engine.sinks.base import Sink
 from engine.sources.base import Source
 from engine.timing import StageTimer

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.budget import BudgetConfig, TrackBudget
-from engine.confirm import Confirmation, ConfirmConfig
-from engine.records import FrameView, StreamSummary, TrackView
+from engine.judge.confirm import Confirmation, ConfirmConfig
+from engine.judge.records import FrameView, StreamSummary, TrackView
+from engine.judge.stream_vote import StreamJudge
+from engine.judge.verdicts import ERROR, FAKE, NO_DECISION, REAL
+from engine.judge.vote import REFERENCE_FPS, VoteConfig
 from engine.sources.base import Source
-from engine.stream_vote import StreamJudge
 from engine.track import Tracker, TrackerConfig
 from engine.types import Frame
-from engine.verdicts import ERROR, FAKE, NO_DECISION, REAL
-from engine.vote import REFERENCE_FPS, VoteConfig
 
 if TYPE_CHECKING:
     import numpy as np

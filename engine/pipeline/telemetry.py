@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from engine.judge.records import StreamSummary
+from engine.judge.verdicts import VERDICTS
 from engine.memory import MIB, heap_stats
 from engine.metrics import BATCH_BUCKETS, Registry
-from engine.records import StreamSummary
 from engine.rss import current_rss_mib
 from engine.sources.base import STATES
-from engine.verdicts import VERDICTS
 
 
 class PipelineMetrics:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.records import FrameView, TrackView  # their home; re-exported for sinks
+from engine.judge.records import FrameView, TrackView  # their home; re-exported for sinks
 
 if TYPE_CHECKING:
-    from engine.records import RunSummary, StreamSummary, VerdictEvent
+    from engine.judge.records import RunSummary, StreamSummary, VerdictEvent
 
 __all__ = ["FrameView", "Sink", "TrackView"]
 
@@ -31,7 +31,7 @@ class Sink:
     def on_crop(self, stream: str, item, p_fake: float, confirmed: bool, hits: int) -> None:
         """One crop was classified, with everything known about it (for evaluations):
         ``item`` is its :class:`~engine.batching.CropItem` (``item.quality`` its
-        :class:`~engine.quality.CropQuality`; ``item.crop`` must not be kept)."""
+        :class:`~engine.judge.quality.CropQuality`; ``item.crop`` must not be kept)."""
 
     def on_frame(self, view: FrameView) -> None:
         """A frame was processed (only when :attr:`wants_frames`)."""

@@ -11,9 +11,9 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from engine.records import RunSummary, StreamSummary
+from engine.judge.records import RunSummary, StreamSummary
+from engine.judge.stream_vote import parse_track_summary
 from engine.sinks.base import Sink
-from engine.stream_vote import parse_track_summary
 
 VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow"}
 

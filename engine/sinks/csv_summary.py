@@ -7,7 +7,7 @@ import math
 from dataclasses import fields
 from pathlib import Path
 
-from engine.records import RunSummary, StreamSummary
+from engine.judge.records import RunSummary, StreamSummary
 from engine.sinks.base import Sink
 from engine.sinks.target import check_output
 

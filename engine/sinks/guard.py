@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from engine.records import RunSummary, VerdictEvent
+from engine.judge.records import RunSummary, VerdictEvent
 from engine.sinks.base import FrameView, Sink
 
 log = logging.getLogger("engine.sinks")

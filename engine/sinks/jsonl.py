@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from engine.errors import UsageError
-from engine.records import VerdictEvent
+from engine.judge.records import VerdictEvent
 from engine.sinks.base import Sink
 from engine.sinks.retention import Retention, rotate, segments
 from engine.sinks.target import check_output

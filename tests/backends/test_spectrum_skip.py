@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from export.graph_inputs import inputs_reaching
 from engine.backends.ort import OrtBackend
 from engine.classifier import Classifier
 from engine.errors import ModelError
 from engine.features.spectral import SpectralFeature
 from engine.paths import DEFAULT_CLASSIFIER
+from export.graph_inputs import inputs_reaching
 from tests.backends.tiny_classifier import write_tiny_classifier
 
 

@@ -13,14 +13,14 @@ import pytest
 from shared_data import shared_path
 
 from engine.config import load_screen_file
-from engine.site_threshold import (
+from engine.judge.site_threshold import (
     NotEnoughData,
     clopper_pearson_upper,
     fit_threshold,
     track_critical,
     units_needed,
 )
-from engine.vote import VoteConfig
+from engine.judge.vote import VoteConfig
 from tests.pipeline.shipped import shipped_model
 
 
@@ -52,7 +52,7 @@ def test_a_track_alarms_exactly_below_its_critical_threshold() -> None:
     vote = VoteConfig(rule="confident", window=64, min_frames=4, hysteresis=0.05)
     crops = [(p, i / 25, 1.0, None) for i, p in enumerate([0.2, 0.4, 0.7, 0.65, 0.5, 0.3])]
     c = track_critical(crops, vote)
-    from engine.site_threshold import _alarms
+    from engine.judge.site_threshold import _alarms
 
     assert 0.0 < c < 1.0 and _alarms(crops, vote, c) and not _alarms(crops, vote, c + 1e-4)
 

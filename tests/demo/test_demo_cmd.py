@@ -13,7 +13,7 @@ import pytest
 
 from engine.demo.clip import DemoClip, plan_segments
 from engine.demo.run import NO_FACE, score_segments, verdict_at
-from engine.vote import VerdictEvent
+from engine.judge.vote import VerdictEvent
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = REPO / "engine" / "models" / "classifier.onnx"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from export.trt_support import check_onnx_ops, op_table
 from engine.errors import BackendUnavailable, UsageError
+from export.trt_support import check_onnx_ops, op_table
 from tests.export.seeded_model import seeded_classifier
 
 MODELS = Path(__file__).resolve().parents[2] / "engine" / "models"

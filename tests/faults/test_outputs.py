@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import UsageError
+from engine.judge.records import RunSummary, StreamSummary, VerdictEvent
 from engine.metrics import Registry
-from engine.records import RunSummary, StreamSummary, VerdictEvent
 from engine.sinks import CsvSummarySink, JsonlEventSink
 from engine.sinks.csv_summary import write_summary_csv
 from engine.sinks.guard import GuardedSink, OutputFaults

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from engine.errors import UsageError
-from engine.records import VerdictEvent
+from engine.judge.records import VerdictEvent
 from engine.sinks import JsonlEventSink
 from engine.sinks.retention import Retention, parse_duration, parse_size, prune_folder, segments
 from tests.faults.cli import ASTRONAUT, assert_clean, model_args, read_events, run_cli

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from engine.budget import BudgetConfig, GlobalBudget, TrackBudget
+from engine.judge.verdicts import FAKE, REAL, UNCERTAIN
+from engine.judge.vote import VoteConfig, Voter
 from engine.pipeline import PipelineConfig
-from engine.verdicts import FAKE, REAL, UNCERTAIN
-from engine.vote import VoteConfig, Voter
 
 FPS = 25.0
 FRAME = 1.0 / FPS

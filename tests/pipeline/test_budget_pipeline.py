@@ -13,10 +13,10 @@ from bench.chain_source import ChainedVideoSource
 from bench.onset import timings
 from engine.budget import BudgetConfig
 from engine.classifier import Classifier
+from engine.judge.verdicts import FAKE
 from engine.pipeline import PipelineConfig, PipelineMetrics, build_pipeline
 from engine.sinks.base import Sink
 from engine.sources import open_source
-from engine.verdicts import FAKE
 from tests.shared_data import shared_path
 
 ON = BudgetConfig(settled_hz=5.0)
@@ -116,6 +116,10 @@ def test_global_budget_shares_the_classifier_between_live_cameras(parts) -> None
     summary = build_pipeline(sources, cfg, classifier=classifier, detector=detector).run()
     a, b = summary.streams
     assert a.skipped_budget > 0 and b.skipped_budget > 0
-    # 3 s of video at 6 crops/s shared by two: about 9 each (a token to start, a burst of 3).
-    assert 5 <= a.classified <= 16 and 5 <= b.classified <= 16
-    assert abs(a.classified - b.classified) <= 4
+    # The budget is in crops per second of wall time (a live camera's clock): 3 s of video on
+    # a quiet box, longer on a loaded one. Each camera's share is 3 crops/s, plus a token to
+    # start and a saved-up burst of 3; neither camera starves the other.
+    cap = 3.0 * summary.wall_s + 4
+    assert 5 <= a.classified <= cap and 5 <= b.classified <= cap, (a.classified, b.classified,
+                                                                   summary.wall_s)
+    assert abs(a.classified - b.classified) <= max(4, 0.25 * (a.classified + b.classified))

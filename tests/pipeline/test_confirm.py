@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from shared_data import shared_path
 
-from engine.confirm import Confirmation, ConfirmConfig, check_detection
 from engine.detect import MTCNNDetector
-from engine.quality import crop_quality
+from engine.judge.confirm import Confirmation, ConfirmConfig, check_detection
+from engine.judge.quality import crop_quality
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from rich.console import Console
 from skimage import data
 
 from engine.errors import UsageError
-from engine.pipeline.summary import RunSummary, StreamSummary
+from engine.judge.records import RunSummary, StreamSummary
+from engine.judge.vote import VerdictEvent
 from engine.sinks import (
     AnnotatedVideoSink,
     ConsoleTable,
@@ -23,7 +24,6 @@ from engine.sinks import (
     LiveView,
     TrackView,
 )
-from engine.vote import VerdictEvent
 
 
 def summary() -> RunSummary:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import cv2
 from skimage import data
 
-from engine.confirm import ConfirmConfig
+from engine.judge.confirm import ConfirmConfig
+from engine.judge.vote import VoteConfig
 from engine.pipeline.state import StreamState
 from engine.sources import open_source
 from engine.track import TrackerConfig
-from engine.vote import VoteConfig
 
 
 def test_frames_complete_in_order_with_the_max_over_faces(tmp_path) -> None:

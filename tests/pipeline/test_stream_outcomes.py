@@ -8,11 +8,11 @@ import json
 import pytest
 from shared_data import shared_path
 
-from engine.confirm import ConfirmConfig
+from engine.judge.confirm import ConfirmConfig
+from engine.judge.stream_vote import STREAM_RULES
 from engine.pipeline import Pipeline, PipelineConfig
 from engine.pipeline.runner import open_sources
 from engine.sinks import JsonlEventSink
-from engine.stream_vote import STREAM_RULES
 
 
 def run(specs, stack, config, sinks=()):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine.stream_vote import StreamJudge
-from engine.vote import VoteConfig
+from engine.judge.stream_vote import StreamJudge
+from engine.judge.vote import VoteConfig
 
 VOTE = VoteConfig(rule="mean", threshold=0.5, window=0, min_frames=2, hysteresis=0.0)
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.vote import (
+from engine.judge.vote import (
     CONFIDENT_MIN_COUNT,
     FAKE,
     REAL,

@@ -13,9 +13,9 @@ import time
 import numpy as np
 import pytest
 
+from engine.judge.records import FrameView, StreamSummary, TrackView, VerdictEvent
 from engine.live import LiveBoard
 from engine.metrics import MetricsServer, Registry
-from engine.records import FrameView, StreamSummary, TrackView, VerdictEvent
 from engine.web import WebRoutes
 
 

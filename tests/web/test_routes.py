@@ -11,11 +11,11 @@ import urllib.request
 import numpy as np
 import pytest
 
+from engine.judge.records import StreamSummary
+from engine.judge.vote import VerdictEvent
 from engine.live import LiveBoard
 from engine.metrics import MetricsServer, Registry
-from engine.pipeline.summary import StreamSummary
 from engine.sinks.base import FrameView, TrackView
-from engine.vote import VerdictEvent
 from engine.web import WebRoutes, is_loopback, parse_bind
 
 

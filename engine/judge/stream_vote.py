@@ -1,6 +1,6 @@
 """The stream verdict: which faces vote, how much each crop counts, and how tracks make a stream.
 
-A :class:`StreamJudge` holds one stream's evidence: a :class:`~engine.vote.Voter` per face
+A :class:`StreamJudge` holds one stream's evidence: a :class:`~engine.judge.vote.Voter` per face
 track (fed every classified crop of the track) and the stream verdict made from them under a
 *stream rule*:
 
@@ -16,9 +16,9 @@ track (fed every classified crop of the track) and the stream verdict made from 
     The engine's earlier rule: a stream voter fed one value per frame, the highest p_fake
     among the frame's crops of confirmed tracks.
 
-Only confirmed tracks (:mod:`engine.confirm`) vote; the others are voted and reported but
+Only confirmed tracks (:mod:`engine.judge.confirm`) vote; the others are voted and reported but
 never decide the stream. Weighting (``none``, ``weight``, ``gate``): each crop's p_fake counts
-with weight 1, with its quality (:mod:`engine.quality`), or only when its quality reaches
+with weight 1, with its quality (:mod:`engine.judge.quality`), or only when its quality reaches
 ``gate``.
 
 The judge is pure bookkeeping (no images): the scheduler feeds it live, and the video
@@ -31,9 +31,9 @@ import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from engine.records import VerdictEvent
-from engine.verdicts import FAKE, REAL, UNCERTAIN
-from engine.vote import VoteConfig, Voter
+from engine.judge.records import VerdictEvent
+from engine.judge.verdicts import FAKE, REAL, UNCERTAIN
+from engine.judge.vote import VoteConfig, Voter
 
 STREAM_RULES = ("any-track", "majority-of-tracks", "frame-max")
 WEIGHTINGS = ("none", "weight", "gate")
@@ -154,7 +154,7 @@ class StreamJudge:
              quality: float = 1.0, span_s: float | None = None) -> list[VerdictEvent]:
         """One classified crop (in classification order). Returns the verdict changes.
 
-        ``span_s``: the media time the crop stands for (see :mod:`engine.vote`; None = one
+        ``span_s``: the media time the crop stands for (see :mod:`engine.judge.vote`; None = one
         reference frame).
         """
         events: list[VerdictEvent] = []

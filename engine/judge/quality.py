@@ -3,7 +3,7 @@
 A crop carries a :class:`CropQuality`: the face's side in native pixels, its sharpness, how
 frontal it is (from the detector's five landmarks), the detector score, and whether the
 landmarks look like a face at all. :func:`landmark_check` is shared with track confirmation
-(:mod:`engine.confirm`), so "a plausible face" means one thing.
+(:mod:`engine.judge.confirm`), so "a plausible face" means one thing.
 
 ``value`` folds the four continuous facts into one number in [0, 1] (the product of four
 ramps, so any one bad fact pulls it down); the voters can weight a crop's p_fake by it or drop

@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.records import VerdictEvent  # noqa: F401 - its home is engine.records; re-exported
-from engine.verdicts import FAKE, REAL, UNCERTAIN  # the one vocabulary, re-exported
+from engine.judge.records import VerdictEvent  # noqa: F401 - its home is engine.judge.records; re-exported
+from engine.judge.verdicts import FAKE, REAL, UNCERTAIN  # the one vocabulary, re-exported
 
 RULES = ("mean", "majority", "confident")
 

@@ -1,4 +1,4 @@
-"""The output records of a run, at the bottom of the runtime beside :mod:`engine.verdicts`.
+"""The output records of a run, at the bottom of the runtime beside :mod:`engine.judge.verdicts`.
 
 A verdict event (:class:`VerdictEvent`), what an annotated frame shows (:class:`FrameView`,
 :class:`TrackView`) and what a run reports (:class:`StreamSummary`, :class:`RunSummary`) are
@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from engine.judge.verdicts import NO_DECISION, OUTCOME_EXIT, OUTCOME_ORDER, UNCERTAIN
 from engine.timing import StageStats
-from engine.verdicts import NO_DECISION, OUTCOME_EXIT, OUTCOME_ORDER, UNCERTAIN
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class StreamSummary:
         reconnects, errors, last_error: from the source.
         last_t: media time of the last processed frame, seconds.
         outcome: "real", "fake", "no_decision" or "error".
-        stream_rule: how tracks make the stream verdict (see :mod:`engine.stream_vote`).
+        stream_rule: how tracks make the stream verdict (see :mod:`engine.judge.stream_vote`).
         tracks_decided: confirmed tracks with a verdict; tracks_fake: of those, fake.
         tracks_unconfirmed: tracks that never got confirmed (reported, never voting).
         reason: why the outcome is "no_decision" ("" otherwise).

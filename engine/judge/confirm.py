@@ -11,7 +11,7 @@ Checks on one detection (:func:`check_detection`):
 
 * detector score >= ``min_score`` (O-Net's face probability);
 * face side >= ``min_side`` native pixels;
-* plausible landmark geometry (:func:`engine.quality.landmark_check`: eyes above nose above
+* plausible landmark geometry (:func:`engine.judge.quality.landmark_check`: eyes above nose above
   mouth, sane inter-ocular distance for the box), unless ``landmarks`` is off.
 
 Once confirmed, a track stays confirmed: a real face turning away for a moment is still a real
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.quality import landmark_check
+from engine.judge.quality import landmark_check
 
 
 @dataclass(frozen=True)

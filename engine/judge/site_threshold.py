@@ -6,7 +6,7 @@ under a budget, with a one-sided Clopper-Pearson upper confidence bound.
 lowest threshold whose false-alarm rate is, with the stated confidence, at most the budget.
 
 Units: a *track* (default) raises an alarm when its sliding-window vote turns fake, exactly
-as the engine decides it (each track's crops are replayed through :class:`engine.vote.Voter`
+as the engine decides it (each track's crops are replayed through :class:`engine.judge.vote.Voter`
 at candidate thresholds); a *face* is one classified crop, an alarm when its p_fake reaches the
 threshold. Either way each unit has a critical score: the highest threshold at which it still
 alarms, so that "alarms at t" is "critical >= t".
@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from engine.judge.stream_vote import StreamJudge
+from engine.judge.verdicts import FAKE
+from engine.judge.vote import VoteConfig, Voter
 from engine.sinks.base import Sink
-from engine.stream_vote import StreamJudge
-from engine.verdicts import FAKE
-from engine.vote import VoteConfig, Voter
 
 UNITS = ("track", "face")
 STEP = 1e-4  # thresholds are written with 4 decimals
