@@ -14,8 +14,13 @@ import sys
 
 import typer
 
+try:  # typer >= 0.22 carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # older typer runs on the click package
+    from click import exceptions as click_exceptions
+
 from engine import __version__
-from engine.errors import EXIT_RUNTIME_ERROR, DeepscreenError
+from engine.errors import EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, DeepscreenError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "deepscreen_cli.doctor_cmd",
@@ -82,10 +87,42 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def usage_error_line(exc: click_exceptions.UsageError) -> str:
+    """One line for a usage error of the parser (bad or out-of-range value, unknown option,
+    missing argument), in the form of our own :class:`~engine.errors.UsageError`.
+
+    Click's own messages can span lines (a range, a list of choices); they are joined, since
+    scripts and log collectors read one line per error. The hint names the command's ``--help``.
+    """
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    if exc.ctx is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return f"error: {message}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the CLI and turn user-facing errors into one line + exit code."""
+    """Console entry point: run the CLI and turn user-facing errors into one line + exit code.
+
+    The parser runs outside click's standalone mode so that its usage errors reach us instead
+    of being drawn as a multi-line box; ``--help``, ``--version`` and every ``typer.Exit`` come
+    back as an exit code (no command returns anything else: each ends by raising ``Exit``).
+    """
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:  # bare `deepscreen`: the help, as before
+        if exc.format_message():  # with rich, making the error already printed the help
+            exc.show()
+        sys.exit(exc.exit_code)
+    except click_exceptions.UsageError as exc:
+        typer.secho(usage_error_line(exc), err=True, fg=typer.colors.RED)
+        sys.exit(EXIT_USAGE_ERROR)
+    except typer.Abort:  # an interrupted prompt
+        typer.secho("aborted", err=True)
+        sys.exit(EXIT_RUNTIME_ERROR)
+    except click_exceptions.ClickException as exc:  # e.g. a click.File that cannot be opened
+        typer.secho(f"error: {' '.join(exc.format_message().split())}", err=True,
+                    fg=typer.colors.RED)
+        sys.exit(exc.exit_code)
     except DeepscreenError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(exc.exit_code)
@@ -101,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             fg=typer.colors.RED,
         )
         sys.exit(EXIT_RUNTIME_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
