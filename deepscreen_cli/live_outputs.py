@@ -64,10 +64,12 @@ def check_metrics_bind(host: str, port: int, public: bool) -> None:
 
 
 def start_server(metrics, pipeline, outputs: LiveOutputs, host: str, port: int,
-                 web_hosts: list[str] | None = None):
+                 web_hosts: list[str] | None = None, faults=None):
     """Serve /metrics, /healthz, /readyz (and the page) for a built pipeline.
 
     The token of $DEEPSCREEN_WEB_TOKEN (or ``_FILE``), when set, guards /metrics and the page.
+    ``faults`` (the run's :class:`~engine.sinks.guard.OutputFaults`) adds the outputs lost
+    mid-run to /healthz, which then says degraded.
 
     Raises:
         UsageError: the address cannot be bound (the sources and alerts are stopped first).
@@ -76,7 +78,8 @@ def start_server(metrics, pipeline, outputs: LiveOutputs, host: str, port: int,
     from engine.metrics import MetricsServer
 
     try:
-        server = MetricsServer(metrics.registry, pipeline.health, host, port,
+        health = faults.health(pipeline.health) if faults is not None else pipeline.health
+        server = MetricsServer(metrics.registry, health, host, port,
                                routes=outputs.routes, allowed_hosts=web_hosts or (),
                                token=secret(WEB_TOKEN)).start()
     except OSError as exc:

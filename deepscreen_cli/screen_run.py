@@ -23,6 +23,7 @@ from deepscreen_cli.live_outputs import build_live_outputs, check_metrics_bind, 
 from engine.config import ScreenFile, apply_flags, load_screen_file
 from engine.config.build import classifier_spec, pipeline_config, source_options
 from engine.errors import UsageError
+from engine.sinks.guard import OutputFaults
 
 log = logging.getLogger("deepscreen_cli.screen")
 
@@ -90,9 +91,9 @@ def _install_signal_handlers(stop: threading.Event) -> dict:
     return previous
 
 
-def _file_sinks(screen: ScreenFile, registry) -> list:
-    """The run-wide file outputs, then each stream's own (seeing that stream only)."""
-    from engine.sinks.guard import OutputFaults
+def _file_sinks(screen: ScreenFile, registry) -> tuple[list, OutputFaults]:
+    """The run-wide file outputs, then each stream's own (seeing that stream only), and the
+    record of the outputs they lose (for /healthz)."""
     from engine.sinks.select import StreamOnly
 
     out, faults = screen.outputs, OutputFaults(registry)
@@ -110,7 +111,7 @@ def _file_sinks(screen: ScreenFile, registry) -> list:
             retain=out.retain if own.events else None,
             retain_size=out.retain_size if own.events else None,
             where=f"streams.{name}.outputs.", faults=faults)]
-    return sinks
+    return sinks, faults
 
 
 def _console_sinks(screen: ScreenFile) -> list:
@@ -160,7 +161,7 @@ def run_screen(run: ScreenRun):
     stop = threading.Event()
     metrics = PipelineMetrics() if metrics_port or s.web.bind else None
     registry = metrics.registry if metrics is not None else None
-    files = _file_sinks(s, registry)
+    files, faults = _file_sinks(s, registry)
     a = s.alerts
     outputs = build_live_outputs(
         web=s.web.bind, web_public=s.web.public, mqtt=a.mqtt, webhook=a.webhook,
@@ -185,7 +186,7 @@ def run_screen(run: ScreenRun):
     server = None
     if metrics is not None:
         server = start_server(metrics, pipeline, outputs, metrics_host, metrics_port,
-                              s.web.hosts)
+                              s.web.hosts, faults=faults)
     previous = _install_signal_handlers(stop)
     try:
         return pipeline.run()

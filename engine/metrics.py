@@ -196,8 +196,10 @@ class MetricsServer:
     """Serve ``/metrics``, ``/healthz`` and ``/readyz`` (and the page's routes) from a thread.
 
     ``/healthz`` (liveness) answers 200 while the pipeline runs: ``"status": "ok"``, or
-    ``"degraded"`` with the names of the streams that are reconnecting or failed (one dead
-    camera must not make an orchestrator restart the worker), and 503 ``"down"`` once it has
+    ``"degraded"`` with the names of the streams that are reconnecting or failed and of the
+    outputs given up after a failed write (``details["lost_outputs"]``, see
+    :meth:`engine.sinks.guard.OutputFaults.health`; one dead camera or one full disk must not
+    make an orchestrator restart the worker), and 503 ``"down"`` once it has
     stopped or failed. ``/readyz`` answers 503 while degraded too. Those two and ``/metrics``
     answer any Host header (probes and scrapers use the pod IP or a service name); the page's
     routes only a Host that :func:`engine.httpd.host_allowed` accepts (DNS rebinding). With a
@@ -207,7 +209,8 @@ class MetricsServer:
     Args:
         registry: what ``/metrics`` renders.
         health: returns (healthy, details) for ``/healthz``; ``details["streams"]`` maps
-            stream names to source states.
+            stream names to source states, ``details["lost_outputs"]`` (optional) the outputs
+            given up to their one-line reports.
         host: bind address; 127.0.0.1 keeps it off the network.
         port: TCP port; 0 asks the OS for a free one (see :attr:`port`).
         routes: serves any other GET path: called with the request handler and the path,
@@ -266,6 +269,7 @@ class MetricsServer:
         ok, details = self.health()
         streams = details.get("streams", {})
         troubled = sorted(n for n, state in streams.items() if state in DEGRADED_STATES)
+        troubled += sorted(details.get("lost_outputs", {}))  # outputs given up mid-run
         if not ok:
             return 503, {"status": "down", **details}, False
         if troubled:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from engine.judge.records import RunSummary, VerdictEvent
 from engine.sinks.base import FrameView, Sink
@@ -53,6 +54,28 @@ class OutputFaults:
             if self._counter is not None:
                 self._counter.inc(output=output)
         return message
+
+    def health(self, inner: Callable[[], tuple[bool, dict]]) -> Callable[[], tuple[bool, dict]]:
+        """``inner`` (the pipeline's health, for ``/healthz``) with the outputs lost so far.
+
+        Each lost output is added under ``details["lost_outputs"]`` (how the user named it ->
+        the one-line report), which makes ``/healthz`` degraded (see
+        :meth:`engine.metrics.MetricsServer.health_answer`): the run goes on, but an operator
+        must learn that its events or video are no longer written before the run ends.
+        Both are redacted, like every other text the server answers with.
+        """
+        from engine.sources.scrub import redact
+
+        def health() -> tuple[bool, dict]:
+            ok, details = inner()
+            with self._lock:
+                lost = dict(self.lost)
+            if lost:
+                details = {**details, "lost_outputs": {redact(output): redact(message)
+                                                       for output, message in lost.items()}}
+            return ok, details
+
+        return health
 
 
 class GuardedSink(Sink):

@@ -6,9 +6,14 @@ for the test (skipped where mounting needs privileges this machine does not give
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import stat
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +29,8 @@ from tests.faults.cli import (
     HOPPER,
     assert_clean,
     assert_one_error,
+    cli,
+    free_port,
     model_args,
     read_events,
     read_summary,
@@ -189,3 +196,52 @@ def test_special_files_stay_special(tmp_path, null_device) -> None:
     assert_clean(run, 2)
     assert_one_error(run, "--annotate", "not a regular file")
     assert stat.S_ISCHR(video.stat().st_mode)
+
+
+def test_lost_output_shows_in_healthz_while_the_run_goes_on(tmp_path) -> None:
+    """ENOSPC under ``--events`` mid-run: /healthz stays 200 but says ``degraded`` and names
+    the lost output with its reason, /readyz says 503, /metrics counts it, while the stream
+    keeps being screened; the run then ends with the summary complete."""
+    folder = _folder(tmp_path, 2)
+    summary, port = tmp_path / "summary.csv", free_port()
+    proc = subprocess.Popen(
+        cli(str(folder), *model_args(), "--loop", "--realtime", "--duration", "60",
+            "--events", "/dev/full", "--summary", str(summary), "--metrics-port", str(port),
+            "--quiet"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def get(path: str) -> tuple[int, dict | str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                code, body = r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            code, body = exc.code, exc.read().decode()
+        return code, (json.loads(body) if path != "/metrics" else body)
+
+    try:
+        health: dict = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                code, health = get("/healthz")
+            except OSError:  # not listening yet
+                code, health = 0, {}
+            if health.get("lost_outputs"):
+                break
+            time.sleep(0.3)
+        assert health.get("lost_outputs"), (health, proc.poll())
+        assert code == 200 and health["status"] == "degraded", health
+        assert health["degraded"] == ["--events /dev/full"], health
+        assert "No space left on device" in health["lost_outputs"]["--events /dev/full"]
+        assert health["streams"] == {folder.name: "streaming"}, health  # the stream goes on
+        assert get("/readyz")[0] == 503
+        _, text = get("/metrics")
+        assert 'deepscreen_output_failures_total{output="--events /dev/full"} 1' in text
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    (row,) = read_summary(summary)
+    assert proc.returncode == _verdict_or_error(row), (proc.returncode, err[-2000:])
+    assert "Traceback" not in err and int(row["processed"]) > 4
