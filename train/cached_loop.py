@@ -1,8 +1,9 @@
 """Training on cached stem outputs: a pretrained trunk fine-tuned at CPU speed.
 
-Same contract as :func:`train.loop.train` (seeded, resumable from ``last.pt``, best checkpoint
-by validation AUC, early stopping, ``log.csv``, ``result.json``), but each step reads a cached
-view (:mod:`train.view_cache`) instead of decoding, augmenting and running the frozen stem.
+The epochs run in :class:`train.epochs.Epochs`, as :func:`train.loop.train`'s do (seeded,
+resumable from ``last.pt``, best checkpoint by validation AUC, early stopping, ``log.csv``,
+``result.json``), but each step reads a cached view (:mod:`train.view_cache`) instead of
+decoding, augmenting and running the frozen stem.
 Each epoch draws ``cache.epoch_size`` views with source-balanced weights
 (:func:`train.registry.balanced_weights`; self-blended views count as their own source), so
 DFDC, eight times larger than any other source, does not drown the rest.
@@ -12,31 +13,20 @@ The result also holds per-source test metrics at the validation threshold.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import logging
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from train.checkpoint import load_checkpoint
-from train.config import TrainConfig, config_to_dict
+from train.config import TrainConfig
 from train.data import detect_faces
-from train.metrics import binary_metrics, eer_threshold, sigmoid
+from train.epochs import Epochs, build_model, start_run
+from train.metrics import binary_metrics, sigmoid
 from train.pairs import ViewIndex, pair_batch, pair_loss, twin_index
 from train.registry import Sample, balanced_weights, source_name, with_sbi_source
-from train.run_common import (
-    TrainResult,
-    close_epoch,
-    load_samples,
-    seed_everything,
-    weight_average,
-)
-from train.run_common import device_of as _device
-from train.run_common import lr_at as _lr_at
+from train.run_common import split_samples
 from train.source_eval import source_rows
 from train.view_cache import ViewCache, ViewPlan, build_cache, cache_key
 
@@ -160,31 +150,15 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
     import torch
 
     from train.models import config_to_dict as model_cfg_dict
-    from train.models import create_model, model_config
 
-    run = Path(cfg.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2))
-    torch.set_num_threads(cfg.optim.threads)
-    seed_everything(cfg.seed)
-    device = _device(cfg.optim.device)
-
-    samples = load_samples(cfg)
-    split = {k: [s for s in samples if s.split == k] for k in ("train", "val", "test")}
-    log.info("samples: %s", {k: len(v) for k, v in split.items()})
+    run, device = start_run(cfg)
+    samples, split = split_samples(cfg)
     twins = _twins(cfg.cache.pair_weight, split["train"])
     cache_root = Path(cfg.cache.dir or Path(cfg.data.cache_dir) / "views")
     faces = detect_faces([s.path for s in samples], Path(cfg.data.cache_dir) / "faces.npz",
                          cfg.contract.margin, cfg.data.min_face)
 
-    mcfg = model_config(cfg.model, {**cfg.model_config,
-                                    "spectrum_bins": cfg.contract.spectrum_bins})
-    model = create_model(cfg.model, model_cfg_dict(mcfg))
-    if not hasattr(model, "forward_cached"):
-        raise ValueError(f"model {cfg.model} has no frozen stem: set cache.views to 0")
-    if getattr(mcfg, "pretrained", None):
-        n = model.load_backbone(mcfg.pretrained)
-        log.info("initialised %d trunk tensors from %s", n, mcfg.pretrained)
+    model, mcfg = build_model(cfg, frozen_stem=True)
     stem, shape, stem_id = _stem_runner(model, cfg.contract, max(cfg.optim.threads, 1),
                                         cache_root)
     # A flip-TTA model is validated (threshold, best epoch) and tested as it will run: on each
@@ -218,40 +192,15 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
     epoch_size = cfg.cache.epoch_size or len(split["train"])
     bs = cfg.optim.batch_size
     steps_per_epoch = -(-epoch_size // bs)
-    total = steps_per_epoch * cfg.optim.epochs
-    warmup = int(cfg.optim.warmup_epochs * steps_per_epoch)
-
-    start, best_auc, best_epoch, bad = 0, -1.0, -1, 0
-    last_path, best_path = run / "last.pt", run / "best.pt"
-    state = None
-    if resume and last_path.is_file():
-        ckpt = load_checkpoint(last_path)
-        model.load_state_dict(ckpt["state_dict"])
-        state = ckpt["train_state"]
-        opt.load_state_dict(state["optimizer"])
-        start = int(ckpt["epoch"]) + 1
-        best_auc, best_epoch, bad = float(state["best_auc"]), int(state["best_epoch"]), int(
-            state["bad_epochs"])
-        log.info("resuming after epoch %d (best AUC %.4f)", start - 1, best_auc)
-    averaged = weight_average(model, cfg.optim.ema_decay, state)
-    log_file = run / "log.csv"
-    if start == 0 or not log_file.is_file():
-        with log_file.open("w", newline="") as fh:
-            csv.writer(fh).writerow(["epoch", "train_loss", "val_auc", "val_ap", "val_eer",
-                                     "val_acc", "threshold", "lr", "seconds"])
+    epochs = Epochs(cfg, run, model, model_cfg_dict(mcfg), opt, steps_per_epoch, resume,
+                    missing_ok=True)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     stem_all = train_cache.stem
     pairing = None if twins is None else (
         twins, ViewIndex.of(train_cache.sample, train_cache.sbi, len(split["train"])))
-    for epoch in range(start, cfg.optim.epochs):
-        if bad >= cfg.optim.patience:
-            log.info("early stop: no validation AUC gain for %d epochs", bad)
-            break
-        if stop_after is not None and epoch - start >= stop_after:
-            break
-        t0 = time.perf_counter()
+
+    def train_epoch(epoch: int) -> tuple[float, float]:
         rng = np.random.default_rng([cfg.seed, epoch, 31])
-        torch.manual_seed(cfg.seed * 1000 + epoch)
         drawn = rng.choice(len(train_cache), size=epoch_size, replace=True, p=probs)
         model.train()
         losses = []
@@ -266,9 +215,7 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
                 idx, pairs = idx[order], where[pairs]  # positions follow the sort
             else:
                 idx = np.sort(idx)  # sorted: sequential memmap reads
-            lr = _lr_at(epoch * steps_per_epoch + i, total, warmup, cfg.optim.lr)
-            for group in opt.param_groups:
-                group["lr"] = lr * group["scale"]
+            lr = epochs.step_lr(epoch, i)
             f = torch.from_numpy(np.asarray(stem_all[idx], np.float32))
             f = f.to(device).contiguous(memory_format=fmt)
             s = torch.from_numpy(np.array(train_cache.spectrum[idx])).to(device)
@@ -280,38 +227,24 @@ def train_cached(cfg: TrainConfig, resume: bool = False, stop_after: int | None 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if averaged is not None:
-                averaged.update(model)
+            epochs.after_step()
             losses.append(loss.item())
             if cfg.optim.progress and i % 50 == 0:
                 log.info("epoch %d step %d/%d loss %.4f", epoch, i, steps_per_epoch,
                          np.mean(losses[-50:]))
-        scored = averaged.model if averaged is not None else model
-        logits_val, y_val = _per_sample(_predict(scored, caches["val"], device), caches["val"])
-        p_val = sigmoid(logits_val)
-        _, thr = eer_threshold(y_val, p_val)
-        m = binary_metrics(y_val, p_val, thr)
-        secs = time.perf_counter() - t0
-        row = [epoch, float(np.mean(losses)), m.auc, m.ap, m.eer, m.accuracy, thr, lr, secs]
-        best_auc, best_epoch, bad = close_epoch(run, model, cfg.model, model_cfg_dict(mcfg),
-                                                cfg.contract, opt, row, m, thr,
-                                                (best_auc, best_epoch, bad), averaged)
-    return _finish(run, best_path, best_epoch, split["test"], caches["test"], device)
+        return float(np.mean(losses)), lr
 
+    def validate(scored) -> tuple[np.ndarray, np.ndarray]:
+        logits, labels = _per_sample(_predict(scored, caches["val"], device), caches["val"])
+        return labels, sigmoid(logits)
 
-def _finish(run: Path, best_path: Path, best_epoch: int, test: list[Sample],
-            test_cache: ViewCache, device) -> TrainResult:
-    """Score the test split with the best checkpoint at its validation threshold."""
-    from train.checkpoint import build_model_from_checkpoint
+    def score_test(best, threshold: float) -> tuple[dict, dict]:
+        test = split["test"]
+        logits, labels = _per_sample(_predict(best, caches["test"], device), caches["test"])
+        p = sigmoid(logits)
+        metrics = binary_metrics(labels, p, threshold).as_dict() if test else {}
+        rows = [asdict(r) for r in source_rows(test, p, "ours", threshold)] if test else []
+        return metrics, {"test_per_source": rows}
 
-    model, contract = build_model_from_checkpoint(best_path)
-    model.to(device)
-    logits, labels = _per_sample(_predict(model, test_cache, device), test_cache)
-    p = sigmoid(logits)
-    metrics = binary_metrics(labels, p, contract.threshold).as_dict() if test else {}
-    rows = [asdict(r) for r in source_rows(test, p, "ours", contract.threshold)] if test else []
-    val = load_checkpoint(best_path)["metrics"]
-    (run / "result.json").write_text(json.dumps(
-        {"best_epoch": best_epoch, "threshold": contract.threshold, "val": val, "test": metrics,
-         "test_per_source": rows}, indent=2))
-    return TrainResult(run, best_path, best_epoch, val, metrics)
+    epochs.run_epochs(train_epoch, validate, stop_after)
+    return epochs.finish(device, score_test)

@@ -1,31 +1,25 @@
-"""The training loop: seeded, resumable, best checkpoint by validation AUC, early stopping."""
+"""The on-the-fly training loop: each step decodes, augments and runs the whole model.
+
+Its epochs (seeding, resume, best checkpoint by validation AUC, early stopping) run in
+:class:`train.epochs.Epochs`, as the cached-view loop's do (:mod:`train.cached_loop`).
+"""
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from engine.errors import UsageError
-from train.checkpoint import load_checkpoint, load_user_weights
-from train.config import TrainConfig, config_to_dict
+from train.checkpoint import load_user_weights
+from train.config import TrainConfig
 from train.data import detect_faces
-from train.metrics import binary_metrics, eer_threshold, sigmoid
-from train.run_common import (
-    TrainResult,
-    close_epoch,
-    load_samples,
-    seed_everything,
-    weight_average,
-)
-from train.run_common import device_of as _device
-from train.run_common import lr_at as _lr_at
+from train.epochs import Epochs, build_model, start_run
+from train.metrics import binary_metrics, sigmoid
+from train.run_common import TrainResult, split_samples
 
 log = logging.getLogger(__name__)
 
@@ -61,32 +55,18 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
 
     from train.dataset import TrainDataset, clean_spectra, eval_arrays
     from train.models import config_to_dict as model_cfg_dict
-    from train.models import create_model, model_config
 
-    run = Path(cfg.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2))
-    torch.set_num_threads(cfg.optim.threads)
     cv2.setNumThreads(1)  # augmentation workers run in parallel already
     torch.use_deterministic_algorithms(True, warn_only=True)
-    seed_everything(cfg.seed)
-    device = _device(cfg.optim.device)
+    run, device = start_run(cfg)
     use_amp = cfg.optim.amp and device.type == "cuda"
 
-    samples = load_samples(cfg)
+    samples, by_split = split_samples(cfg)
     cache = Path(cfg.data.cache_dir)
     faces = detect_faces(
         [s.path for s in samples], cache / "faces.npz", cfg.contract.margin, cfg.data.min_face
     )
-    by_split = {k: [s for s in samples if s.split == k] for k in ("train", "val", "test")}
-    log.info("samples: %s", {k: len(v) for k, v in by_split.items()})
-
-    mcfg = model_config(cfg.model, {**cfg.model_config,
-                                    "spectrum_bins": cfg.contract.spectrum_bins})
-    model = create_model(cfg.model, model_cfg_dict(mcfg))
-    if getattr(mcfg, "pretrained", None):  # as the cached loop does (train.cached_loop)
-        n = model.load_backbone(mcfg.pretrained)
-        log.info("initialised %d trunk tensors from %s", n, mcfg.pretrained)
+    model, mcfg = build_model(cfg)
     model.to(device)
     if cfg.weights:
         loaded = load_user_weights(model, cfg.weights)
@@ -106,38 +86,12 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
     opt = torch.optim.AdamW(_param_groups(model, cfg.optim.body_lr_scale), lr=cfg.optim.lr,
                             weight_decay=cfg.optim.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    steps_per_epoch = math.ceil(len(dataset) / cfg.optim.batch_size)
-    total_steps = steps_per_epoch * cfg.optim.epochs
-    warmup = int(cfg.optim.warmup_epochs * steps_per_epoch)
-
-    start_epoch, best_auc, best_epoch, bad_epochs = 0, -1.0, -1, 0
-    last_path, best_path = run / "last.pt", run / "best.pt"
-    if resume:
-        ckpt = load_checkpoint(last_path)
-        model.load_state_dict(ckpt["state_dict"])
-        state = ckpt["train_state"]
-        opt.load_state_dict(state["optimizer"])
-        start_epoch = int(ckpt["epoch"]) + 1
-        best_auc, best_epoch = float(state["best_auc"]), int(state["best_epoch"])
-        bad_epochs = int(state["bad_epochs"])
-        log.info("resuming after epoch %d (best AUC %.4f)", start_epoch - 1, best_auc)
-    averaged = weight_average(model, cfg.optim.ema_decay, state if resume else None)
-
+    epochs = Epochs(cfg, run, model, model_cfg_dict(mcfg), opt,
+                    math.ceil(len(dataset) / cfg.optim.batch_size), resume)
     writer = _tensorboard(run) if cfg.optim.tensorboard else None
-    log_file = run / "log.csv"
-    if not resume or not log_file.is_file():
-        with log_file.open("w", newline="") as fh:
-            csv.writer(fh).writerow(["epoch", "train_loss", "val_auc", "val_ap", "val_eer",
-                                     "val_acc", "threshold", "lr", "seconds"])
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    for epoch in range(start_epoch, cfg.optim.epochs):
-        if bad_epochs >= cfg.optim.patience:
-            log.info("early stop: no validation AUC gain for %d epochs", bad_epochs)
-            break
-        if stop_after is not None and epoch - start_epoch >= stop_after:
-            break
-        t0 = time.perf_counter()
-        torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks: same per epoch on resume
+
+    def train_epoch(epoch: int) -> tuple[float, float]:
         dataset.set_epoch(epoch)
         if cfg.data.sample_power > 0:
             dataset.set_draws(balanced_draws(dataset, cfg.data.sample_power,
@@ -152,10 +106,7 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
         losses = []
         bar = _progress(loader, f"epoch {epoch + 1}/{cfg.optim.epochs}", cfg.optim.progress)
         for i, (xb, sb, yb) in enumerate(bar):
-            step = epoch * steps_per_epoch + i
-            lr = _lr_at(step, total_steps, warmup, cfg.optim.lr)
-            for group in opt.param_groups:
-                group["lr"] = lr * group.get("scale", 1.0)  # absent in older checkpoints
+            lr = epochs.step_lr(epoch, i)
             xb, sb, yb = xb.to(device), sb.to(device), yb.to(device)
             with torch.autocast(device.type, enabled=use_amp):
                 loss = loss_fn(model(xb, sb)[:, 0].float(), yb)
@@ -163,27 +114,30 @@ def train(cfg: TrainConfig, resume: bool = False, stop_after: int | None = None)
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
-            if averaged is not None:
-                averaged.update(model)
+            epochs.after_step()
             losses.append(loss.item())
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        scored = averaged.model if averaged is not None else model
-        p_val = sigmoid(predict_arrays(scored, x_val, s_val, device))
-        _, thr = eer_threshold(y_val, p_val)
-        m = binary_metrics(y_val, p_val, thr)
-        secs = time.perf_counter() - t0
-        row = [epoch, np.mean(losses), m.auc, m.ap, m.eer, m.accuracy, thr, lr, secs]
-        if writer:
-            for name, value in zip(["loss", "val_auc", "val_ap", "val_eer"], row[1:5],
-                                   strict=True):
-                writer.add_scalar(name, float(value), epoch)
-        best_auc, best_epoch, bad_epochs = close_epoch(
-            run, model, cfg.model, model_cfg_dict(mcfg), cfg.contract, opt, row, m, thr,
-            (best_auc, best_epoch, bad_epochs), averaged)
+        return float(np.mean(losses)), lr
+
+    def validate(scored) -> tuple[np.ndarray, np.ndarray]:
+        return y_val, sigmoid(predict_arrays(scored, x_val, s_val, device))
+
+    def tensorboard_row(row: list) -> None:
+        for name, value in zip(["loss", "val_auc", "val_ap", "val_eer"], row[1:5], strict=True):
+            writer.add_scalar(name, float(value), row[0])
+
+    def score_test(best, threshold: float) -> tuple[dict, dict]:
+        if not by_split["test"]:
+            return {}, {}
+        x, s, y = eval_arrays(by_split["test"], faces, cfg.contract, cache)
+        p = sigmoid(predict_arrays(best, x, s, device))
+        return binary_metrics(y, p, threshold).as_dict(), {}
+
+    epochs.run_epochs(train_epoch, validate, stop_after, tensorboard_row if writer else None)
     if writer:
         writer.close()
-    return _finish(run, best_path, best_epoch, by_split, faces, cfg, device)
+    return epochs.finish(device, score_test)
 
 
 def _param_groups(model, body_lr_scale: float) -> list[dict]:
@@ -216,25 +170,6 @@ def balanced_draws(dataset, power: float, n: int, seed: int, epoch: int) -> np.n
     w = np.asarray(balanced_weights(pseudo, power), np.float64)
     rng = np.random.default_rng([seed, epoch, 104729])
     return rng.choice(len(pseudo), size=n, replace=True, p=w / w.sum())
-
-
-def _finish(run, best_path, best_epoch, by_split, faces, cfg, device) -> TrainResult:
-    """Score the held-out test split with the best checkpoint at its validation threshold."""
-    from train.checkpoint import build_model_from_checkpoint
-    from train.dataset import eval_arrays
-
-    model, contract = build_model_from_checkpoint(best_path)
-    model.to(device)
-    test = {}
-    if by_split["test"]:
-        x, s, y = eval_arrays(by_split["test"], faces, cfg.contract, Path(cfg.data.cache_dir))
-        p = sigmoid(predict_arrays(model, x, s, device))
-        test = binary_metrics(y, p, contract.threshold).as_dict()
-    val = load_checkpoint(best_path)["metrics"]
-    (run / "result.json").write_text(json.dumps(
-        {"best_epoch": best_epoch, "threshold": contract.threshold, "val": val, "test": test},
-        indent=2))
-    return TrainResult(run, best_path, best_epoch, val, test)
 
 
 def _worker_init(_worker_id: int) -> None:

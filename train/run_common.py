@@ -1,22 +1,21 @@
-"""What both training loops share: the run result, sample loading, seeding, schedule, device.
+"""What both training loops share below the epoch runner: the run result, sample loading,
+seeding, schedule, device.
 
-:mod:`train.loop` (on-the-fly augmentation) and :mod:`train.cached_loop` (cached frozen-stem
-views) both build on this; it imports neither, so they never import each other.
+:mod:`train.loop` (on-the-fly augmentation), :mod:`train.cached_loop` (cached frozen-stem
+views) and their epoch runner :mod:`train.epochs` build on this; it imports none of them.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.errors import UsageError
-from train.checkpoint import save_checkpoint
 from train.config import TrainConfig
 from train.data import Sample, read_manifest
 
@@ -70,22 +69,12 @@ def load_samples(cfg: TrainConfig) -> list[Sample]:
     return samples
 
 
-def weight_average(model, decay: float, resumed_state: dict | None):
-    """The run's :class:`train.weight_average.WeightAverage` (None when ``decay`` is 0).
-
-    ``resumed_state`` is the ``train_state`` of the ``last.pt`` being resumed, if any.
-    """
-    if decay <= 0:
-        return None
-    from train.weight_average import WeightAverage
-
-    averaged = WeightAverage(model, decay)
-    if resumed_state is not None:
-        if "weight_average" not in resumed_state:
-            raise UsageError("optim.ema_decay is set but the run being resumed did not average "
-                             "its weights: resume with the same config")
-        averaged.load_state_dict(resumed_state["weight_average"])
-    return averaged
+def split_samples(cfg: TrainConfig) -> tuple[list[Sample], dict[str, list[Sample]]]:
+    """:func:`load_samples`, and the same samples by split (train, val, test), logged."""
+    samples = load_samples(cfg)
+    by_split = {k: [s for s in samples if s.split == k] for k in ("train", "val", "test")}
+    logging.getLogger(__name__).info("samples: %s", {k: len(v) for k, v in by_split.items()})
+    return samples, by_split
 
 
 def seed_everything(seed: int) -> None:
@@ -111,52 +100,3 @@ def device_of(name: str):
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError("device cuda requested but no CUDA GPU is available")
     return torch.device(name)
-
-
-def close_epoch(
-    run: Path,
-    model,
-    model_name: str,
-    model_cfg: dict,
-    contract,
-    optimizer,
-    row: list,
-    val_metrics,
-    threshold: float,
-    progress: tuple[float, int, int],
-    averaged=None,
-) -> tuple[float, int, int]:
-    """End-of-epoch bookkeeping shared by both loops: log row, best and resumable checkpoints.
-
-    Args:
-        row: (epoch, loss, auc, ap, eer, accuracy, threshold, lr, seconds) for ``log.csv``.
-        val_metrics: the epoch's validation :class:`train.metrics.BinaryMetrics`.
-        progress: (best AUC, best epoch, epochs without improvement) before this epoch.
-        averaged: a :class:`train.weight_average.WeightAverage` when the run averages its
-            weights: the validation scored its weights, so ``best.pt`` holds them, and
-            ``last.pt`` holds the trained weights plus the average's state (to resume both).
-
-    Returns:
-        The updated progress.
-    """
-    epoch = int(row[0])
-    with (run / "log.csv").open("a", newline="") as fh:
-        csv.writer(fh).writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
-    logging.getLogger("train").info("epoch %d loss %.4f val AUC %.4f EER %.4f (%.0fs)", epoch,
-                                    row[1], val_metrics.auc, val_metrics.eer, row[-1])
-    contract = replace(contract, threshold=float(threshold))
-    metrics = {f"val_{k}": v for k, v in val_metrics.as_dict().items()}
-    best_auc, best_epoch, bad = progress
-    if val_metrics.auc > best_auc:
-        best_auc, best_epoch, bad = val_metrics.auc, epoch, 0
-        scored = averaged.model if averaged is not None else model
-        save_checkpoint(run / "best.pt", scored, model_name, model_cfg, contract, metrics, epoch)
-    else:
-        bad += 1
-    state = {"optimizer": optimizer.state_dict(), "best_auc": best_auc,
-             "best_epoch": best_epoch, "bad_epochs": bad}
-    if averaged is not None:
-        state["weight_average"] = averaged.state_dict()
-    save_checkpoint(run / "last.pt", model, model_name, model_cfg, contract, metrics, epoch,
-                    train_state=state)
-    return best_auc, best_epoch, bad
