@@ -23,6 +23,23 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "deepscreen_cli.app", "screen", *args]
 
 
+def start_until_event(*args: str, events: Path, wait_s: float = 60) -> subprocess.Popen:
+    """Start `deepscreen screen ARGS` and return once ``events`` holds a line.
+
+    The process must still be running then (a signal sent to it lands mid-run); stdout and
+    stderr are pipes, unbuffered, for ``communicate``.
+    """
+    proc = subprocess.Popen(cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if events.exists() and events.read_text().strip():
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
 @dataclass
 class Run:
     """One finished CLI run: exit code, outputs, and its peak memory (from wait4)."""

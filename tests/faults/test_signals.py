@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import time
 
 import pytest
 
-from tests.faults.cli import ASTRONAUT, HOPPER, cli, model_args, read_events, read_summary
+from tests.faults.cli import (
+    ASTRONAUT,
+    HOPPER,
+    model_args,
+    read_events,
+    read_summary,
+    start_until_event,
+)
 
 CODES = {"real": 0, "fake": 3, "no_decision": 4, "error": 1}
 
@@ -21,17 +25,8 @@ def _start(tmp_path):
         (folder / src.name).symlink_to(src)
     events, summary = tmp_path / "events.jsonl", tmp_path / "summary.csv"
     # --loop --realtime: an endless 25 frames/s source, like a camera that never ends.
-    proc = subprocess.Popen(
-        cli(str(folder), *model_args(), "--loop", "--realtime", "--events", str(events),
-            "--summary", str(summary), "--quiet"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if events.exists() and events.read_text().strip():
-            break
-        time.sleep(0.1)
-    assert proc.poll() is None, proc.communicate()
+    proc = start_until_event(str(folder), *model_args(), "--loop", "--realtime", "--events",
+                             str(events), "--summary", str(summary), "--quiet", events=events)
     return proc, events, summary
 
 

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import cv2
 import pytest
 from shared_data import shared_path
 from skimage import data
 
+from tests.faults.cli import cli, read_summary, start_until_event
 from tests.pipeline.shipped import shipped_model
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "deepscreen_cli.app", "screen", *args]
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cli(*args), capture_output=True, text=True, timeout=timeout)
-
-
-def read_summary(path: Path) -> list[dict]:
-    rows = list(csv.DictReader(path.open()))
-    for r in rows:
-        assert int(r["read"]) == int(r["processed"]) + int(r["dropped"]), r
-    return rows
 
 
 def test_missing_source_is_a_usage_error(tmp_path) -> None:
@@ -75,20 +60,10 @@ def test_signal_mid_run_writes_final_verdicts_and_summary(tmp_path, sig) -> None
     model = shipped_model()
     clip = shared_path("videos", "ffpp-c23", "real", "519.mp4")  # 30 s at --realtime
     events, summary = tmp_path / "events.jsonl", tmp_path / "summary.csv"
-    proc = subprocess.Popen(
-        cli(str(clip), "--model", str(model), "--realtime", "--events", str(events),
-            "--summary", str(summary), "--quiet"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    # Wait for the first decided verdict, then interrupt.
+    proc = start_until_event(str(clip), "--model", str(model), "--realtime", "--events",
+                             str(events), "--summary", str(summary), "--quiet", events=events)
     try:
-        # Wait for the first decided verdict, then interrupt.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if events.exists() and events.read_text().strip():
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, proc.communicate()
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     finally:
