@@ -1,6 +1,6 @@
 """Peak memory of INT8 min-max calibration for one batch size (why ArrayReader batches are small).
 
-Runs ``calibration.quantize.calibrate`` on ``--samples`` random crops in batches of ``--batch``
+Runs ``calibration.ranges.calibrate`` on ``--samples`` random crops in batches of ``--batch``
 and prints the process's peak RSS and the time. Random inputs are enough: memory and time do not
 depend on the pixel values. Run one batch size per process (peak RSS never goes down):
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.quantize import ArrayReader, calibrate
+from calibration.ranges import ArrayReader, calibrate
 from engine.backends.ort import OrtBackend
 
 

@@ -138,7 +138,7 @@ def export_int8_cmd(
 ) -> None:
     """Calibrate and quantize to INT8 Q/DQ (TensorRT-ready), gated on validation AUC."""
     from calibration.faces import DEFAULT_FACES
-    from calibration.gate import export_int8
+    from export.int8 import export_int8
 
     _need(model, "ONNX model")
     roots = data or ([DEFAULT_FACES] if DEFAULT_FACES.is_dir() else [])

@@ -3,7 +3,7 @@
 TensorRT 11 removed the INT8 calibrators and the FP16/INT8 builder flags, and TensorRT 10
 already supports the same path: the network is created STRONGLY_TYPED, so every tensor keeps
 the type it has in the ONNX. FP16 therefore means an FP16 ONNX (:mod:`export.fp16`) and INT8
-means a Q/DQ ONNX (:mod:`calibration.gate`); ``--precision`` selects or produces that ONNX and
+means a Q/DQ ONNX (:mod:`export.int8`); ``--precision`` selects or produces that ONNX and
 records it in the manifest. The build uses ``parse_from_file`` (with the parser's errors
 reported node by node), a persistent timing cache, one optimization profile over the batch
 axis, an ``IProgressMonitor`` driving a progress bar, and ``build_serialized_network``.

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from calibration.faces import find_labelled
-from calibration.quantize import ArrayReader, check_tensorrt_qdq, quantize_int8
+from calibration.ranges import ArrayReader
 from calibration.splits import calibration_sample, validation_sample
 from engine.backends import load_backend
 from engine.errors import ModelError
+from export.quantize import check_tensorrt_qdq, quantize_int8
 from tests.conftest import shared_path
 from tests.export.seeded_model import CONTRACT, SHIPPED, seeded_classifier
 
@@ -26,7 +27,7 @@ def faces():
 def ranges_dir(faces, tmp_path_factory) -> Path:
     """Calibration ranges of every method, computed once (512 histogram bins instead of 2048:
     entropy's KL search grows with the bin count and this is about behaviour, not quality)."""
-    from calibration.quantize import calibrate
+    from calibration.ranges import calibrate
 
     _, fp32 = seeded_classifier()
     calib = calibration_sample(faces, CONTRACT, n=32, detect=False)
@@ -59,7 +60,7 @@ def test_each_method_writes_symmetric_per_channel_qdq(
 
 
 def test_gate_passes_then_rerun_is_cached(faces, tmp_path: Path) -> None:
-    from calibration.gate import export_int8
+    from export.int8 import export_int8
 
     _, fp32 = seeded_classifier()
     data = [shared_path("faces", "ffhq-vs-stylegan1")]
@@ -76,7 +77,7 @@ def test_gate_passes_then_rerun_is_cached(faces, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_gate_failure_reports_sensitivity(tmp_path: Path) -> None:
-    from calibration.gate import export_int8
+    from export.int8 import export_int8
 
     _, fp32 = seeded_classifier()
     data = [shared_path("faces", "ffhq-vs-stylegan1")]
@@ -93,7 +94,7 @@ def test_gate_failure_reports_sensitivity(tmp_path: Path) -> None:
 def test_shipped_classifier_passes_the_int8_gate(tmp_path: Path) -> None:
     if not SHIPPED.is_file():
         pytest.skip("no trained classifier shipped yet (engine/models/classifier.onnx)")
-    from calibration.gate import MAX_AUC_DROP, export_int8
+    from export.int8 import MAX_AUC_DROP, export_int8
 
     data = [shared_path("faces", "ffhq-vs-stylegan1")]
     report = export_int8(SHIPPED, tmp_path / "c.int8.onnx", data, calibration_n=256,
@@ -121,7 +122,7 @@ def test_minmax_ranges_do_not_depend_on_the_batching(faces, tmp_path: Path) -> N
     """Calibration runs in small batches to bound memory; the ranges must be the same."""
     import json
 
-    from calibration.quantize import calibrate
+    from calibration.ranges import calibrate
 
     _, fp32 = seeded_classifier()
     calib = calibration_sample(faces, CONTRACT, n=24, detect=False)

@@ -21,9 +21,10 @@ MODELS = Path(__file__).resolve().parents[2] / "engine" / "models"
 def produced(tmp_path_factory) -> dict[str, Path]:
     """Every graph this project writes: classifier FP32/FP16/INT8 and the MTCNN nets."""
     from calibration.faces import parity_crops, prepare_images
-    from calibration.quantize import ArrayReader, quantize_int8
+    from calibration.ranges import ArrayReader
     from engine.backends.ort import OrtBackend
     from export.fp16 import convert_to_fp16
+    from export.quantize import quantize_int8
 
     out = tmp_path_factory.mktemp("graphs")
     _, fp32 = seeded_classifier()
@@ -63,7 +64,7 @@ def test_every_produced_graph_is_tensorrt_ready(produced: dict[str, Path]) -> No
 
 
 def test_int8_graph_has_tensorrt_qdq_and_fp16_keeps_float_io(produced) -> None:
-    from calibration.quantize import check_tensorrt_qdq
+    from export.quantize import check_tensorrt_qdq
     from export.trt_build import onnx_precision
 
     assert check_tensorrt_qdq(produced["classifier-int8"])["per_channel"] > 0
