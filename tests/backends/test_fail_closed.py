@@ -14,30 +14,12 @@ from engine.backends.ort import OrtBackend
 from engine.errors import ModelError
 from engine.paths import ASSETS_DIR
 from engine.preprocess import InputContract
+from tests.backends.tiny_classifier import write_pooled_model
 
 
 def _constant_model(path: Path, value: float, contract: InputContract) -> Path:
     """A graph with the classifier's interface whose logit is ``value`` * pooled pixels."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    s, bins = contract.input_size, contract.spectrum_bins
-    graph = helper.make_graph(
-        [helper.make_node("GlobalAveragePool", ["crops"], ["pooled"]),
-         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
-         helper.make_node("Gemm", ["flat", "W"], ["logit"])],
-        "constant",
-        [helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["batch", 3, s, s]),
-         helper.make_tensor_value_info("spectrum", TensorProto.FLOAT, ["batch", bins])],
-        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch", 1])],
-        initializer=[numpy_helper.from_array(np.full((3, 1), value, np.float32), "W")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    for key, val in contract.to_metadata().items():
-        model.metadata_props.add(key=key, value=val)
-    onnx.save(model, str(path))
-    return path
+    return write_pooled_model(path, np.full((3, 1), value, np.float32), contract, "constant")
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])

@@ -15,7 +15,11 @@ from engine.errors import ModelError
 from engine.paths import DEFAULT_CLASSIFIER
 from engine.preprocess import InputContract
 from export.onnx_export import write_metadata
-from tests.backends.tiny_classifier import TINY_CONTRACT, write_tiny_classifier
+from tests.backends.tiny_classifier import (
+    TINY_CONTRACT,
+    write_pooled_model,
+    write_tiny_classifier,
+)
 
 
 def _set_meta(path: Path, **props: str) -> None:
@@ -85,24 +89,7 @@ def test_wrong_input_size_is_rejected_at_load(tmp_path: Path) -> None:
 
 
 def test_wrong_output_shape_is_rejected_at_load(tmp_path: Path) -> None:
-    from onnx import TensorProto, helper, numpy_helper
-
-    s, bins = TINY_CONTRACT.input_size, TINY_CONTRACT.spectrum_bins
-    graph = helper.make_graph(
-        [helper.make_node("GlobalAveragePool", ["crops"], ["pooled"]),
-         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
-         helper.make_node("Gemm", ["flat", "W"], ["logit"])],
-        "two_logits",
-        [helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["batch", 3, s, s]),
-         helper.make_tensor_value_info("spectrum", TensorProto.FLOAT, ["batch", bins])],
-        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch", 2])],
-        initializer=[numpy_helper.from_array(np.ones((3, 2), np.float32), "W")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    for key, value in TINY_CONTRACT.to_metadata().items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(tmp_path / "two.onnx"))
+    write_pooled_model(tmp_path / "two.onnx", np.ones((3, 2), np.float32), name="two_logits")
     with pytest.raises(ModelError, match="one float32 logit per face") as err:
         OrtBackend(tmp_path / "two.onnx")
     assert "\n" not in str(err.value)

@@ -37,7 +37,6 @@ def write_tiny_classifier(
     """The tiny classifier; ``spectral=False`` keeps the ``spectrum`` input but only a dead
     branch reads it (as in the shipped model and its FP16 conversion): logit = w_c . pooled + b.
     """
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w_c, w_s, b = tiny_weights()
@@ -71,11 +70,41 @@ def write_tiny_classifier(
             numpy_helper.from_array(np.array([b], dtype=np.float32), "B"),
         ],
     )
+    return _save(graph, contract, path, check=True)
+
+
+def write_pooled_model(path: Path, weight: np.ndarray, contract: InputContract = TINY_CONTRACT,
+                       name: str = "pooled") -> Path:
+    """A graph with the classifier's inputs whose output is the pooled pixels times ``weight``
+    (3 x outputs, no bias, spectrum unread): a constant or malformed model for failure tests."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    s, bins = contract.input_size, contract.spectrum_bins
+    outputs = weight.shape[1]
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["crops"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+         helper.make_node("Gemm", ["flat", "W"], ["logit"])],
+        name,
+        [helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["batch", 3, s, s]),
+         helper.make_tensor_value_info("spectrum", TensorProto.FLOAT, ["batch", bins])],
+        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch", outputs])],
+        initializer=[numpy_helper.from_array(weight.astype(np.float32), "W")],
+    )
+    return _save(graph, contract, path, check=False)
+
+
+def _save(graph, contract: InputContract, path: Path, check: bool) -> Path:
+    """Opset 17, IR 8, the contract as metadata; ``check`` runs the ONNX checker first."""
+    import onnx
+    from onnx import helper
+
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     for key, value in contract.to_metadata().items():
         model.metadata_props.add(key=key, value=value)
-    onnx.checker.check_model(model)
+    if check:
+        onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, path)
     return path
