@@ -16,6 +16,7 @@ from engine.demo.clip import (
     plan_segments,
 )
 from engine.errors import UsageError
+from tests.sources.helpers import read_frames
 
 FPS = 10.0
 SECONDS = 1.2  # 12 frames per segment: enough to see motion, quick to build
@@ -45,21 +46,9 @@ def clip(tmp_path_factory):
     return build_demo_clip(tmp_path_factory.mktemp("demo"), fps=FPS, seconds_per_segment=SECONDS)
 
 
-def _read_all(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames
-
-
 def test_clip_has_the_planned_frames_and_manifest(clip) -> None:
     assert clip.path.name == CLIP_NAME and clip.path.stat().st_size > 10_000
-    frames = _read_all(clip.path)
+    frames = read_frames(clip.path)
     assert len(frames) == clip.n_frames == 4 * 12
     assert all(f.shape == (480, 640, 3) for f in frames)
     manifest = json.loads(clip.manifest.read_text())
@@ -72,7 +61,7 @@ def test_clip_has_the_planned_frames_and_manifest(clip) -> None:
 
 
 def test_camera_moves_within_a_segment(clip) -> None:
-    frames = _read_all(clip.path)
+    frames = read_frames(clip.path)
     for seg in clip.segments:
         first, last = frames[seg.start_frame], frames[seg.end_frame - 1]
         assert np.abs(first.astype(np.int16) - last.astype(np.int16)).mean() > 5.0
@@ -83,7 +72,7 @@ def test_swap_changes_the_face_and_little_else(clip) -> None:
     from engine.detect import MTCNNDetector
 
     detector = MTCNNDetector(min_face=20)
-    frames = _read_all(clip.path)
+    frames = read_frames(clip.path)
     n = clip.segments[0].frames
     for real, fake in ((clip.segments[0], clip.segments[1]), (clip.segments[2], clip.segments[3])):
         k = n // 2

@@ -24,6 +24,7 @@ from engine.sinks import (
     LiveView,
     TrackView,
 )
+from tests.sources.helpers import read_frames
 
 
 def summary() -> RunSummary:
@@ -80,14 +81,7 @@ def test_annotated_video_round_trips(tmp_path, suffix) -> None:
     paths = sink.paths
     assert [p.name for p in paths] == [f"out-0-astronaut{suffix}", f"out-1-gray{suffix}"]
     for p in paths:
-        cap = cv2.VideoCapture(str(p))
-        frames = []
-        while True:
-            ok, f = cap.read()
-            if not ok:
-                break
-            frames.append(f)
-        cap.release()
+        frames = read_frames(p)
         assert len(frames) == 6
         assert frames[0].shape[:2] == (302, 258)  # padded to even sides
         # The box was drawn in red (fake): a strongly red pixel on its left edge.

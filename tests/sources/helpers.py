@@ -36,6 +36,19 @@ def write_clip(path: Path, frames: int = 40, size: tuple[int, int] = (160, 120),
     return path
 
 
+def read_frames(path: Path) -> list[np.ndarray]:
+    """Every frame OpenCV decodes from the video at ``path``, in order."""
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
 def drain(source: Source, *, delay: float = 0.0, limit: float = 60.0,
           max_frames: int | None = None) -> list[Frame]:
     """Consume a started source until finished (or ``max_frames``), sleeping ``delay`` per frame."""

@@ -15,7 +15,7 @@ from shared_data import shared_path
 
 from engine.sources import LiveSource, open_source
 
-from .helpers import drain, os_thread_count, wait_for, write_clip
+from .helpers import drain, os_thread_count, read_frames, wait_for, write_clip
 from .servers import HttpServer, RtspServer, free_port, require_rtsp_server
 
 # Short timeouts keep the suite fast; 2 s still tolerates a heavily loaded CI box.
@@ -246,15 +246,10 @@ def test_mp4_over_http_is_a_finite_lossless_source(tmp_path: Path) -> None:
         pytest.skip("OpenCV cannot write mp4v here")
     writer.release()
     write_clip(path.with_suffix(".avi"), frames=30)  # decode the MJPG clip, re-encode as mp4
-    reader = cv2.VideoCapture(str(path.with_suffix(".avi")))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (160, 120))
-    while True:
-        ok, image = reader.read()
-        if not ok:
-            break
+    for image in read_frames(path.with_suffix(".avi")):
         writer.write(image)
     writer.release()
-    reader.release()
     server = HttpServer({"/media/clip.mp4": path.read_bytes()}).start()
     try:
         source = open_source(server.url("/media/clip.mp4") + "?token=abc123", queue_size=2,
