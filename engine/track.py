@@ -47,6 +47,17 @@ def _similar_size(a: Box, b: Box, ratio: float) -> bool:
     return max(side_a, side_b) / min(side_a, side_b) <= ratio
 
 
+def _assign_greedy(pairs: list[tuple[float, int, int]], assign: dict[int, int],
+                   used_t: set[int], used_d: set[int]) -> None:
+    """Match each (score, track, detection) in the given order unless either is taken."""
+    for _, ti, di in pairs:
+        if ti in used_t or di in used_d:
+            continue
+        assign[ti] = di
+        used_t.add(ti)
+        used_d.add(di)
+
+
 @dataclass
 class Track:
     """One face followed across frames.
@@ -160,12 +171,7 @@ class Tracker:
         used_t: set[int] = set()
         used_d: set[int] = set()
         assign: dict[int, int] = {}
-        for _, ti, di in pairs:
-            if ti in used_t or di in used_d:
-                continue
-            assign[ti] = di
-            used_t.add(ti)
-            used_d.add(di)
+        _assign_greedy(pairs, assign, used_t, used_d)
         # Fast motion between sparse detections: fall back to the nearest centre.
         dist_pairs: list[tuple[float, int, int]] = []
         for ti, track in enumerate(self._tracks):
@@ -180,12 +186,7 @@ class Tracker:
                 ):
                     dist_pairs.append((d, ti, di))
         dist_pairs.sort(key=lambda p: p[0])
-        for _, ti, di in dist_pairs:
-            if ti in used_t or di in used_d:
-                continue
-            assign[ti] = di
-            used_t.add(ti)
-            used_d.add(di)
+        _assign_greedy(dist_pairs, assign, used_t, used_d)
 
         matched: list[Track] = []
         lost: list[Track] = []
