@@ -30,12 +30,9 @@ from bench.onset import shared_clips  # noqa: E402
 from bench.video_accuracy import auc  # noqa: E402
 from engine.errors import InputError  # noqa: E402
 from engine.preprocess import prepare_crops  # noqa: E402
+from train.labelled import label_of_path  # noqa: E402
 
 BANDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 1.0)
-
-
-def _label(path: Path) -> int:
-    return int(any(part.lower().startswith("fake") for part in path.parts))
 
 
 def flip_check(model: Path, clips: list[Path], per_clip: int, every: int) -> dict:
@@ -62,7 +59,8 @@ def flip_check(model: Path, clips: list[Path], per_clip: int, every: int) -> dic
         p_flip += list(flip.predict(pixels, zeros))
         p_one += list(single.predict(pixels, zeros))
         p_mirror += list(single.predict(np.ascontiguousarray(pixels[..., ::-1]), zeros))
-        labels += [_label(clip)] * len(crops)
+        # The project's labelling rule; a clip outside any real*/fake* folder counts as real.
+        labels += [int(label_of_path(clip) == 1)] * len(crops)
     f, one, m = (np.asarray(v, np.float64) for v in (p_flip, p_one, p_mirror))
     y = np.asarray(labels)
     thr = contract.threshold

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from train.data import detect_faces, face_crop, read_bgr  # noqa: E402
-from train.registry import load_sources  # noqa: E402
+from train.sources import load_sources  # noqa: E402
 
 LEVELS = 2  # residuals clipped to [-2, 2] after dividing by 2: 5 levels
 

@@ -18,9 +18,10 @@ made. Each variant reports:
 
 overall and per source (the clip's folder). Frame level: accuracy and AUC over crops.
 
-Labels: a folder in the clip's path named ``real*`` or ``fake*`` (``fake-deepfakes/x.mp4``),
-or a CSV ``path,label[,source]`` (paths relative to the CSV). Used by `deepscreen evaluate
---videos DIR` and, as a script, for the tables in docs/CLIP_EVALUATION.md::
+Labels: the project's one rule (:mod:`train.labelled`): the nearest folder above the clip, the
+folder given included, named ``real*`` or ``fake*`` (``fake-deepfakes/x.mp4``), which also names
+the clip's source; or a CSV ``path,label[,source]`` (paths relative to the CSV). Used by
+`deepscreen evaluate --videos DIR` and, as a script, for the tables in docs/CLIP_EVALUATION.md::
 
     .venv/bin/python bench/video_accuracy.py --out runs/video-eval   # shared clips + street.mp4
     .venv/bin/python bench/video_accuracy.py --videos DIR --labels labels.csv --out OUT
@@ -52,17 +53,17 @@ from engine.judge.verdicts import FAKE, UNCERTAIN  # noqa: E402
 from engine.judge.vote import VoteConfig  # noqa: E402
 from engine.pipeline import ClassifierSpec, PipelineConfig, build_classifier, build_pipeline  # noqa: E402,E501
 from engine.sinks.base import Sink  # noqa: E402
+from train.labelled import (  # noqa: E402
+    LABEL_NAMES,
+    Sample,
+    label_of_folder,
+    label_of_name,
+    labelled_files,
+)
 
 SHARED_VIDEOS = REPO.parent / "shared" / "data" / "videos"
 DEFAULT_DIRS = (SHARED_VIDEOS / "ffpp-c23",)
 STREET = SHARED_VIDEOS / "multiface" / "street.mp4"  # 4-7 real faces a frame
-
-
-@dataclass(frozen=True)
-class Clip:
-    path: Path
-    label: str  # "real" or "fake"
-    source: str
 
 
 @dataclass
@@ -80,30 +81,28 @@ class Recorder(Sink):
         })
 
 
-def _label_of(path: Path) -> tuple[str, str] | None:
-    for part in reversed(path.parent.parts):
-        low = part.lower()
-        if low.startswith("real") or low.startswith("fake"):
-            return ("real" if low.startswith("real") else "fake"), part
-    return None
+def find_clips(roots: list[Path], labels_csv: Path | None = None) -> list[Sample]:
+    """Labelled clips under ``roots`` (real*/fake* folders) and in ``labels_csv``.
 
-
-def find_clips(roots: list[Path], labels_csv: Path | None = None) -> list[Clip]:
-    """Labelled clips under ``roots`` (real*/fake* folders) and in ``labels_csv``."""
-    out: list[Clip] = []
+    A clip's source is its label folder's name (``fake-deepfakes``), or the CSV's ``source``
+    column (default: the clip's folder). Roots that are not folders hold no clip.
+    """
+    out: list[Sample] = []
     for root in roots:
-        for path in sorted(Path(root).rglob("*")):
-            if path.suffix.lower() in VIDEO_SUFFIXES and (hit := _label_of(path)):
-                out.append(Clip(path, hit[0], hit[1]))
+        if Path(root).is_dir():
+            pairs, _ = labelled_files(root, VIDEO_SUFFIXES)
+            out += [Sample(str(path), int(label_of_folder(folder.name)), folder.name)
+                    for path, folder in pairs]
     if labels_csv is not None:
         with open(labels_csv, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                label = row["label"].strip().lower()
-                if label not in ("real", "fake"):
-                    raise ValueError(f"{labels_csv}: label must be real or fake, not {label!r}")
+                try:
+                    label = label_of_name(row["label"])
+                except ValueError as exc:
+                    raise ValueError(f"{labels_csv}: {exc}") from None
                 path = Path(row["path"])
                 path = path if path.is_absolute() else labels_csv.parent / path
-                out.append(Clip(path, label, row.get("source") or path.parent.name))
+                out.append(Sample(str(path), label, row.get("source") or path.parent.name))
     return out
 
 
@@ -177,10 +176,10 @@ def model_id(path: Path | None) -> str:
     return hashlib.sha256(target.read_bytes()).hexdigest()[:16]
 
 
-def _screen(clips: list[Clip], config: PipelineConfig, classifier) -> tuple:
+def _screen(clips: list[Sample], config: PipelineConfig, classifier) -> tuple:
     """One engine run over ``clips``: (stream names, summary, recorder, wall seconds)."""
     recorder = Recorder()
-    pipeline = build_pipeline([str(c.path) for c in clips], config, classifier=classifier,
+    pipeline = build_pipeline([c.path for c in clips], config, classifier=classifier,
                               sinks=[recorder])
     names = [st.source.name for st in pipeline.states]
     t0 = time.perf_counter()
@@ -190,7 +189,7 @@ def _screen(clips: list[Clip], config: PipelineConfig, classifier) -> tuple:
     return names, summary, recorder, time.perf_counter() - t0
 
 
-def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierSpec,
+def evaluate_videos(clips: list[Sample], config: PipelineConfig, spec: ClassifierSpec,
                     gate: float = 0.2) -> dict:
     """Run the engine over ``clips`` (once, or once per weighting under a budget) and replay
     every variant; the full report."""
@@ -221,7 +220,8 @@ def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierS
                 if v is not None:
                     tr[k].append(v)
         per_clip.append({
-            "clip": name, "label": clip.label, "source": clip.source, "frames": s.processed,
+            "clip": name, "label": LABEL_NAMES[clip.label], "source": clip.source,
+            "frames": s.processed,
             "duration_s": s.last_t, "crops": len(crops), "engine_verdict": s.verdict,
             "engine_reason": s.reason,
             "tracks": {tid: {"crops": tr["crops"], "hits": tr["hits"],
@@ -238,7 +238,7 @@ def evaluate_videos(clips: list[Clip], config: PipelineConfig, spec: ClassifierS
                 for confirm in (True, False):
                     key = f"{rule}|{weighting}|{'on' if confirm else 'off'}"
                     r = replay(run_crops, vote, rule, weighting, gate, confirm)
-                    r.update(clip=name, label=clip.label, source=clip.source,
+                    r.update(clip=name, label=LABEL_NAMES[clip.label], source=clip.source,
                              duration_s=s.last_t)
                     variants.setdefault(key, []).append(r)
     all_p = [c["p"] for c in per_clip for c in recorder.crops.get(c["clip"], [])]
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_arg_parser().parse_args(argv)
     clips = find_clips(args.videos or [d for d in DEFAULT_DIRS if d.is_dir()], args.labels)
     if args.videos is None and args.labels is None and STREET.is_file():
-        clips.append(Clip(STREET, "real", "multiface"))
+        clips.append(Sample(str(STREET), 0, "multiface"))
     if not clips:
         print("no labelled clips found", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """Labelled real face crops for calibration, accuracy gates and parity checks.
 
-A labelled folder holds ``real/`` and ``fake/`` sub-folders of face images (at any depth, as in
-``../shared/data/faces/*/{real,fake}``). Label 1 means fake everywhere. Sets are drawn
+Faces and their labels come from :func:`train.labelled.find_labelled`, the project's one
+discovery and labelling rule: ``real*``/``fake*`` folders of face images at any depth, as in
+``../shared/data/faces/*/{real,fake}``. Label 1 means fake everywhere. Sets are drawn
 deterministically (ordered by a hash of the file name and a salt, never by directory order) and
 class-balanced, and are prepared with exactly the runtime's code:
 :func:`engine.preprocess.prepare_crops` for the pixels and
@@ -19,23 +20,14 @@ import cv2
 import numpy as np
 
 from engine.errors import InputError, UsageError
-from engine.io import IMAGE_SUFFIXES
 from engine.preprocess import InputContract, prepare_crops
+from train.labelled import Sample, find_labelled
 
-LABELS = {"real": 0, "fake": 1}
 REPO = Path(__file__).resolve().parents[1]
 SHARED_FACES = REPO.parent / "shared" / "data" / "faces"
 # Every shared source: calibration draws from their training splits, the gates from their test
 # splits (held-out sources are test only), see calibration/splits.py.
 DEFAULT_FACES = SHARED_FACES
-
-
-@dataclass(frozen=True)
-class LabelledImage:
-    """One face image and its label (1 = fake, 0 = real)."""
-
-    path: Path
-    label: int
 
 
 @dataclass(frozen=True)
@@ -58,38 +50,20 @@ class PreparedSet:
         return len(self.labels)
 
 
-def find_labelled(roots: Sequence[Path] | Path) -> list[LabelledImage]:
-    """Every image under a ``real``/``fake`` folder of the given roots.
-
-    Raises:
-        UsageError: a root is missing or holds no labelled image.
-    """
-    if isinstance(roots, (str, Path)):
-        roots = [Path(roots)]
-    items: list[LabelledImage] = []
-    for root in roots:
-        root = Path(root)
-        if not root.is_dir():
-            raise UsageError(f"labelled face folder not found: {root}")
-        found = [
-            LabelledImage(p, LABELS[p.parent.name])
-            for p in root.rglob("*")
-            if p.suffix.lower() in IMAGE_SUFFIXES and p.parent.name in LABELS
-        ]
-        if not found:
-            raise UsageError(f"{root} has no images in real/ or fake/ sub-folders")
-        items.extend(found)
-    return sorted(items, key=lambda it: str(it.path))
-
-
-def stable_key(path: Path, salt: str) -> str:
+def stable_key(path: str | Path, salt: str) -> str:
     """Order key that depends only on the file name and the salt (not on the folder layout)."""
-    return hashlib.sha1(f"{salt}:{path.name}".encode()).hexdigest()
+    return hashlib.sha1(f"{salt}:{Path(path).name}".encode()).hexdigest()
+
+
+def _rank(item: Sample, salt: str) -> tuple[str, str]:
+    # Files of one name in two folders tie on the key: the path breaks the tie, so the draw
+    # does not depend on the order the pool was listed in.
+    return stable_key(item.path, salt), item.path
 
 
 def balanced_sample(
-    items: Sequence[LabelledImage], n: int, salt: str, exclude: Sequence[Path] = ()
-) -> list[LabelledImage]:
+    items: Sequence[Sample], n: int, salt: str, exclude: Sequence[str | Path] = ()
+) -> list[Sample]:
     """Draw up to ``n`` items, half of each class, deterministically.
 
     Args:
@@ -103,21 +77,21 @@ def balanced_sample(
     if n < 2:
         raise UsageError(f"a class-balanced set needs at least 2 images, asked for {n}")
     banned = {Path(p) for p in exclude}
-    by_class: dict[int, list[LabelledImage]] = {0: [], 1: []}
+    by_class: dict[int, list[Sample]] = {0: [], 1: []}
     for it in items:
-        if it.path not in banned:
+        if Path(it.path) not in banned:
             by_class[it.label].append(it)
     per_class = min(n // 2, len(by_class[0]), len(by_class[1]))
     if per_class == 0:
-        raise UsageError("need images of both classes (real/ and fake/) to draw a balanced set")
-    chosen: list[LabelledImage] = []
+        raise UsageError("need images of both classes (real* and fake*) to draw a balanced set")
+    chosen: list[Sample] = []
     for label in (0, 1):
-        ranked = sorted(by_class[label], key=lambda it: stable_key(it.path, salt))
+        ranked = sorted(by_class[label], key=lambda it: _rank(it, salt))
         chosen.extend(ranked[:per_class])
-    return sorted(chosen, key=lambda it: stable_key(it.path, salt))
+    return sorted(chosen, key=lambda it: _rank(it, salt))
 
 
-def read_crop(path: Path) -> np.ndarray:
+def read_crop(path: str | Path) -> np.ndarray:
     """Read a face image as a BGR uint8 crop (the image itself is the crop)."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
@@ -134,12 +108,12 @@ def prepare_images(
     return prepare_crops(crops, contract), radial_spectrum(list(crops), contract.spectrum_bins)
 
 
-def prepare_set(items: Sequence[LabelledImage], contract: InputContract) -> PreparedSet:
+def prepare_set(items: Sequence[Sample], contract: InputContract) -> PreparedSet:
     """Read and prepare a list of labelled images."""
     crops = [read_crop(it.path) for it in items]
     x, spec = prepare_images(crops, contract)
     labels = np.array([it.label for it in items], dtype=np.int64)
-    return PreparedSet(x, spec, labels, tuple(it.path for it in items))
+    return PreparedSet(x, spec, labels, tuple(Path(it.path) for it in items))
 
 
 def parity_crops(n: int = 16) -> list[np.ndarray]:

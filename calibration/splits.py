@@ -1,9 +1,9 @@
 """Which faces calibrate and which faces judge: deterministic, class-balanced, disjoint sets.
 
 Calibration draws from the training split and the accuracy gate from the held-out test split of
-the training data's split (:mod:`train.registry`: DFDC by source video, LFW/IMFDB by person,
-the rest by file, through the project's one split function), so the gate never sees a
-calibration image. Crops follow the canonical pipeline of ``train.data``
+the training data's split (:mod:`train.sources`: DFDC by source video, LFW/IMFDB by person,
+the rest by file, through the project's one split function and fractions, :mod:`train.labelled`),
+so the gate never sees a calibration image. Crops follow the canonical pipeline of ``train.data``
 (ONNX MTCNN, square crop with the contract's margin at native resolution); when that module or
 its detector is unavailable, an image is treated as an aligned face crop (the whole image).
 """
@@ -17,43 +17,41 @@ from pathlib import Path
 import numpy as np
 
 from calibration.faces import (
-    LabelledImage,
     PreparedSet,
     balanced_sample,
     prepare_images,
     read_crop,
 )
 from engine.preprocess import InputContract
+from train.labelled import TEST_FRACTION, VAL_FRACTION, Sample
 
 log = logging.getLogger(__name__)
 
-# Must equal the training config's split (data.val_fraction / data.test_fraction / split_seed
-# of train/configs/archive/detector_v4.yaml and detector_v2.yaml, the registry's defaults).
-VAL_FRACTION = 0.1
-TEST_FRACTION = 0.2
 DEFAULT_CACHE = Path.home() / ".cache" / "deepscreen"
 
 
-def split_of(path: Path, val: float = VAL_FRACTION, test: float = TEST_FRACTION) -> str:
-    """"train", "val" or "test" for a file, by the training split (:mod:`train.registry`)."""
-    from train.registry import split_of_path
+def split_of(
+    path: str | Path, val: float = VAL_FRACTION, test: float = TEST_FRACTION
+) -> str:
+    """"train", "val" or "test" for a file, by the training split (:mod:`train.sources`)."""
+    from train.sources import split_of_path
 
     return split_of_path(path, val, test)
 
 
-def by_split(items: Sequence[LabelledImage], splits: Sequence[str]) -> list[LabelledImage]:
+def by_split(items: Sequence[Sample], splits: Sequence[str]) -> list[Sample]:
     """The items whose hash split is one of ``splits``."""
     return [it for it in items if split_of(it.path) in splits]
 
 
 def native_crops(
-    items: Sequence[LabelledImage],
+    items: Sequence[Sample],
     margin: float,
     detect: bool = True,
     cache_dir: Path | None = None,
 ) -> list[np.ndarray]:
     """BGR native-resolution face crops of the items, through the canonical crop pipeline."""
-    paths = [str(it.path) for it in items]
+    paths = [it.path for it in items]
     if detect:
         try:
             from train.data import detect_faces, face_crop
@@ -67,7 +65,7 @@ def native_crops(
 
 
 def prepared(
-    items: Sequence[LabelledImage],
+    items: Sequence[Sample],
     contract: InputContract,
     detect: bool = True,
     cache_dir: Path | None = None,
@@ -76,11 +74,11 @@ def prepared(
     crops = native_crops(items, contract.margin, detect, cache_dir)
     x, spec = prepare_images(crops, contract)
     labels = np.array([it.label for it in items], dtype=np.int64)
-    return PreparedSet(x, spec, labels, tuple(it.path for it in items))
+    return PreparedSet(x, spec, labels, tuple(Path(it.path) for it in items))
 
 
 def calibration_sample(
-    items: Sequence[LabelledImage],
+    items: Sequence[Sample],
     contract: InputContract,
     n: int = 512,
     detect: bool = True,
@@ -92,7 +90,7 @@ def calibration_sample(
 
 
 def validation_sample(
-    items: Sequence[LabelledImage],
+    items: Sequence[Sample],
     contract: InputContract,
     n: int = 400,
     detect: bool = True,

@@ -107,7 +107,8 @@ def split_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from train.splits import SPLITS, split_tree, write_manifest
+    from train.labelled import SPLITS
+    from train.splits import split_tree, write_manifest
 
     result = split_tree(root, val=val, test=test, seed=seed, groups=groups)
     write_manifest(result.items, out)

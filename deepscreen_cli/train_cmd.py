@@ -89,7 +89,7 @@ def evaluate_command(
     sources: Annotated[
         Path | None,
         typer.Option("--sources", help="Faces root: every source's test split, per source, "
-                     "beside the peers (train/registry.py)."),
+                     "beside the peers (train/sources.py)."),
     ] = None,
     peer: Annotated[
         list[Path] | None,
@@ -137,13 +137,14 @@ def evaluate_command(
     """AUC, AP, EER, accuracy, TPR/TNR at the model's threshold, per-source table and plots.
 
     With no source given, scores the standard set from ../shared/data: the test split of every
-    face source (train/registry.py) beside MesoNet-4 when its weights and torch are present,
+    face source (train/sources.py) beside MesoNet-4 when its weights and torch are present,
     and the ffpp-c23 videos.
     """
-    from train.data import discover, read_manifest
     from train.evaluate import in_domain_test as test_split
     from train.evaluate import score_images, score_videos, write_report
+    from train.labelled import find_labelled
     from train.predict import DEFAULT_MODEL, open_scorer
+    from train.splits import read_manifest
 
     data, videos, peers = list(data or []), list(videos or []), list(peer or [])
     if videos or video_labels:
@@ -180,7 +181,7 @@ def evaluate_command(
         in_groups += score_images(test, scorer, cache_dir)
     groups = list(in_groups)
     for folder in data:
-        groups += score_images(discover(folder), scorer, cache_dir)
+        groups += score_images(find_labelled(folder), scorer, cache_dir)
     for folder in videos:
         groups += score_videos(folder, scorer, frames, cache_dir)
     report = write_report(out, in_groups, groups, scorer.contract.threshold,
@@ -209,7 +210,7 @@ def _evaluate_bins(root: Path, scorer, scales: str, out: Path, limit: int | None
     """AUC per face-size x sharpness bin on the validation split (quality_bins.md)."""
     from train.predict import score_crops
     from train.quality_bins import bin_table, measure_faces, write_bins
-    from train.registry import load_sources
+    from train.sources import load_sources
 
     factors = _factors(scales, "--quality-bins")
     samples = [s for s in load_sources(root) if s.split == "val"]

@@ -40,10 +40,10 @@ def run_verify(
         UsageError: no labelled data.
         ModelError: the model is missing.
     """
-    from calibration.faces import find_labelled
     from calibration.splits import validation_sample
     from engine.backends.factory import load_backend
     from engine.backends.verify import verify_faces
+    from train.labelled import find_labelled
 
     if not data:
         raise UsageError("verify needs labelled faces: pass --data DIR (with real/ and fake/)")

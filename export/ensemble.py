@@ -194,12 +194,12 @@ def validation_threshold(
     ``cache_dir`` holds the face detections (``faces.npz``, shared with training and evaluate).
 
     The same split and rule training uses to pick a single model's threshold
-    (``train.registry``, ``train.metrics.eer_threshold``), on the canonical crops.
+    (``train.sources``, ``train.metrics.eer_threshold``), on the canonical crops.
     """
     from train.metrics import binary_metrics, eer_threshold
     from train.predict import open_scorer, score_crops
-    from train.registry import split_samples
     from train.source_eval import Detector, score_samples
+    from train.sources import split_samples
 
     val = split_samples(faces, "val")
     if not val or len({s.label for s in val}) < 2:

@@ -106,8 +106,9 @@ def comparison_set(
     contract: InputContract, data: list[Path] | None, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Labelled validation faces when available, else the parity crops (unlabelled)."""
-    from calibration.faces import DEFAULT_FACES, find_labelled, parity_crops, prepare_images
+    from calibration.faces import DEFAULT_FACES, parity_crops, prepare_images
     from calibration.splits import validation_sample
+    from train.labelled import find_labelled
 
     roots = data or ([DEFAULT_FACES] if DEFAULT_FACES.is_dir() else [])
     if roots:

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.faces import PreparedSet, find_labelled
+from calibration.faces import PreparedSet
 from calibration.ranges import ArrayReader
 from calibration.splits import DEFAULT_CACHE, calibration_sample, validation_sample
 from engine.backends.metrics import roc_auc
 from engine.errors import ModelError, UsageError
 from export.quantize import check_tensorrt_qdq, quantizable_nodes, quantize_int8
+from train.labelled import find_labelled
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,11 @@ import numpy as np
 
 from engine.judge.quality import sharpness
 from train.data import Face, detect_faces, face_crop, fitted_crop, read_bgr
+from train.labelled import Sample
 from train.metrics import binary_metrics, eer_threshold
 from train.predict import Scorer, open_scorer, score_crops
-from train.registry import Sample, load_sources, split_samples
 from train.source_eval import Detector, score_samples, source_rows
+from train.sources import load_sources, split_samples
 
 FACES = Path("../shared/data/faces")
 # The two framings of a face the probes compare: the runtime's crop (border streaks where the

@@ -33,9 +33,9 @@ import numpy as np
 from probe_common import add_data_args, common_margin, val_test
 
 from calibration.faces import DEFAULT_FACES
+from train.labelled import Sample
 from train.metrics import eer_threshold, logit, sigmoid, worst_group_threshold
 from train.predict import open_scorer, score_crops
-from train.registry import Sample
 from train.source_eval import Detector, score_samples, source_rows
 from train.targets import TARGETS, target_figures, targets_met
 

@@ -23,11 +23,12 @@ import numpy as np
 from train.config import TrainConfig
 from train.data import detect_faces
 from train.epochs import Epochs, build_model, start_run
+from train.labelled import Sample
 from train.metrics import binary_metrics, sigmoid
 from train.pairs import ViewIndex, pair_batch, pair_loss, twin_index
-from train.registry import Sample, balanced_weights, source_name, with_sbi_source
 from train.run_common import split_samples
 from train.source_eval import source_rows
+from train.sources import balanced_weights, source_name, with_sbi_source
 from train.view_cache import ViewCache, ViewPlan, build_cache, cache_key
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from engine.errors import UsageError
 from engine.preprocess import InputContract
 from train.augment import AugmentConfig
 from train.degrade import DegradeConfig
+from train.labelled import TEST_FRACTION, VAL_FRACTION
 from train.sbi import SBIConfig
 
 
@@ -21,7 +22,7 @@ class DataConfig:
     Attributes:
         root: a faces root (``faces/`` with one folder per source), one source folder with
             ``real*``/``fake*`` subfolders, or one label folder. Sources, their grouping and
-            their splits come from :mod:`train.registry`.
+            their splits come from :mod:`train.sources`.
         sources: train on these source folders only (None = every trainable source found).
             Held-out sources (``stylegan2-tpdne``, ``utkface``) never train.
         manifest: optional ``deepscreen data split`` CSV; overrides the registry split.
@@ -37,15 +38,15 @@ class DataConfig:
             named after the folder (split by clip name through the registry).
         frames_every: keep every n-th frame of those clips.
         sample_power: on-the-fly training only: > 0 draws each epoch's items with
-            :func:`train.registry.balanced_weights` of this power (what ``cache.sample_power``
+            :func:`train.sources.balanced_weights` of this power (what ``cache.sample_power``
             does for cached views); 0 (default) shows every training image once per epoch.
     """
 
     root: str = "../shared/data/faces"
     sources: tuple[str, ...] | None = None
     manifest: str | None = None
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
+    val_fraction: float = VAL_FRACTION
+    test_fraction: float = TEST_FRACTION
     split_seed: int = 0
     cache_dir: str = "runs/cache"
     min_face: int = 40
@@ -86,7 +87,7 @@ class CacheConfig:
     Attributes:
         views: augmented views cached per training image; 0 trains on the fly (no cache).
         sbi_views: self-blended pseudo-fake views per real training image with landmarks.
-        sample_power: source balancing of :func:`train.registry.balanced_weights`.
+        sample_power: source balancing of :func:`train.sources.balanced_weights`.
         epoch_size: views drawn per epoch (0 = the number of training images).
         body_lr_scale: learning rate of the pretrained blocks relative to ``optim.lr``.
         dir: cache folder (default ``<data.cache_dir>/views``).

@@ -1,4 +1,7 @@
-"""Samples, splits, cached face detections and the ONE canonical crop pipeline.
+"""Cached face detections and the ONE canonical crop pipeline.
+
+Which files are labelled faces, and their splits, is :mod:`train.labelled`'s (the record, the
+labelling rule, discovery) and :mod:`train.sources`'s (the source registry).
 
 Every image, in training and in testing, goes the way a video frame goes in the engine:
 detect the face with the ONNX MTCNN, take the square crop around the box with the contract's
@@ -19,12 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.errors import UsageError
-from engine.io import IMAGE_SUFFIXES
-from train.registry import Sample  # noqa: F401  (re-exported: the one sample record)
-
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -34,51 +32,6 @@ class Face:
     box: tuple[float, float, float, float]
     landmarks: np.ndarray | None
     detected: bool
-
-
-def label_of_folder(name: str) -> int | None:
-    """``real*`` -> 0, ``fake*`` -> 1, anything else -> None (not a labelled folder)."""
-    low = name.lower()
-    if low.startswith("real"):
-        return 0
-    if low.startswith("fake"):
-        return 1
-    return None
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Image files directly in ``folder``, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def discover(root: str | Path) -> list[Sample]:
-    """Labelled samples of a dataset root: its ``real*``/``fake*`` subfolders (or itself).
-
-    Raises:
-        UsageError: the folder does not exist or holds no labelled subfolder.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise UsageError(f"not a folder: {root}")
-    folders = [root] if label_of_folder(root.name) is not None else sorted(root.iterdir())
-    samples = []
-    for folder in folders:
-        label = label_of_folder(folder.name)
-        if label is None or not folder.is_dir():
-            continue
-        source = f"{folder.parent.name}/{folder.name}"
-        samples += [Sample(str(p), label, source) for p in list_images(folder)]
-    if not samples:
-        raise UsageError(f"{root} has no real*/fake* subfolder with images")
-    return samples
-
-
-def read_manifest(path: str | Path) -> list[Sample]:
-    """Samples from a ``deepscreen data split`` manifest (path,label,source,group,split)."""
-    from train.splits import read_manifest as read_split_manifest
-
-    return [Sample(str(it.path), it.label, it.source, it.split, it.group)
-            for it in read_split_manifest(path)]
 
 
 def read_bgr(path: str | Path) -> np.ndarray:

@@ -14,13 +14,13 @@ from engine.preprocess import InputContract, prepare_crops
 from train.augment import AugmentConfig, augment_crop, fit_square, image_fraction, precrop, rescale
 from train.data import (
     Face,
-    Sample,
     crop_square,
     face_crop,
     read_bgr,
     square_region,
 )
 from train.degrade import DegradeConfig, degrade
+from train.labelled import Sample
 from train.sbi import SBIConfig, self_blend
 
 

@@ -36,7 +36,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.errors import UsageError
-from train.data import Face, Sample, load_faces, save_faces
+from train.data import Face, load_faces, save_faces
+from train.labelled import Sample
 
 PACK_VERSION = 1
 # What one device call may carry beside the repository (64 MiB in all, README of the tool):

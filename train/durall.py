@@ -106,7 +106,7 @@ def spectra_from_folder(folder: str | Path, bins: int = 80, limit: int | None = 
     per_source: dict[str, int] = {}
     crops, labels, sources = [], [], []
     for item in items:
-        if item.path.suffix.lower() not in IMAGE_SUFFIXES:
+        if Path(item.path).suffix.lower() not in IMAGE_SUFFIXES:
             continue
         if limit is not None and per_source.get(item.source, 0) >= limit:
             continue

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import UsageError
-from train.data import Sample, detect_faces, face_crop, read_bgr
+from engine.io import VIDEO_SUFFIXES
+from train.data import detect_faces, face_crop, read_bgr
+from train.labelled import TEST_FRACTION, VAL_FRACTION, Sample, find_labelled
 from train.metrics import binary_metrics
 from train.predict import Scorer, score_crops
-
-VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 
 
 @dataclass(frozen=True)
@@ -31,9 +30,11 @@ class Scored:
     p_fake: np.ndarray
 
 
-def in_domain_test(root: str | Path, val: float = 0.1, test: float = 0.2) -> list[Sample]:
+def in_domain_test(
+    root: str | Path, val: float = VAL_FRACTION, test: float = TEST_FRACTION
+) -> list[Sample]:
     """The held-out test split of a training folder (the registry's split, as in training)."""
-    from train.registry import load_sources
+    from train.sources import load_sources
 
     return [s for s in load_sources(root, None, val, test) if s.split == "test"]
 
@@ -48,26 +49,6 @@ def score_images(
     crops = [face_crop(read_bgr(s.path), faces[s.path].box, margin) for s in samples]
     p = score_crops(scorer, crops)
     return _group([s.source for s in samples], [s.label for s in samples], p)
-
-
-def video_samples(root: str | Path) -> list[tuple[str, int, str]]:
-    """(video path, label, source) for ``root/real*/*.mp4`` and ``root/fake*/*.mp4``."""
-    from train.data import label_of_folder
-
-    root = Path(root)
-    if not root.is_dir():
-        raise UsageError(f"not a folder: {root}")
-    out = []
-    for folder in sorted(root.iterdir()):
-        label = label_of_folder(folder.name)
-        if label is None or not folder.is_dir():
-            continue
-        for f in sorted(folder.iterdir()):
-            if f.suffix.lower() in VIDEO_EXTS:
-                out.append((str(f), label, f"{root.name}/{folder.name}"))
-    if not out:
-        raise UsageError(f"{root} has no real*/fake* subfolder with videos")
-    return out
 
 
 def video_face_crops(
@@ -100,9 +81,13 @@ def score_videos(
     """Score sampled frames of every labelled video under ``root``; one source per folder.
 
     Detected crops are cached per video (``cache_dir``) because decoding and detection dominate.
+
+    Raises:
+        UsageError: ``root`` is not a folder or holds no clip in a ``real*``/``fake*`` folder.
     """
     sources, labels, crops = [], [], []
-    for path, label, source in video_samples(root):
+    for clip in find_labelled(root, VIDEO_SUFFIXES):
+        path = clip.path
         cached = None
         if cache_dir:
             margin = scorer.contract.margin
@@ -117,8 +102,8 @@ def score_videos(
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 np.savez(cached, **{f"c{i}": c for i, c in enumerate(video_crops)})
         crops += video_crops
-        sources += [source] * len(video_crops)
-        labels += [label] * len(video_crops)
+        sources += [clip.source] * len(video_crops)
+        labels += [clip.label] * len(video_crops)
     return _group(sources, labels, score_crops(scorer, crops))
 
 

@@ -163,7 +163,7 @@ def balanced_draws(dataset, power: float, n: int, seed: int, epoch: int) -> np.n
     count as one more fake source, as in the cached loop), so DFDC, 8x larger than any other
     source, does not fill most of each epoch. Reproducible from (seed, epoch).
     """
-    from train.registry import balanced_weights, with_sbi_source
+    from train.sources import balanced_weights, with_sbi_source
 
     pseudo = with_sbi_source(dataset.samples, [it.sample for it in dataset.items],
                              [it.sbi for it in dataset.items])

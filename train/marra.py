@@ -138,7 +138,8 @@ def evaluate(
         limit: at most this many images per source (sorted order), for quick runs.
         seed: changes the held-back assignment.
     """
-    from train.splits import assign_split, split_tree
+    from train.labelled import assign_split
+    from train.splits import split_tree
 
     items = split_tree(root, val=0.0, test=0.0).items
     train: dict[str, list[np.ndarray]] = {}

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from train.registry import Sample
+from train.labelled import Sample
 
 
 def twin_index(samples: Sequence[Sample]) -> np.ndarray:

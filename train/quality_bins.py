@@ -20,8 +20,8 @@ import numpy as np
 
 from engine.judge.quality import sharpness
 from train.data import face_crop, largest_face, make_detector, read_bgr
+from train.labelled import Sample
 from train.metrics import binary_metrics
-from train.registry import Sample
 from train.scale_eval import rescale_image
 
 ScoreFn = Callable[[list[np.ndarray]], np.ndarray]

@@ -17,7 +17,8 @@ import numpy as np
 
 from engine.errors import UsageError
 from train.config import TrainConfig
-from train.data import Sample, read_manifest
+from train.labelled import Sample
+from train.splits import read_manifest
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def load_samples(cfg: TrainConfig) -> list[Sample]:
 
     Held-out sources are dropped: they are for evaluation (``deepscreen evaluate``).
     """
-    from train.registry import load_sources, trainable
+    from train.sources import load_sources, trainable
 
     d = cfg.data
     if d.manifest:

@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 
 from train.data import face_crop, largest_face, make_detector, read_bgr
+from train.labelled import Sample
 from train.metrics import binary_metrics
-from train.registry import Sample, load_sources
+from train.sources import load_sources
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from train.data import detect_faces, face_crop, read_bgr
+from train.labelled import Sample
 from train.metrics import binary_metrics, eer_threshold
-from train.registry import Sample, load_sources, source_name, spec_for
+from train.sources import load_sources, source_name, spec_for
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def evaluate_sources(
     """Score every detector on the test split of every source below ``root``.
 
     Args:
-        root: faces root (one folder per source; see :mod:`train.registry`).
+        root: faces root (one folder per source; see :mod:`train.sources`).
         detectors: ours first, then peers.
         margin: crop margin (the model's contract).
         cache_dir: face detection cache.

@@ -1,8 +1,9 @@
 """The registry of labelled face sources: what each source is, how it groups, how it splits.
 
-Every labelled folder below a faces root (``ROOT/<source>/<real*|fake*>/``) is one *source*.
-Each source has a grouping rule, and the split of a file is a function of its group key alone
-(:func:`train.splits.assign_split`, the project's one split implementation), so:
+Every labelled folder below a faces root (``ROOT/<source>/<real*|fake*>/``) is one *source*;
+files, labels and the split function are :mod:`train.labelled`'s (the project's one record,
+labelling rule and split). Each source has a grouping rule, and the split of a file is a
+function of its group key alone (:func:`train.labelled.assign_split`), so:
 
 - ``dfdc-faces`` groups by ``source_video`` from its ``manifest.csv``: a real crop and the fake
   made from the same video always land on the same side;
@@ -32,16 +33,23 @@ from pathlib import Path
 
 from engine.errors import UsageError
 from engine.io import IMAGE_SUFFIXES
-from train.splits import assign_split, label_of_folder
+from train.labelled import (
+    TEST_FRACTION,
+    VAL_FRACTION,
+    Sample,
+    assign_split,
+    check_fractions,
+    folder_name,
+    label_folder,
+    label_of_folder,
+    labelled_files,
+)
 
 log = logging.getLogger(__name__)
 
 GROUP_FILE = "file"
 GROUP_PERSON = "person"
 GROUP_MANIFEST = "manifest"
-
-DEFAULT_VAL = 0.1
-DEFAULT_TEST = 0.2
 
 
 @dataclass(frozen=True)
@@ -85,25 +93,6 @@ REGISTRY: dict[str, SourceSpec] = {
 }
 
 _PERSON = re.compile(r"^(?P<person>.+?)_\d+$")
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One labelled image.
-
-    Attributes:
-        path: the file (absolute when it came from the registry).
-        label: 1 = fake, 0 = real.
-        source: ``<source>/<label folder>``, e.g. ``utkface/real`` (metrics are per source).
-        split: ``train``, ``val`` or ``test`` ("" when not split).
-        group: the key the split was drawn from.
-    """
-
-    path: str
-    label: int
-    source: str
-    split: str = ""
-    group: str = ""
 
 
 def spec_for(name: str) -> SourceSpec:
@@ -153,19 +142,6 @@ def split_for(group: str, spec: SourceSpec, val: float, test: float, seed: int) 
     return "test" if spec.heldout else assign_split(group, val, test, seed)
 
 
-def _label_dirs(root: Path) -> list[Path]:
-    if label_of_folder(root.name) is not None:
-        return [root]
-    found = []
-    for child in sorted(p for p in root.iterdir() if p.is_dir()):
-        if label_of_folder(child.name) is not None:
-            found.append(child)
-        else:
-            found += [d for d in sorted(child.iterdir())
-                      if d.is_dir() and label_of_folder(d.name) is not None]
-    return found
-
-
 def split_samples(root: str | Path, split: str) -> list[Sample]:
     """The samples of one split (``"train"``, ``"val"`` or ``"test"``) with the default fractions
     and seed: the split training, ``evaluate``, the probes and ``export ensemble`` all use."""
@@ -175,8 +151,8 @@ def split_samples(root: str | Path, split: str) -> list[Sample]:
 def load_sources(
     root: str | Path,
     names: Sequence[str] | None = None,
-    val: float = DEFAULT_VAL,
-    test: float = DEFAULT_TEST,
+    val: float = VAL_FRACTION,
+    test: float = TEST_FRACTION,
     seed: int = 0,
 ) -> list[Sample]:
     """Every labelled image below a faces root (or one source folder), with group and split.
@@ -190,30 +166,22 @@ def load_sources(
     Raises:
         UsageError: a missing root, an unknown name in ``names``, or no labelled image.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise UsageError(f"not a folder: {root}")
-    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
-        raise UsageError(f"need 0 <= val, test and val + test < 1, got {val}, {test}")
+    check_fractions(val, test)
+    pairs, _ = labelled_files(root, IMAGE_SUFFIXES)
     samples: list[Sample] = []
     seen: set[str] = set()
-    for label_dir in _label_dirs(root):
-        name = label_dir.parent.name or label_dir.parent.resolve().name
+    for path, label_dir in pairs:
+        name = folder_name(label_dir.parent)
         if names is not None and name not in names:
             continue
-        seen.add(name)
-        if name not in REGISTRY:
+        if name not in seen and name not in REGISTRY:
             log.info("source %s is not in the registry: grouped by file, trainable", name)
+        seen.add(name)
         spec = spec_for(name)
-        label = label_of_folder(label_dir.name)
-        for path in sorted(label_dir.rglob("*")):
-            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
-                continue
-            group = group_of(path, spec, label_dir)
-            split = split_for(group, spec, val, test, seed)
-            samples.append(
-                Sample(str(path.resolve()), int(label), f"{name}/{label_dir.name}", split, group)
-            )
+        group = group_of(path, spec, label_dir)
+        split = split_for(group, spec, val, test, seed)
+        samples.append(Sample(str(path.resolve()), int(label_of_folder(label_dir.name)),
+                              f"{name}/{label_dir.name}", split, group))
     if names is not None and set(names) - seen:
         raise UsageError(f"no labelled folder for source(s) {sorted(set(names) - seen)} in {root}")
     if not samples:
@@ -222,18 +190,18 @@ def load_sources(
 
 
 def split_of_path(
-    path: str | Path, val: float = DEFAULT_VAL, test: float = DEFAULT_TEST, seed: int = 0
+    path: str | Path, val: float = VAL_FRACTION, test: float = TEST_FRACTION, seed: int = 0
 ) -> str:
     """The split of one file inside ``<source>/<real*|fake*>/``, by the registry's rules.
 
     Files outside a labelled folder have no split ("").
     """
     path = Path(path).resolve()
-    for label_dir in path.parents:
-        if label_of_folder(label_dir.name) is not None:
-            spec = spec_for(label_dir.parent.name)
-            return split_for(group_of(path, spec, label_dir), spec, val, test, seed)
-    return ""
+    label_dir = label_folder(path)
+    if label_dir is None:
+        return ""
+    spec = spec_for(label_dir.parent.name)
+    return split_for(group_of(path, spec, label_dir), spec, val, test, seed)
 
 
 def source_name(source: str) -> str:

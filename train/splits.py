@@ -1,16 +1,9 @@
-"""Deterministic train/val/test splits of a labelled folder tree, written as a manifest CSV.
+"""``deepscreen data split``: a labelled folder tree split into train/val/test, as a manifest CSV.
 
-Labels come from folder names: the nearest folder (the root included) whose lower-cased name
-starts with ``real`` gives label 0, with ``fake`` label 1 (``real/``, ``fake/``,
-``fake-deepfakes/``, ``real_youtube/`` ...). Files with no such folder above them are not
-labelled and are left out (and counted).
-
-Each file belongs to a *group*, and the split is a function of the group key alone:
-``u = sha256(f"{seed}:{group}")`` read as a number in [0, 1); ``u < test`` -> test,
-``u < test + val`` -> val, else train. So the split does not depend on the order of files, on the
-machine, or on which other files exist (adding data never moves old files), and all members of
-a group land in the same split. The proportions are those of the group hashes, close to
-``val``/``test`` for many groups but not exact.
+Labels follow the project's one rule and the split its one function (:mod:`train.labelled`): the
+nearest ``real*``/``fake*`` folder above a file gives its label, files with no such folder are
+left out (and counted), and the split of a file is :func:`train.labelled.assign_split` of its
+group key, so all members of a group land in the same split.
 
 Group key: by default the file itself, as ``<source>/<path below the label folder>``, so it is
 the same whether ROOT is ``faces/`` or ``faces/ffhq-vs-stylegan1/``. For crops cut from videos
@@ -35,7 +28,6 @@ No torch here: this module runs without the ``train`` extra.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -43,20 +35,17 @@ from pathlib import Path
 
 from engine.errors import UsageError
 from engine.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from train.labelled import (
+    Sample,
+    assign_split,
+    check_fractions,
+    file_group,
+    label_of_folder,
+    labelled_files,
+    source_of,
+)
 
-SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ("path", "label", "source", "group", "split")
-
-
-@dataclass(frozen=True)
-class SplitItem:
-    """One manifest row. ``path`` is absolute in memory, relative to the manifest on disk."""
-
-    path: Path
-    label: int
-    source: str
-    group: str
-    split: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,13 +53,13 @@ class SplitResult:
     """Outcome of :func:`split_tree`.
 
     Attributes:
-        items: labelled files with their split, sorted by path.
+        items: labelled files with their split, sorted by path (absolute paths).
         unlabelled: files skipped because no real*/fake* folder is above them.
         ungrouped: files not found in the groups CSV (each became its own group).
         groups_file: the groups CSV used, if any.
     """
 
-    items: list[SplitItem]
+    items: list[Sample]
     unlabelled: int
     ungrouped: int
     groups_file: Path | None = None
@@ -78,40 +67,6 @@ class SplitResult:
     def counts(self) -> Counter:
         """Number of files per (split, label)."""
         return Counter((item.split, item.label) for item in self.items)
-
-
-def label_of_folder(name: str) -> int | None:
-    """``real*`` -> 0, ``fake*`` -> 1 (case-insensitive), anything else -> None."""
-    low = name.lower()
-    if low.startswith("real"):
-        return 0
-    if low.startswith("fake"):
-        return 1
-    return None
-
-
-def assign_split(group: str, val: float, test: float, seed: int = 0) -> str:
-    """The split of a group key (see the module docstring)."""
-    digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
-    u = int.from_bytes(digest[:8], "big") / 2**64
-    if u < test:
-        return "test"
-    if u < test + val:
-        return "val"
-    return "train"
-
-
-def _label_and_key(root: Path, path: Path) -> tuple[int, str, str] | None:
-    """(label, source, file key) from the nearest labelled folder above ``path``."""
-    rel = path.relative_to(root)
-    folders = [root, *(root / Path(*rel.parts[: i + 1]) for i in range(len(rel.parts) - 1))]
-    for folder in reversed(folders):
-        label = label_of_folder(folder.name)
-        if label is not None:
-            parent = folder.parent.name or folder.parent.resolve().name
-            source = f"{parent}/{folder.name}"
-            return label, source, f"{source}/{path.relative_to(folder).as_posix()}"
-    return None
 
 
 def read_groups(csv_path: Path) -> dict[Path, str]:
@@ -170,43 +125,38 @@ def split_tree(
     Raises:
         UsageError: bad fractions, missing root, or no labelled file.
     """
-    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
-        raise UsageError(f"need 0 <= val, test and val + test < 1, got val={val}, test={test}")
+    check_fractions(val, test)
     root = Path(root)
     if not root.is_dir():
         raise UsageError(f"not a folder: {root}")
     if groups is None:
         groups = find_extract_manifest(root)
     group_map = read_groups(Path(groups)) if groups is not None else None
-    suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES
-    items, unlabelled, ungrouped = [], 0, 0
-    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes and p.is_file()):
-        found = _label_and_key(root, path)
-        if found is None:
-            unlabelled += 1
-            continue
-        label, source, group = found
+    pairs, unlabelled = labelled_files(root, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+    items, ungrouped = [], 0
+    for path, label_dir in pairs:
+        group = file_group(path, label_dir)
         if group_map is not None:
             mapped = group_map.get(path.resolve())
             if mapped is None:
                 ungrouped += 1
             else:
                 group = mapped
-        split = assign_split(group, val, test, seed)
-        items.append(SplitItem(path.resolve(), label, source, group, split))
+        items.append(Sample(str(path.resolve()), int(label_of_folder(label_dir.name)),
+                            source_of(label_dir), assign_split(group, val, test, seed), group))
     if not items:
         raise UsageError(f"no file below {root} sits in a real*/fake* folder")
     return SplitResult(items, unlabelled, ungrouped, Path(groups) if groups else None)
 
 
-def _portable(path: Path, base: Path) -> str:
+def _portable(path: str, base: Path) -> str:
     try:
         return Path(os.path.relpath(path, base.resolve())).as_posix()
     except ValueError:  # another drive on Windows
-        return path.as_posix()
+        return Path(path).as_posix()
 
 
-def write_manifest(items: list[SplitItem], out: str | Path) -> Path:
+def write_manifest(items: list[Sample], out: str | Path) -> Path:
     """Write the manifest CSV (columns MANIFEST_COLUMNS); paths relative to its folder."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +169,7 @@ def write_manifest(items: list[SplitItem], out: str | Path) -> Path:
     return out
 
 
-def read_manifest(path: str | Path) -> list[SplitItem]:
+def read_manifest(path: str | Path) -> list[Sample]:
     """Read a manifest back, with absolute paths.
 
     Raises:
@@ -237,5 +187,6 @@ def read_manifest(path: str | Path) -> list[SplitItem]:
         for row in reader:
             p = Path(row["path"])
             p = p if p.is_absolute() else (path.parent / p).resolve()
-            items.append(SplitItem(p, int(row["label"]), row["source"], row["group"], row["split"]))
+            items.append(Sample(str(p), int(row["label"]), row["source"], row["split"],
+                                row["group"]))
     return items

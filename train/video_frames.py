@@ -19,11 +19,11 @@ from pathlib import Path
 import cv2
 
 from engine.errors import UsageError
-from train.splits import label_of_folder
+from engine.io import VIDEO_SUFFIXES
+from train.labelled import TEST_FRACTION, VAL_FRACTION, label_of_folder, labelled_files
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm")
 JPEG_QUALITY = 95
 
 
@@ -43,14 +43,10 @@ class FrameExport:
 
 
 def _clips(videos: Path) -> list[tuple[Path, str]]:
-    found = []
-    for label_dir in sorted(p for p in videos.iterdir() if p.is_dir()):
-        if label_of_folder(label_dir.name) is None:
-            continue
-        for clip in sorted(label_dir.iterdir()):
-            if clip.suffix.lower() in VIDEO_SUFFIXES and clip.is_file():
-                found.append((clip, label_dir.name))
-    return found
+    """(clip, its label folder's name) for every clip below ``videos`` that the project's one
+    labelling rule labels."""
+    pairs, _ = labelled_files(videos, VIDEO_SUFFIXES)
+    return [(clip, folder.name) for clip, folder in pairs]
 
 
 def extract_frames(videos: str | Path, out_root: str | Path, every: int = 2) -> FrameExport:
@@ -109,12 +105,12 @@ def extract_frames(videos: str | Path, out_root: str | Path, every: int = 2) -> 
     return FrameExport(out_root, len(clips), written)
 
 
-def clips_of_split(videos: str | Path, split: str, val: float = 0.1, test: float = 0.2,
-                   seed: int = 0) -> list[tuple[Path, int]]:
+def clips_of_split(videos: str | Path, split: str, val: float = VAL_FRACTION,
+                   test: float = TEST_FRACTION, seed: int = 0) -> list[tuple[Path, int]]:
     """The labelled clips below ``videos`` whose frames fall in ``split`` (the registry's rule
     for the frames :func:`extract_frames` writes: grouped by clip name, so a demo's two halves
     share a split). Returns (clip, label) pairs, label 1 = fake."""
-    from train.registry import spec_for, split_for
+    from train.sources import spec_for, split_for
 
     videos = Path(videos)
     spec = spec_for(videos.name)

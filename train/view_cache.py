@@ -33,9 +33,10 @@ import numpy as np
 from engine.features.spectral import radial_spectrum
 from engine.preprocess import InputContract, prepare_crops
 from train.augment import AugmentConfig
-from train.data import Face, Sample, read_bgr
+from train.data import Face, read_bgr
 from train.dataset import augmented_crop
 from train.degrade import DegradeConfig
+from train.labelled import Sample
 from train.sbi import SBIConfig, self_blend
 
 log = logging.getLogger(__name__)

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from bench.onset import budget_check, budget_markdown, issue32_targets
 from bench.street import screen_street
-from bench.video_accuracy import Clip, evaluate_videos
+from bench.video_accuracy import evaluate_videos
 from engine.budget import BudgetConfig
 from engine.pipeline import ClassifierSpec, PipelineConfig, build_classifier, build_detector
 from tests.pipeline.shipped import shipped_model
 from tests.shared_data import shared_path
+from train.labelled import Sample
 
 
 def test_evaluate_replays_the_run_screen_makes_under_a_budget() -> None:
     model = shipped_model()
-    clips = [Clip(shared_path("videos", "ffpp-c23", "fake-deepfakes", "519_515.mp4"), "fake",
-                  "fake-deepfakes"),
-             Clip(shared_path("videos", "ffpp-c23", "real", "519.mp4"), "real", "real")]
+    clips = [Sample(str(shared_path("videos", "ffpp-c23", "fake-deepfakes", "519_515.mp4")), 1,
+                    "fake-deepfakes"),
+             Sample(str(shared_path("videos", "ffpp-c23", "real", "519.mp4")), 0, "real")]
     config = PipelineConfig(max_frames=150, budget=BudgetConfig(settled_hz=5.0))
     report = evaluate_videos(clips, config, ClassifierSpec(backend="ort", model=model,
                                                            spectral="cpu"))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibration.faces import balanced_sample, find_labelled, prepare_images, read_crop
+from calibration.faces import balanced_sample, prepare_images, read_crop
 from calibration.splits import by_split, calibration_sample, split_of, validation_sample
 from engine.errors import UsageError
 from engine.preprocess import InputContract, prepare_crops
 from tests.conftest import shared_path
+from train.labelled import find_labelled
 
 CONTRACT = InputContract(input_size=64, spectrum_bins=40)
 
@@ -58,9 +59,9 @@ def test_one_class_only_is_a_usage_error(tmp_path) -> None:
 def test_split_matches_the_training_split() -> None:
     from pathlib import Path
 
-    from calibration.splits import TEST_FRACTION, VAL_FRACTION
     from train.config import DataConfig
-    from train.registry import load_sources
+    from train.labelled import TEST_FRACTION, VAL_FRACTION
+    from train.sources import load_sources
 
     # The training config's defaults and calibration's fractions are one split.
     assert (DataConfig().val_fraction, DataConfig().test_fraction) == (VAL_FRACTION, TEST_FRACTION)

@@ -80,8 +80,8 @@ def test_threshold_is_the_validation_eer_of_the_merged_model(
     """A small registry of real and StyleGAN faces: the threshold is chosen on its val split."""
     from train.metrics import eer_threshold
     from train.predict import open_scorer, score_crops
-    from train.registry import split_samples
     from train.source_eval import Detector, score_samples
+    from train.sources import split_samples
 
     faces = mini_registry(tmp_path)
     r = export_ensemble(members, tmp_path / "ens.onnx", faces=faces, cache_dir=tmp_path)

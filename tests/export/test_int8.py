@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibration.faces import find_labelled
 from calibration.ranges import ArrayReader
 from calibration.splits import calibration_sample, validation_sample
 from engine.backends import load_backend
@@ -16,6 +15,7 @@ from engine.errors import ModelError
 from export.quantize import check_tensorrt_qdq, quantize_int8
 from tests.conftest import shared_path
 from tests.export.seeded_model import CONTRACT, SHIPPED, seeded_classifier
+from train.labelled import find_labelled
 
 
 @pytest.fixture(scope="module")

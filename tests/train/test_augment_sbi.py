@@ -132,7 +132,7 @@ def test_grayscale_option_keys_the_view_cache_only_when_enabled() -> None:
     # a plan that converts views to grayscale never reuses a colour-only cache.
     from engine.preprocess import InputContract
     from train.data import Face
-    from train.registry import Sample
+    from train.labelled import Sample
     from train.view_cache import ViewPlan, cache_key
 
     samples = [Sample("/data/a.jpg", 1, "x/fake", "train", "a"),

@@ -130,7 +130,7 @@ def test_exclusions_drop_whole_sources_or_only_one_sources_pseudo_swaps() -> Non
     from types import SimpleNamespace
 
     from train.cached_loop import _draw_weights
-    from train.data import Sample
+    from train.labelled import Sample
 
     samples = [Sample("a.jpg", 0, "lfw/real"), Sample("b.jpg", 0, "deepfacelive/real"),
                Sample("c.jpg", 1, "deepfacelive/fake"), Sample("d.jpg", 1, "dfdc-faces/fake")]

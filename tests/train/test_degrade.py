@@ -56,7 +56,7 @@ def test_chain_off_keeps_old_caches_and_draws(face: np.ndarray) -> None:
     from engine.preprocess import InputContract
     from train.data import Face
     from train.dataset import augmented_crop
-    from train.registry import Sample
+    from train.labelled import Sample
     from train.view_cache import ViewPlan, cache_key
 
     box = (60.0, 40.0, 240.0, 260.0)
@@ -91,7 +91,7 @@ def test_render_at_softens_the_face_like_a_low_resolution_swap(face: np.ndarray)
 @pytest.mark.skipif(not (SHARED_DATA / "videos" / "deepfacelive").is_dir(),
                     reason="../shared/data/videos/deepfacelive is absent")
 def test_deepfacelive_frames_split_by_demo(tmp_path: Path) -> None:
-    from train.registry import load_sources
+    from train.sources import load_sources
     from train.video_frames import extract_frames
 
     videos = SHARED_DATA / "videos" / "deepfacelive"
@@ -112,7 +112,7 @@ def test_deepfacelive_frames_split_by_demo(tmp_path: Path) -> None:
 @pytest.mark.skipif(not (SHARED_DATA / "faces" / "london-studio").is_dir(),
                     reason="../shared/data/faces/london-studio is absent")
 def test_london_studio_splits_by_person() -> None:
-    from train.registry import load_sources
+    from train.sources import load_sources
 
     samples = load_sources(SHARED_DATA / "faces", ["london-studio"])
     by_person: dict[str, set[str]] = {}
@@ -131,7 +131,7 @@ def test_held_back_clips_match_the_frame_split(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from train.registry import load_sources
+    from train.sources import load_sources
     from train.video_frames import extract_frames
 
     videos = SHARED_DATA / "videos" / "deepfacelive"

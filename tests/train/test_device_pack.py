@@ -17,8 +17,9 @@ import yaml
 from engine.errors import UsageError
 from tests.shared_data import REPO, SHARED_DATA, shared_path
 from train import device_pack
-from train.data import Sample, detect_faces
-from train.registry import load_sources
+from train.data import detect_faces
+from train.labelled import Sample
+from train.sources import load_sources
 from train.splits import read_manifest
 
 WEIGHTS = SHARED_DATA.parent / "weights" / "mobilenet-imagenet-int8" / (
@@ -102,7 +103,7 @@ def test_unpack_restores_the_files_byte_for_byte_with_their_detections(
               for s in samples if s.split in ("train", "val")}
     assert len(items) == len(by_rel)
     for it in items:
-        original = by_rel[it.path.relative_to(tmp_path / "data" / "faces").as_posix()]
+        original = by_rel[Path(it.path).relative_to(tmp_path / "data" / "faces").as_posix()]
         assert (it.label, it.source, it.group, it.split) == (
             original.label, original.source, original.group, original.split)
         assert _sha(it.path) == _sha(Path(original.path))
@@ -113,7 +114,7 @@ def test_unpack_restores_the_files_byte_for_byte_with_their_detections(
     faces = detect_faces([str(it.path) for it in items],
                          tmp_path / "data" / "cache" / "faces.npz", 0.25)
     for it in items:
-        original = by_rel[it.path.relative_to(tmp_path / "data" / "faces").as_posix()]
+        original = by_rel[Path(it.path).relative_to(tmp_path / "data" / "faces").as_posix()]
         a, b = faces[str(it.path)], packed_faces[original.path]
         assert np.allclose(a.box, b.box) and a.detected == b.detected
         if a.detected:

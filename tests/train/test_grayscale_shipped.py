@@ -15,7 +15,7 @@ from tests.conftest import shared_path
 from train.augment import to_gray
 from train.data import detect_faces, face_crop, read_bgr
 from train.predict import DEFAULT_MODEL, open_scorer, score_crops
-from train.registry import load_sources
+from train.sources import load_sources
 
 pytestmark = pytest.mark.slow
 

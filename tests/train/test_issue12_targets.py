@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.video_accuracy import summarise
-from train.registry import Sample
+from train.labelled import Sample
 from train.source_eval import source_rows, write_comparison
 
 REPO = Path(__file__).resolve().parents[2]

@@ -130,8 +130,8 @@ def test_on_the_fly_loop_ships_the_weight_average(tmp_path, root, cache_dir) -> 
 def test_balanced_draws_temper_a_large_source_and_key_views_by_position() -> None:
     from types import SimpleNamespace
 
-    from train.data import Sample
     from train.dataset import Item
+    from train.labelled import Sample
     from train.loop import balanced_draws
 
     # 900 fakes of one source, 100 of another, 100 reals: uniform draws would be 82 % "big".
@@ -168,11 +168,12 @@ def test_body_learning_rate_scale_groups() -> None:
 def test_train_items_skip_the_spectrum_only_when_told(tmp_path, root) -> None:
     """A model without the spectral branch gets zeros; the pixels it trains on are the same."""
     from engine.preprocess import InputContract
-    from train.data import detect_faces, discover
+    from train.data import detect_faces
     from train.dataset import TrainDataset
+    from train.labelled import find_labelled
 
-    samples = [s for s in discover(root) if s.label == 0][:2] + \
-        [s for s in discover(root) if s.label == 1][:2]
+    samples = [s for s in find_labelled(root) if s.label == 0][:2] + \
+        [s for s in find_labelled(root) if s.label == 1][:2]
     faces = detect_faces([s.path for s in samples], tmp_path / "faces.npz", 0.25, 40)
     contract = InputContract(input_size=64, spectrum_bins=16, margin=0.25)
     full, pixels_only = (TrainDataset(samples, faces, contract, None, None, 5, spectra=flag)

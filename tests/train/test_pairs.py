@@ -17,9 +17,10 @@ import torch
 from tests.shared_data import shared_path
 from train.checkpoint import load_checkpoint
 from train.config import config_from_dict
+from train.labelled import Sample
 from train.loop import train
 from train.pairs import ViewIndex, pair_batch, pair_loss, twin_index, twin_ranking
-from train.registry import Sample, load_sources
+from train.sources import load_sources
 
 
 def _s(i: int, label: int, group: str) -> Sample:

@@ -50,7 +50,7 @@ def test_bad_scales_are_a_usage_error() -> None:
 def test_quality_bins_measure_faces_as_the_engine_does() -> None:
     from train.predict import open_scorer, score_crops
     from train.quality_bins import bin_table, measure_faces
-    from train.registry import load_sources
+    from train.sources import load_sources
 
     scorer = open_scorer(None)
     samples = [s for s in load_sources(LONDON) if s.split == "val"][:3]
@@ -72,8 +72,8 @@ def test_two_class_rows_and_bins_have_aucs() -> None:
     """The aggregation of a two-class source: rates, AUC per scale, flips; AUC per bin."""
     import numpy as np
 
+    from train.labelled import Sample
     from train.quality_bins import FaceMeasure, bin_table
-    from train.registry import Sample
     from train.scale_eval import scale_rows
 
     samples = [Sample(f"/x/{i}.jpg", i % 2, f"pairs/{'fake' if i % 2 else 'real'}", "test")

@@ -1,4 +1,5 @@
-"""The source registry: group-aware splits on the real shared faces, and balanced sampling."""
+"""The source registry (train/sources.py): group-aware splits on the real shared faces, and
+balanced sampling."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from engine.errors import UsageError
 from tests.shared_data import shared_path
-from train.registry import (
+from train.sources import (
     balanced_weights,
     describe,
     load_sources,

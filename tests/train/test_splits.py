@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,9 +14,9 @@ import skimage.data
 
 from engine.errors import UsageError
 from tests.conftest import shared_path
+from train.labelled import assign_split
 from train.splits import (
     MANIFEST_COLUMNS,
-    assign_split,
     read_manifest,
     split_tree,
     write_manifest,
@@ -41,7 +42,7 @@ def test_deterministic_and_labelled(tree, tmp_path) -> None:
     b = split_tree(tree, val=0.1, test=0.2, seed=3)
     assert a.items == b.items
     assert a.unlabelled == 7
-    by_name = {(i.path.parent.name, i.path.name): i for i in a.items}
+    by_name = {(Path(i.path).parent.name, Path(i.path).name): i for i in a.items}
     assert by_name[("real", "img0000.jpg")].label == 0
     assert by_name[("fake", "img0000.jpg")].label == 1
     assert by_name[("fake-deepfakes", "img0001.jpg")].label == 1
@@ -69,7 +70,7 @@ def test_manifest_round_trip(tree, tmp_path) -> None:
     assert tuple(header) == MANIFEST_COLUMNS
     back = read_manifest(out)
     assert back == result.items
-    assert all(p.path.is_file() for p in back)
+    assert all(Path(p.path).is_file() for p in back)
 
 
 def test_assign_split_edges() -> None:
@@ -136,4 +137,4 @@ def test_shared_ffhq_cli(tmp_path) -> None:
     items = read_manifest(out)
     assert {i.source for i in items} == {"ffhq-vs-stylegan1/real", "ffhq-vs-stylegan1/fake"}
     assert {i.split for i in items} == {"train", "val", "test"}
-    assert all(i.path.is_file() for i in items[:20])
+    assert all(Path(i.path).is_file() for i in items[:20])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from train.labelled import Sample
 from train.metrics import eer_threshold, worst_group_threshold
-from train.registry import Sample
 from train.source_eval import source_rows
 from train.targets import TARGETS, target_figures, targets_met
 
