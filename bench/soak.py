@@ -1,17 +1,30 @@
 """Soak test of the video sources (and optionally the whole pipeline): no leaks over minutes.
 
-N streams (default 8) of the shared FF++ clips are read in a loop for several minutes, a few of
-them as live RTSP cameras served by the loopback GStreamer server (which is killed and
-restarted periodically, so the reconnect path is soaked too). Every ``--interval`` seconds the
-process RSS and thread count are sampled. The run FAILS (exit 1) when, after ``--warmup``
-seconds, RSS grows by more than ``--max-growth-mb`` over its post-warm-up baseline, when the
-thread count does not return to its starting value after every source is stopped, or when a
-stream breaks the accounting invariant ``read == delivered + dropped``.
+N streams (default 8) of the shared FF++ clips are read in a loop for several minutes, ``--rtsp``
+of them (up to all) as live RTSP cameras served by the loopback GStreamer server, which is
+killed and restarted every ``--restart-every`` seconds, so the reconnect path is soaked too.
+Every ``--interval`` seconds the process RSS and thread count are sampled. The run FAILS
+(exit 1) when, after ``--warmup`` seconds:
+
+* RSS rises more than ``--max-growth-mb`` above its post-warm-up baseline (the mean of the
+  first ``--window`` seconds after warm-up, at most a third of the rest of the run), or, with
+  ``--max-growth-pct``, the mean RSS of the last ``--window`` seconds is more than that many
+  percent above the mean of the first (:mod:`bench.soak_checks`);
+* an RTSP stream did not come back after a server restart (a re-open and fresh frames before
+  the next kill, or within ``--grace`` seconds after the last one);
+* the thread count does not return to its starting value after every source is stopped;
+* a stream breaks the accounting invariant ``read == delivered + dropped`` (with ``--pipeline``:
+  ``read == processed + dropped``).
 
 Usage (2-core dev box: about 5 minutes)::
 
     .venv/bin/python bench/soak.py --streams 8 --seconds 300
     .venv/bin/python bench/soak.py --pipeline --seconds 300   # through engine.pipeline
+
+The hour of issue 30 (8 RTSP cameras, 100 restarts; figures in docs/SOAK.md)::
+
+    .venv/bin/python bench/soak.py --pipeline --streams 8 --rtsp 8 --seconds 3610 \
+        --restart-every 36 --warmup 300 --max-growth-pct 5 --json runs/soak_1h.json
 
 Not a unit test: it takes minutes and needs ../shared/data.
 """
@@ -33,6 +46,7 @@ sys.path.insert(0, str(REPO))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.soak_checks import RestartTracker, window_growth  # noqa: E402
 from engine.memory import heap_stats  # noqa: E402
 from engine.sources import Source, open_source  # noqa: E402
 
@@ -99,6 +113,11 @@ class Report:
     rss_baseline_mb: float = 0.0
     rss_max_after_warmup_mb: float = 0.0
     rss_growth_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    rss_window_s: float = 0.0
+    rss_first_window_mb: float = 0.0
+    rss_last_window_mb: float = 0.0
+    rss_growth_pct: float = 0.0
     rss_slope_mb_per_min: float = 0.0
     heap_used_growth_mb: float = 0.0
     trim_every_s: float | None = None
@@ -110,6 +129,8 @@ class Report:
     frames_dropped: int = 0
     reconnects: int = 0
     server_restarts: int = 0
+    restarts_reconnected: int = 0  # summed over the RTSP streams
+    restarts_missed: int = 0
     invariant_ok: bool = True
     failures: list[str] = field(default_factory=list)
     per_stream: list[dict[str, object]] = field(default_factory=list)
@@ -147,11 +168,20 @@ def slope_per_min(samples: list[Sample]) -> float:
 def main() -> int:  # noqa: C901 - one linear script
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--streams", type=int, default=8)
-    ap.add_argument("--rtsp", type=int, default=2, help="how many streams are RTSP cameras")
+    ap.add_argument("--rtsp", type=int, default=2,
+                    help="how many streams are RTSP cameras (up to --streams: all of them)")
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--warmup", type=float, default=60.0)
     ap.add_argument("--interval", type=float, default=5.0)
-    ap.add_argument("--max-growth-mb", type=float, default=64.0)
+    ap.add_argument("--max-growth-mb", type=float, default=64.0,
+                    help="bound on the highest RSS after warm-up over its baseline")
+    ap.add_argument("--max-growth-pct", type=float, default=None,
+                    help="bound on the growth between the mean RSS of the first and the last "
+                         "--window seconds after warm-up, in percent (default: not checked)")
+    ap.add_argument("--window", type=float, default=300.0,
+                    help="seconds averaged for --max-growth-pct (at most a third of the span)")
+    ap.add_argument("--grace", type=float, default=30.0,
+                    help="seconds the RTSP streams get to come back after the last restart")
     ap.add_argument("--restart-every", type=float, default=60.0,
                     help="kill and restart the RTSP server this often (0 = never)")
     ap.add_argument("--queue-size", type=int, default=8)
@@ -213,6 +243,12 @@ def main() -> int:  # noqa: C901 - one linear script
             sources.append(open_source(str(clip), queue_size=args.queue_size, loop=True,
                                        realtime=args.realtime, name=f"{clip.stem}#{i}"))
 
+    cameras = sources[:n_rtsp] if server is not None else []
+    restarts = RestartTracker([src.name for src in cameras])
+
+    def camera_stats() -> dict[str, object]:
+        return {src.name: src.stats for src in cameras}
+
     stop = threading.Event()
     drainers: list[Drainer] = []
     runner: threading.Thread | None = None
@@ -242,17 +278,37 @@ def main() -> int:  # noqa: C901 - one linear script
         for d in drainers:
             d.start()
 
-    next_restart = t0 + args.restart_every if args.restart_every > 0 else float("inf")
+    # Restarts on a fixed schedule (t0 + k * restart_every), not "restart_every after the
+    # sample that did the last one": 3600 s at 36 s then makes 100 restarts, not 90.
+    every = args.restart_every if args.restart_every > 0 and server is not None else 0.0
+    next_restart = t0 + every if every else float("inf")
+    next_sample = t0 + args.interval
+    end = t0 + args.seconds
     try:
-        while not stop.is_set() and time.monotonic() - t0 < args.seconds:
-            stop.wait(args.interval)
+        while not stop.is_set():
             now = time.monotonic()
-            if server is not None and now >= next_restart:
+            if now >= end:  # after the last restart, wait up to --grace for the cameras
+                if not (restarts.pending and now < end + args.grace):
+                    break
+                stop.wait(0.5)
+                restarts.poll(camera_stats())
+                continue
+            stop.wait(max(0.0, min(next_sample, next_restart, end) - now))
+            now = time.monotonic()
+            if server is not None and now >= next_restart and now < end:
+                restarts.killed(camera_stats())
                 server.kill()
                 time.sleep(1.0)
                 server.start()
+                restarts.restarted(camera_stats())
                 report.server_restarts += 1
-                next_restart = now + args.restart_every
+                next_restart += every
+                continue
+            restarts.poll(camera_stats())
+            if now < next_sample:
+                continue
+            while next_sample <= now:  # a slow restart must not cause a burst of samples
+                next_sample += args.interval
             rss, threads = proc_status()
             stats = [s.stats for s in sources]
             used, free, mmapped = heap_status()
@@ -269,6 +325,7 @@ def main() -> int:  # noqa: C901 - one linear script
         report.failures.append("interrupted")
     finally:
         report.threads_running = proc_status()[1]
+        restarts.settle(camera_stats())
         stop.set()
         if runner is not None:
             runner.join(60)
@@ -299,6 +356,7 @@ def main() -> int:  # noqa: C901 - one linear script
                    "max": round(st.max_ms, 3)}
             for name, st in summary.stages.items()  # type: ignore[attr-defined]
         }
+    report.failures += restarts.failures()
     for i, src in enumerate(sources):
         st = src.stats
         report.frames_read += st.read
@@ -311,10 +369,17 @@ def main() -> int:  # noqa: C901 - one linear script
             delivered = drainers[i].delivered
             ok = st.read == delivered + st.dropped and st.delivered == delivered
         report.frames_delivered += delivered
-        report.per_stream.append({"name": src.name, "live": src.live, "read": st.read,
-                                  "delivered": delivered, "dropped": st.dropped,
-                                  "reconnects": st.reconnects, "errors": st.errors,
-                                  "state": st.state, "last_error": st.last_error})
+        row_out: dict[str, object] = {
+            "name": src.name, "live": src.live, "read": st.read, "delivered": delivered,
+            "dropped": st.dropped, "reconnects": st.reconnects, "errors": st.errors,
+            "state": st.state, "last_error": st.last_error}
+        track = restarts.streams.get(src.name)
+        if track is not None:
+            row_out.update(server_restarts=track.restarts, restarts_reconnected=track.reconnected,
+                           restarts_missed=track.missed)
+            report.restarts_reconnected += track.reconnected
+            report.restarts_missed += track.missed
+        report.per_stream.append(row_out)
         if not ok:
             report.invariant_ok = False
             report.failures.append(f"{src.name}: read {st.read} != delivered {delivered} + "
@@ -322,16 +387,35 @@ def main() -> int:  # noqa: C901 - one linear script
 
     after = [s for s in report.samples if s.t >= args.warmup]
     if len(after) >= 2:
-        base = statistics.fmean(s.rss_mb for s in after[:3])
+        growth = window_growth([s.t for s in after], [s.rss_mb for s in after], args.window)
+        # The baseline is the mean of the first window when there is one: with cameras
+        # restarted every half minute RSS dips by up to 100 MiB while they are down, and a
+        # baseline of three samples could land in a dip (and make the peak look like growth).
+        head = [s for s in after if growth is None or s.t <= after[0].t + growth.window_s]
+        head = head if len(head) >= 3 else after[:3]
+        base = statistics.fmean(s.rss_mb for s in head)
         report.rss_baseline_mb = round(base, 1)
         report.rss_max_after_warmup_mb = max(s.rss_mb for s in after)
         report.rss_growth_mb = round(report.rss_max_after_warmup_mb - base, 1)
         report.rss_slope_mb_per_min = round(slope_per_min(after), 2)
-        used_base = statistics.fmean(s.heap_used_mb for s in after[:3])
+        used_base = statistics.fmean(s.heap_used_mb for s in head)
         report.heap_used_growth_mb = round(max(s.heap_used_mb for s in after) - used_base, 1)
+        report.rss_end_mb = after[-1].rss_mb
         if report.rss_growth_mb > args.max_growth_mb:
             report.failures.append(f"RSS grew {report.rss_growth_mb} MiB after warm-up "
                                    f"(bound {args.max_growth_mb} MiB)")
+        if growth is not None:
+            report.rss_window_s = growth.window_s
+            report.rss_first_window_mb = growth.first_mb
+            report.rss_last_window_mb = growth.last_mb
+            report.rss_growth_pct = growth.growth_pct
+        if args.max_growth_pct is not None:
+            if growth is None:
+                report.failures.append("run too short to compare RSS windows after warm-up")
+            elif growth.growth_pct > args.max_growth_pct:
+                report.failures.append(
+                    f"mean RSS grew {growth.growth_pct} % from the first to the last "
+                    f"{growth.window_s:g} s after warm-up (bound {args.max_growth_pct} %)")
     else:
         report.failures.append("run too short: fewer than 2 samples after the warm-up")
 
