@@ -40,6 +40,22 @@ def start_until_event(*args: str, events: Path, wait_s: float = 60) -> subproces
     return proc
 
 
+def signal_and_wait(proc: subprocess.Popen, *signals: int, timeout: float = 30) -> str:
+    """Send ``signals`` in turn and wait for the process to end; returns its stderr.
+
+    A process still running after ``timeout`` seconds is killed (the test then fails on the
+    timeout, not on a leaked child).
+    """
+    try:
+        for sig in signals:
+            proc.send_signal(sig)
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return err
+
+
 @dataclass
 class Run:
     """One finished CLI run: exit code, outputs, and its peak memory (from wait4)."""

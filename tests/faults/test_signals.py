@@ -12,6 +12,7 @@ from tests.faults.cli import (
     model_args,
     read_events,
     read_summary,
+    signal_and_wait,
     start_until_event,
 )
 
@@ -34,12 +35,7 @@ def _start(tmp_path):
                          ids=lambda s: signal.Signals(s).name)
 def test_signal_mid_run_leaves_complete_outputs(tmp_path, sig) -> None:
     proc, events, summary = _start(tmp_path)
-    try:
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = signal_and_wait(proc, sig)
     assert "Traceback" not in err
     assert f"received {signal.Signals(sig).name}" in err
     (row,) = read_summary(summary)
@@ -50,13 +46,7 @@ def test_signal_mid_run_leaves_complete_outputs(tmp_path, sig) -> None:
 
 def test_second_sighup_aborts_without_a_verdict(tmp_path) -> None:
     proc, _, _ = _start(tmp_path)
-    try:
-        proc.send_signal(signal.SIGHUP)
-        proc.send_signal(signal.SIGHUP)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = signal_and_wait(proc, signal.SIGHUP, signal.SIGHUP)
     # Either the second signal landed (129: never a verdict code), or the run had already
     # finished its graceful stop; a traceback or a death by the signal itself never happens.
     assert proc.returncode in (129, *CODES.values()), (proc.returncode, err)

@@ -11,7 +11,7 @@ import pytest
 from shared_data import shared_path
 from skimage import data
 
-from tests.faults.cli import cli, read_summary, start_until_event
+from tests.faults.cli import cli, read_summary, signal_and_wait, start_until_event
 from tests.pipeline.shipped import shipped_model
 
 
@@ -63,12 +63,7 @@ def test_signal_mid_run_writes_final_verdicts_and_summary(tmp_path, sig) -> None
     # Wait for the first decided verdict, then interrupt.
     proc = start_until_event(str(clip), "--model", str(model), "--realtime", "--events",
                              str(events), "--summary", str(summary), "--quiet", events=events)
-    try:
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = signal_and_wait(proc, sig)
     assert "Traceback" not in err
     rows = read_summary(summary)
     assert len(rows) == 1 and 0 < int(rows[0]["processed"]) < 751
