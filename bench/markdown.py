@@ -1,6 +1,6 @@
 """Render a benchmark document as Markdown tables (``bench.md``), for the docs.
 
-Every figure in ``docs/BENCHMARKS.md`` is pasted from this rendering of one ``bench.json``, so
+Every figure in ``docs/BENCHMARKS*.md`` is pasted from this rendering of one ``bench.json``, so
 the docs never hold a number that the tool did not write.
 """
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from engine.judge.verdicts import FAKE, REAL, UNCERTAIN
 
 # `deepscreen screen`'s default settled rate: on since every shared clip's verdict was measured
-# identical with the budget on and off (28/28 clips, shipped v9, 2026-12-07: docs/BENCHMARKS.md,
+# identical with the budget on and off (28/28 clips, shipped v9, 2026-12-07: docs/BENCHMARKS_BUDGET.md,
 # `deepscreen bench --budget-check`). 0 turns it off.
 DEFAULT_SETTLED_HZ = 5.0
 
