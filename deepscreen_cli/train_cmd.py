@@ -129,6 +129,13 @@ def evaluate_command(
                      "these scales (e.g. 1,0.5,0.25,0.15) and report the AUC per face-size x "
                      "sharpness bin, measured as the engine measures them (quality_bins.md)."),
     ] = None,
+    bin_sides: Annotated[
+        str | None,
+        typer.Option("--bin-sides", help="With --quality-bins: face-side bin edges in pixels "
+                     "(e.g. 20,32,40,48,64,96,160) instead of 48,64,96,160, and a table per "
+                     "side bin with an AUC interval and TPR/TNR at the threshold "
+                     "(quality_sides.md): the data a vote floor is chosen from."),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("runs/eval"),
     cache_dir: Annotated[
         Path, typer.Option("--cache-dir", help="Face detection cache.")
@@ -162,7 +169,7 @@ def evaluate_command(
             peers = [STANDARD_PEER]
     scorer = open_scorer(model)
     if quality_bins is not None:
-        _evaluate_bins(sources or STANDARD_SOURCES, scorer, quality_bins, out, limit)
+        _evaluate_bins(sources or STANDARD_SOURCES, scorer, quality_bins, out, limit, bin_sides)
         if scales is None:
             return
     if scales is not None:
@@ -206,13 +213,19 @@ def _factors(text: str, option: str) -> list[float]:
     return factors
 
 
-def _evaluate_bins(root: Path, scorer, scales: str, out: Path, limit: int | None) -> None:
-    """AUC per face-size x sharpness bin on the validation split (quality_bins.md)."""
+def _evaluate_bins(root: Path, scorer, scales: str, out: Path, limit: int | None,
+                   sides: str | None = None) -> None:
+    """AUC per face-size x sharpness bin on the validation split (quality_bins.md); with
+    ``sides``, those side edges and the per-side table (quality_sides.md)."""
+    from train import quality_bins as qb
     from train.predict import score_crops
-    from train.quality_bins import bin_table, measure_faces, write_bins
     from train.sources import load_sources
 
     factors = _factors(scales, "--quality-bins")
+    try:
+        side_edges = qb.parse_edges(sides) if sides is not None else qb.SIDE_EDGES
+    except ValueError as exc:
+        raise UsageError(f"--bin-sides: {exc}") from exc
     samples = [s for s in load_sources(root) if s.split == "val"]
     if limit:
         kept, counts = [], {}
@@ -221,11 +234,16 @@ def _evaluate_bins(root: Path, scorer, scales: str, out: Path, limit: int | None
             if counts[s.source] <= limit:
                 kept.append(s)
         samples = kept
-    faces = measure_faces(samples, lambda crops: score_crops(scorer, crops), factors,
-                          scorer.contract.margin)
-    md = write_bins(out, bin_table(faces), faces)
+    faces = qb.measure_faces(samples, lambda crops: score_crops(scorer, crops), factors,
+                             scorer.contract.margin)
+    md = qb.write_bins(out, qb.bin_table(faces, side_edges), faces)
     typer.echo(md.read_text())
     typer.echo(f"quality bins: {md}")
+    if sides is not None:
+        threshold = scorer.contract.threshold
+        md = qb.write_sides(out, qb.side_table(faces, side_edges, threshold), threshold)
+        typer.echo(md.read_text())
+        typer.echo(f"per face side: {md}")
 
 
 def _evaluate_scales(root: Path, scorer, scales: str, out: Path, cache_dir: Path,
