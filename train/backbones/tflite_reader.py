@@ -243,36 +243,33 @@ def _read_options(tflite: Any, opcode: str, op: Any) -> dict[str, Any]:
     table = op.BuiltinOptions()
     if table is None:
         return {}
+
+    def parsed(cls: Any) -> Any:
+        opt = cls()
+        opt.Init(table.Bytes, table.Pos)
+        return opt
+
     if opcode == "CONV_2D":
-        opt = tflite.Conv2DOptions()
-        opt.Init(table.Bytes, table.Pos)
-        return {
-            "padding": _PADDING.get(opt.Padding(), str(opt.Padding())),
-            "stride": (opt.StrideH(), opt.StrideW()),
-            "dilation": (opt.DilationHFactor(), opt.DilationWFactor()),
-            "activation": _ACTIVATIONS.get(opt.FusedActivationFunction(), "UNKNOWN"),
-        }
+        opt = parsed(tflite.Conv2DOptions)
+        return _windowed(opt, dilation=(opt.DilationHFactor(), opt.DilationWFactor()))
     if opcode == "DEPTHWISE_CONV_2D":
-        opt = tflite.DepthwiseConv2DOptions()
-        opt.Init(table.Bytes, table.Pos)
-        return {
-            "padding": _PADDING.get(opt.Padding(), str(opt.Padding())),
-            "stride": (opt.StrideH(), opt.StrideW()),
-            "dilation": (opt.DilationHFactor(), opt.DilationWFactor()),
-            "depth_multiplier": opt.DepthMultiplier(),
-            "activation": _ACTIVATIONS.get(opt.FusedActivationFunction(), "UNKNOWN"),
-        }
+        opt = parsed(tflite.DepthwiseConv2DOptions)
+        return _windowed(opt, dilation=(opt.DilationHFactor(), opt.DilationWFactor()),
+                         depth_multiplier=opt.DepthMultiplier())
     if opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        opt = tflite.Pool2DOptions()
-        opt.Init(table.Bytes, table.Pos)
-        return {
-            "padding": _PADDING.get(opt.Padding(), str(opt.Padding())),
-            "stride": (opt.StrideH(), opt.StrideW()),
-            "filter": (opt.FilterHeight(), opt.FilterWidth()),
-            "activation": _ACTIVATIONS.get(opt.FusedActivationFunction(), "UNKNOWN"),
-        }
+        opt = parsed(tflite.Pool2DOptions)
+        return _windowed(opt, filter=(opt.FilterHeight(), opt.FilterWidth()))
     if opcode in ("ADD", "FULLY_CONNECTED"):
-        opt = tflite.AddOptions() if opcode == "ADD" else tflite.FullyConnectedOptions()
-        opt.Init(table.Bytes, table.Pos)
-        return {"activation": _ACTIVATIONS.get(opt.FusedActivationFunction(), "UNKNOWN")}
+        opt = parsed(tflite.AddOptions if opcode == "ADD" else tflite.FullyConnectedOptions)
+        return {"activation": _activation(opt)}
     return {}
+
+
+def _windowed(opt: Any, **own: Any) -> dict[str, Any]:
+    """A windowed op's options: padding, stride, the op's ``own`` options, fused activation."""
+    return {"padding": _PADDING.get(opt.Padding(), str(opt.Padding())),
+            "stride": (opt.StrideH(), opt.StrideW()), **own, "activation": _activation(opt)}
+
+
+def _activation(opt: Any) -> str:
+    return _ACTIVATIONS.get(opt.FusedActivationFunction(), "UNKNOWN")
