@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
+from tests.train.view_keys import key_of, reference_plan
 from train.augment import (
     AugmentConfig,
     augment_crop,
@@ -130,27 +131,19 @@ def test_sbi_mask_is_soft_and_bounded(astronaut_bgr, astronaut_landmarks) -> Non
 def test_grayscale_option_keys_the_view_cache_only_when_enabled() -> None:
     # Caches (and the shipped model's reproduction) built before p_gray existed keep their key;
     # a plan that converts views to grayscale never reuses a colour-only cache.
-    from engine.preprocess import InputContract
-    from train.data import Face
-    from train.labelled import Sample
-    from train.view_cache import ViewPlan, cache_key
-
-    samples = [Sample("/data/a.jpg", 1, "x/fake", "train", "a"),
-               Sample("/data/b.jpg", 0, "x/real", "train", "b")]
-    faces = {s.path: Face((10.0, 20.0, 110.0, 140.0), None, False) for s in samples}
-    plan = ViewPlan(views=3, sbi_views=0, augment=AugmentConfig(), sbi=SBIConfig())
-    key = cache_key(samples, faces, InputContract(), plan, "stem-abc")
+    plan = reference_plan()
+    key = key_of(plan)
     assert key == "926543cde2331d8b6431"  # computed by the code before p_gray was added
     gray = replace(plan, augment=replace(plan.augment, p_gray=0.15))
-    assert cache_key(samples, faces, InputContract(), gray, "stem-abc") != key
+    assert key_of(gray) != key
     fit = replace(plan, augment=replace(plan.augment, p_fit=0.5))
-    assert cache_key(samples, faces, InputContract(), fit, "stem-abc") != key
+    assert key_of(fit) != key
     soft = replace(plan, augment=replace(plan.augment, p_soften_real=0.3))
-    assert cache_key(samples, faces, InputContract(), soft, "stem-abc") != key
+    assert key_of(soft) != key
     pre = replace(plan, augment=replace(plan.augment, p_precrop=0.3))
-    assert cache_key(samples, faces, InputContract(), pre, "stem-abc") != key
+    assert key_of(pre) != key
     sharp = replace(plan, augment=replace(plan.augment, p_sharpen_real=0.3))
-    assert cache_key(samples, faces, InputContract(), sharp, "stem-abc") != key
+    assert key_of(sharp) != key
 
 
 def test_fit_square_pulls_a_square_inside_the_image() -> None:

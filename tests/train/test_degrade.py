@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from tests.shared_data import SHARED_DATA
+from tests.train.view_keys import key_of, reference_plan
 from train.augment import AugmentConfig, soften
 from train.degrade import DegradeConfig, degrade, h264_roundtrip
-from train.sbi import SBIConfig, render_at
+from train.sbi import render_at
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +54,8 @@ def test_chain_is_deterministic_and_label_blind(face: np.ndarray) -> None:
 
 def test_chain_off_keeps_old_caches_and_draws(face: np.ndarray) -> None:
     """A config without the chain draws exactly what it drew before (same view, same key)."""
-    from engine.preprocess import InputContract
     from train.data import Face
     from train.dataset import augmented_crop
-    from train.labelled import Sample
-    from train.view_cache import ViewPlan, cache_key
 
     box = (60.0, 40.0, 240.0, 260.0)
     f = Face(box, None, False)
@@ -68,16 +66,12 @@ def test_chain_off_keeps_old_caches_and_draws(face: np.ndarray) -> None:
     on = augmented_crop(face, f, 0.25, AugmentConfig(), np.random.default_rng(3), 0,
                         DegradeConfig(p=1.0, p_noise=1.0))
     assert not np.array_equal(off, on)
-    samples = [Sample("/data/a.jpg", 1, "x/fake", "train", "a"),
-               Sample("/data/b.jpg", 0, "x/real", "train", "b")]
-    faces = {s.path: Face((10.0, 20.0, 110.0, 140.0), None, False) for s in samples}
-    plan = ViewPlan(views=3, sbi_views=0, augment=AugmentConfig(), sbi=SBIConfig())
-    key = cache_key(samples, faces, InputContract(), plan, "stem-abc")
+    plan = reference_plan()
+    key = key_of(plan)
     assert key == "926543cde2331d8b6431"  # the key before the chain and p_render existed
     chained = replace(plan, degrade=DegradeConfig(p=0.9))
     rendered = replace(plan, sbi=replace(plan.sbi, p_render=0.7))
-    assert len({key, cache_key(samples, faces, InputContract(), chained, "stem-abc"),
-                cache_key(samples, faces, InputContract(), rendered, "stem-abc")}) == 3
+    assert len({key, key_of(chained), key_of(rendered)}) == 3
 
 
 def test_render_at_softens_the_face_like_a_low_resolution_swap(face: np.ndarray) -> None:
