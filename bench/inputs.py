@@ -2,8 +2,9 @@
 
 Default input, in order: a FaceForensics++ c23 clip from the shared data folder (``ffpp-c23/
 real/519.mp4`` is natively 640x480 at 25 fps), else the built-in demo clip (assembled from the
-public-domain portraits shipped in the package by :mod:`engine.demo.clip`). Any clip that is not
-640x480 is resized with OpenCV into a temporary folder when the benchmark asks for that size.
+public-domain portraits shipped in the package by :mod:`deepscreen_cli.demo.clip`). Any clip
+that is not 640x480 is resized with OpenCV into a temporary folder when the benchmark asks for
+that size.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def default_videos(work_dir: Path) -> tuple[list[Path], str]:
         clips = [shared / rel for rel in SHARED_640x480 if (shared / rel).is_file()]
         if clips:
             return clips, f"shared FaceForensics++ c23 clips under {shared}"
-    from engine.demo.clip import build_demo_clip
+    from deepscreen_cli.demo.clip import build_demo_clip
 
     clip = build_demo_clip(work_dir / "demo")
     path = Path(getattr(clip, "path", work_dir / "demo" / "demo_clip.mp4"))

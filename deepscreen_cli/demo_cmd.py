@@ -49,7 +49,7 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    from engine.demo.run import run_demo
+    from deepscreen_cli.demo.run import run_demo
     from engine.judge.vote import RULES
 
     if rule not in RULES:

@@ -21,7 +21,8 @@ import engine
 
 modules = [info.name for info in pkgutil.walk_packages(engine.__path__, "engine.")]
 modules += [f"deepscreen_cli.{m}" for m in ("app", "demo_cmd", "doctor_cmd", "groups",
-                                            "live_outputs", "screen_cmd")]
+                                            "live_outputs", "screen_cmd", "demo", "demo.clip",
+                                            "demo.face_swap", "demo.run")]
 for name in modules:
     importlib.import_module(name)
 extra = [p for p in ("onnx", "torch", "torchvision", "sklearn") if importlib.util.find_spec(p)]

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.demo.clip import (
+from deepscreen_cli.demo.clip import (
     CLIP_NAME,
     PORTRAITS,
     build_demo_clip,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo.clip import DemoClip, plan_segments
-from engine.demo.run import NO_FACE, score_segments, verdict_at
+from deepscreen_cli.demo.clip import DemoClip, plan_segments
+from deepscreen_cli.demo.run import NO_FACE, score_segments, verdict_at
 from engine.judge.vote import VerdictEvent
 
 REPO = Path(__file__).resolve().parents[2]

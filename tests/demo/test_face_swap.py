@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.demo.clip import load_portrait
-from engine.demo.face_swap import apply_transform, similarity_transform, swap_face
+from deepscreen_cli.demo.clip import load_portrait
+from deepscreen_cli.demo.face_swap import apply_transform, similarity_transform, swap_face
 from engine.errors import InputError
 
 

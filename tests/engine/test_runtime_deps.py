@@ -17,11 +17,12 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-# The CLI modules a runtime-only install runs (`screen`, `demo`, `doctor` and their helpers);
-# train/export/bench commands are documented as needing the train extra.
+# The CLI modules a runtime-only install runs (`screen`, `demo` with its clip builder, `doctor`
+# and their helpers); train/export/bench commands are documented as needing the train extra.
 RUNTIME_CLI = ["app.py", "demo_cmd.py", "doctor_cmd.py", "groups.py", "live_outputs.py",
                "screen_cmd.py", "screen_run.py", "options.py", "config_cmd.py",
-               "calibrate_cmd.py", "file_outputs.py"]
+               "calibrate_cmd.py", "file_outputs.py", "demo/__init__.py", "demo/clip.py",
+               "demo/face_swap.py", "demo/run.py"]
 # Import names of the runtime dependencies (distribution name -> import name where they differ).
 IMPORT_NAMES = {"opencv-python-headless": "cv2", "onnxruntime": "onnxruntime",
                 "PyYAML": "yaml"}

@@ -14,7 +14,7 @@ astronaut-swapped      fake   the same shot with Grace Hopper's face blended in
 Each real/fake pair uses the same camera motion, so the only difference the engine can see is
 the swap. The motion (a slow pan and zoom, re-sampled every frame) makes the detector and the
 tracker do real work. The swap is done once on the still portrait by
-:func:`engine.demo.face_swap.swap_face` and then filmed like the real one.
+:func:`deepscreen_cli.demo.face_swap.swap_face` and then filmed like the real one.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from typing import Literal, Protocol
 import cv2
 import numpy as np
 
-from engine.demo.face_swap import swap_face
+from deepscreen_cli.demo.face_swap import swap_face
 from engine.errors import InputError, ModelError, UsageError
+from engine.paths import ASSETS_DIR
 from engine.types import Detection
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
 PORTRAITS = {"hopper": "grace_hopper_512x512.jpg", "astronaut": "astronaut_512x512.jpg"}
 CLIP_NAME = "demo_clip.mp4"
 MANIFEST_NAME = "demo_segments.json"
@@ -142,7 +142,7 @@ def load_portrait(name: str) -> np.ndarray:
     """Read one shipped portrait ("hopper" or "astronaut") as a BGR uint8 image."""
     if name not in PORTRAITS:
         raise InputError(f"unknown portrait {name!r}; choose from {sorted(PORTRAITS)}")
-    path = ASSETS / PORTRAITS[name]
+    path = ASSETS_DIR / PORTRAITS[name]
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise ModelError(f"demo asset missing or unreadable: {path} (reinstall deepscreen)")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engine.demo.clip import DemoClip, Segment, build_demo_clip
+from deepscreen_cli.demo.clip import DemoClip, Segment, build_demo_clip
 from engine.judge.vote import VerdictEvent, decide
 from engine.pipeline import PipelineConfig, RunSummary  # before engine.sinks: import order
 from engine.sinks.base import FrameView, Sink
