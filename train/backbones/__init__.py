@@ -12,7 +12,7 @@ from train.backbones.mobilenet import (
     mobilenet_from_tflite,
     normalize_rgb,
 )
-from train.backbones.registry import BackboneInfo, create_backbone, list_backbones
+from train.backbones.pretrained import BackboneInfo, create_backbone, list_backbones
 
 __all__ = [
     "BackboneInfo",

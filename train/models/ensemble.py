@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from train.models.registry import create_model, register_model
+from train.models.catalog import create_model, register_model
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class LogitEnsembleConfig:
     Attributes:
         members: one mapping per member with ``model_name`` and ``model_config`` (other keys,
             such as the ONNX's ``file``/``sha256``/``threshold`` provenance, are ignored).
-            The default, two ``spatial_spectral_tiny`` networks, only makes the registry
+            The default, two ``spatial_spectral_tiny`` networks, only makes the catalog
             entry buildable on its own (tests, benchmarks); real ensembles name their members.
         spectrum_bins: the contract's spectrum length, given to members that do not name one.
     """
@@ -52,7 +52,7 @@ class LogitEnsemble(nn.Module):
 
 @register_model("logit_ensemble", LogitEnsembleConfig)
 def logit_ensemble(cfg: LogitEnsembleConfig) -> LogitEnsemble:
-    """Build every member from the registry with its own config."""
+    """Build every member from the catalog with its own config."""
     members = []
     for spec in cfg.members:
         config = dict(spec.get("model_config") or {})

@@ -31,7 +31,7 @@ from torch import nn
 
 from engine.errors import ModelError, UsageError
 from train.backbones.mobilenet import MobileNetV2, load_tflite_weights
-from train.models.registry import register_model
+from train.models.catalog import register_model
 
 
 @dataclass(frozen=True)

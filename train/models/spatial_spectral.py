@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from train.models.registry import register_model
+from train.models.catalog import register_model
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""timm-style model registry: named constructors, each with its own config dataclass.
+"""The model catalog (timm-style): named constructors, each with its own config dataclass.
 
 A checkpoint stores ``model_name`` and the config as a plain dict, so any registered model can be
 rebuilt without pickled classes (``torch.load(weights_only=True)`` stays possible).
@@ -18,7 +18,7 @@ class ModelEntry:
     """One registered constructor.
 
     Attributes:
-        name: registry name (used in configs and checkpoints).
+        name: catalog name (used in configs and checkpoints).
         config_cls: the dataclass holding this model's hyper-parameters.
         build: function taking a ``config_cls`` instance and returning an ``nn.Module``.
         defaults: default field values this name applies on top of ``config_cls()``.
@@ -30,22 +30,22 @@ class ModelEntry:
     defaults: dict[str, Any]
 
 
-_REGISTRY: dict[str, ModelEntry] = {}
+_CATALOG: dict[str, ModelEntry] = {}
 
 
 def register_model(name: str, config_cls: type, **defaults: Any) -> Callable:
     """Decorator registering ``fn(config) -> nn.Module`` under ``name``.
 
     Args:
-        name: registry name, unique.
+        name: catalog name, unique.
         config_cls: config dataclass of this model.
         **defaults: config overrides that define this variant (e.g. a narrower width).
     """
 
     def wrap(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        if name in _REGISTRY:
+        if name in _CATALOG:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ModelEntry(name, config_cls, fn, dict(defaults))
+        _CATALOG[name] = ModelEntry(name, config_cls, fn, dict(defaults))
         return fn
 
     return wrap
@@ -53,7 +53,7 @@ def register_model(name: str, config_cls: type, **defaults: Any) -> Callable:
 
 def list_models() -> list[str]:
     """Names of all registered models, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(_CATALOG)
 
 
 def model_config(name: str, overrides: dict[str, Any] | None = None) -> Any:
@@ -86,7 +86,7 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 def _entry(name: str) -> ModelEntry:
     try:
-        return _REGISTRY[name]
+        return _CATALOG[name]
     except KeyError:
         known = ", ".join(list_models())
         raise UsageError(f"unknown model {name!r}; registered: {known}") from None
