@@ -45,17 +45,22 @@ def export_onnx_cmd(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (.pt).")],
     out: Annotated[Path, typer.Option("--out", help="ONNX file to write.")] = DEFAULT_CLASSIFIER,
     parity_crops: Annotated[int, typer.Option(help="Real face crops compared with PyTorch.")] = 16,
+    vote_min_face: Annotated[float | None, typer.Option(
+        "--vote-min-face", min=0.0, help="The model's vote floor in face pixels, written into "
+        "its metadata (measured with `evaluate --quality-bins ... --bin-sides ...`; default: "
+        "no key, the runtime's default floor).")] = None,
 ) -> None:
     """Export a classifier checkpoint to one ONNX file, verified against PyTorch."""
     from export.onnx_export import PARITY_TOLERANCE, export_classifier
 
     _need(checkpoint, "checkpoint")
-    r = export_classifier(checkpoint, out, parity_n=parity_crops)
+    r = export_classifier(checkpoint, out, parity_n=parity_crops, min_face_px=vote_min_face)
     c = r.contract
     typer.echo(
         f"{r.path}: opset {r.opset}, {r.size_bytes / 1e6:.2f} MB, sha256 {r.sha256[:16]}\n"
         f"  inputs crops (N,3,{c.input_size},{c.input_size}) + spectrum (N,{c.spectrum_bins}) "
-        f"-> logit (N,1); threshold {c.threshold:g}\n"
+        f"-> logit (N,1); threshold {c.threshold:g}"
+        + (f"; vote floor {vote_min_face:g} px\n" if vote_min_face is not None else "\n") +
         f"  parity vs PyTorch on {r.parity_crops} real face crops: max |logit diff| = "
         f"{r.max_abs_diff:.2e} (limit {PARITY_TOLERANCE:g})\n"
         f"  ops: {', '.join(r.ops)}"

@@ -64,6 +64,11 @@ Weighting = Annotated[str, Opt("--weighting", help="Crop quality in the votes: n
                                "gate.")]
 QualityGate = Annotated[float, Opt("--quality-gate", min=0.0, max=1.0, help="Smallest crop "
                                    "quality that votes with --weighting gate.")]
+VoteMinFace = Annotated[float | None, Opt("--vote-min-face", min=0.0, help="Faces with a "
+                                          "smaller side (pixels) are classified and reported "
+                                          "but do not vote; a stream with no larger face ends "
+                                          "no decision (default: the model's floor, 44 for "
+                                          "v9; 0 = every face votes).")]
 Threshold = Annotated[float | None, Opt("--threshold", help="Decision threshold on p_fake "
                                         "(default: the model's).")]
 

@@ -1,10 +1,11 @@
 """`deepscreen screen SOURCE...`: screen files, folders, webcams and streams for deepfaked faces.
 
-Exit codes (scripts rely on them): 0 real, 3 fake, 4 no decision (no face, or still uncertain
-at the end), 1 runtime error, 2 usage error. With several sources: the worst outcome, in the
-order fake > error > no decision > real. SIGINT / SIGTERM / SIGHUP stop the sources, classify
-what is queued, write the final verdicts and summaries, and exit with the verdict-so-far code; a
-second signal aborts at once (exit 128 + signal number: 130 for SIGINT, 143 for SIGTERM).
+Exit codes (scripts rely on them): 0 real, 3 fake, 4 no decision (no face, faces below the vote
+floor, or still uncertain at the end), 1 runtime error, 2 usage error. With several sources: the
+worst outcome, in the order fake > error > no decision > real. SIGINT / SIGTERM / SIGHUP stop
+the sources, classify what is queued, write the final verdicts and summaries, and exit with the
+verdict-so-far code; a second signal aborts at once (exit 128 + signal number: 130 for SIGINT,
+143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def screen(
     confirm_landmarks: o.ConfirmLandmarks = True,
     weighting: o.Weighting = "none",
     quality_gate: o.QualityGate = 0.2,
+    vote_min_face: o.VoteMinFace = None,
     settled_hz: SettledHz = DEFAULT_SETTLED_HZ,
     budget_margin: BudgetMargin = 0.25,
     crops_per_s: CropsPerS = "0",

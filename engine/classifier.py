@@ -59,6 +59,12 @@ class Classifier:
         return self.backend.contract
 
     @property
+    def traits(self):
+        """The backend's :class:`~engine.backends.model_traits.ModelTraits` (None when it has
+        none: a remote server, a TensorRT engine)."""
+        return getattr(self.backend, "traits", None)
+
+    @property
     def name(self) -> str:
         """The backend that runs the network (e.g. ``ort-cpu``)."""
         return getattr(self.backend, "name", "")

@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.backends.base import INPUT_CROPS, INPUT_SPECTRUM, OUTPUT_LOGIT
-from engine.backends.model_traits import KEY_FLIP_IN_GRAPH, KEY_USES_SPECTRUM, probe_flip_in_graph
+from engine.backends.model_traits import (
+    KEY_FLIP_IN_GRAPH,
+    KEY_MIN_FACE_PX,
+    KEY_USES_SPECTRUM,
+    probe_flip_in_graph,
+)
 from engine.backends.trt_manifest import file_sha256
 from engine.errors import ModelError
 from engine.preprocess import InputContract
@@ -178,7 +183,8 @@ def onnx_logits(path: Path, crops: np.ndarray, spectrum: np.ndarray) -> np.ndarr
 
 
 def export_classifier(
-    checkpoint: Path, out: Path, parity_n: int = 16, tolerance: float = PARITY_TOLERANCE
+    checkpoint: Path, out: Path, parity_n: int = 16, tolerance: float = PARITY_TOLERANCE,
+    min_face_px: float | None = None,
 ) -> ExportReport:
     """Export a checkpoint to ONNX and verify it against PyTorch on real face crops.
 
@@ -187,6 +193,9 @@ def export_classifier(
         out: destination ``.onnx`` path (parent folders are created).
         parity_n: number of real face crops compared (batch sizes 1 and N are both run).
         tolerance: largest accepted |logit difference|.
+        min_face_px: the model's vote floor (``deepscreen.min_face_px``: faces with a smaller
+            side get no vote), measured with ``deepscreen evaluate --quality-bins ...
+            --bin-sides ...``; None writes no key (the runtime's default applies).
 
     Returns:
         An :class:`ExportReport`.
@@ -209,6 +218,8 @@ def export_classifier(
         KEY_FLIP_IN_GRAPH: json.dumps(bool(getattr(getattr(model, "cfg", None), "flip_tta",
                                                    False))),
     }
+    if min_face_px is not None:
+        extra[KEY_MIN_FACE_PX] = json.dumps(float(min_face_px))
     model.eval()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,11 @@ names them); the runtime reads them through ONNX Runtime's ``custom_metadata_map
 nothing beyond ONNX Runtime. A model written before the keys existed is probed at load, with
 ONNX Runtime alone: zeros against random spectra for the first, a random batch against its
 mirror image for the second.
+
+One more fact changes what the engine *decides*: ``min_face_px``, the smallest face side
+(native pixels) on which the model was validated. Smaller faces are classified and reported but
+do not vote (:mod:`engine.judge.face_floor`). It cannot be probed: a model without the key gets
+the documented default there.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ KEY_FLIP_IN_GRAPH = META_PREFIX + "flip_in_graph"
 # Written by export/single_pass.py on a graph without the flip: the band of p_fake around the
 # threshold inside which the runtime scores the mirror image too (engine/classifier.py).
 KEY_MIRROR_BAND = META_PREFIX + "mirror_band"
+# The vote floor, measured per model (`deepscreen evaluate --quality-bins --bin-sides`): faces
+# with a smaller side (native pixels) get no vote (engine/judge/face_floor.py).
+KEY_MIN_FACE_PX = META_PREFIX + "min_face_px"
 
 # A mirror-averaging graph is symmetric up to float summation order (measured on the shipped
 # model: ~1e-6); a network without the flip differs from its mirror by orders of magnitude more.
@@ -51,12 +59,15 @@ class ModelTraits:
             measured at load (a model exported before the keys existed).
         mirror_band: for a graph without the flip, the band of p_fake around the threshold in
             which the runtime adds the mirror pass (0 = never; 1 = always).
+        min_face_px: the smallest face side (native pixels) whose crops vote, from the file;
+            None when the file does not say (the runtime then uses its default).
     """
 
     uses_spectrum: bool
     flip_in_graph: bool
     source: str = "metadata"
     mirror_band: float = 0.0
+    min_face_px: float | None = None
 
     def to_metadata(self) -> dict[str, str]:
         """Key/value strings for ONNX ``metadata_props`` (``source`` is not stored)."""
@@ -74,6 +85,21 @@ def _read_bool(meta: Mapping[str, str], key: str) -> bool | None:
     if not isinstance(value, bool):
         raise ValueError(f"metadata {key}={raw!r} is not true/false")
     return value
+
+
+def read_min_face(meta: Mapping[str, str]) -> float | None:
+    """The model's vote floor from its metadata (None when the key is absent).
+
+    Raises:
+        ValueError: the key is present but is not a number >= 0.
+    """
+    raw = meta.get(KEY_MIN_FACE_PX)
+    if raw is None:
+        return None
+    value = json.loads(raw)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e5:
+        raise ValueError(f"metadata {KEY_MIN_FACE_PX}={raw!r} is not a face side in pixels")
+    return float(value)
 
 
 def _probe_batch(contract: InputContract, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +143,7 @@ def resolve_traits(
     """The traits stored in ``meta``, probing through ``logits`` for any key that is missing.
 
     Raises:
-        ValueError: a key is present but is not a JSON boolean.
+        ValueError: a key is present but does not hold a value of its kind.
     """
     uses = _read_bool(meta, KEY_USES_SPECTRUM)
     flip = _read_bool(meta, KEY_FLIP_IN_GRAPH)
@@ -133,4 +159,4 @@ def resolve_traits(
             raise ValueError(f"metadata {KEY_MIRROR_BAND}={meta[KEY_MIRROR_BAND]!r} is not a "
                              "number in [0, 1]")
     return ModelTraits(uses_spectrum=uses, flip_in_graph=flip, source=source,
-                       mirror_band=float(band))
+                       mirror_band=float(band), min_face_px=read_min_face(meta))

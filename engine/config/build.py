@@ -28,6 +28,7 @@ def pipeline_config(screen: ScreenFile) -> PipelineConfig:
         window=p.window, min_frames=p.min_frames, hysteresis=p.hysteresis,
         threshold=d.threshold, max_frames=p.max_frames, duration_s=p.duration,
         stream_rule=d.stream_rule, weighting=p.weighting, quality_gate=p.quality_gate,
+        vote_min_face=d.vote_min_face,
         confirm=ConfirmConfig(min_hits=p.confirm_hits, min_score=p.confirm_score,
                               min_side=p.confirm_min_side, landmarks=p.confirm_landmarks),
         budget=BudgetConfig(settled_hz=p.settled_hz, margin=p.budget_margin,

@@ -130,6 +130,8 @@ class StreamSettings(Section):
     classify_every: int | None = Field(None, ge=1)
     min_face: int | None = Field(None, ge=12)
     stream_rule: StreamRule | None = None
+    # The vote floor (engine/judge/face_floor.py); null = the model's own.
+    vote_min_face: float | None = Field(None, ge=0.0)
     give_up_after: float | None = Field(None, ge=0.0)
     realtime: bool | None = None
     loop: bool | None = None
@@ -137,7 +139,8 @@ class StreamSettings(Section):
 
 class Defaults(StreamSettings):
     """The per-stream values of every stream that does not override them
-    (``threshold: null`` = the model's own calibrated threshold)."""
+    (``threshold: null`` = the model's own calibrated threshold, ``vote_min_face: null`` = the
+    model's own vote floor)."""
 
     detect_every: int | None = Field(5, ge=1)
     classify_every: int | None = Field(1, ge=1)

@@ -6,7 +6,8 @@ produced by the pipeline and read by the sinks, the metrics, the CLI and the ben
 live here so none of those needs to import another to name them.
 
 Exit codes of `deepscreen screen` (see docs/STREAMING.md): 0 every stream real; 3 some stream
-fake; 4 no decision (no face, no confirmed face track, or still uncertain at the end); 1
+fake; 4 no decision (no face, no confirmed face track, faces below the vote floor, or still
+uncertain at the end); 1
 runtime error. Several streams give the worst outcome, in the order fake > error > no decision
 > real: a failed stream can never pass as "real" or "no decision", and a fake found on another
 stream is still reported.
@@ -135,6 +136,8 @@ class StreamSummary:
             budget, :mod:`engine.budget`).
         skipped_budget: crops not classified because the live streams' global budget was
             spent.
+        vote_min_face: the stream's vote floor, native face pixels (:mod:`engine.judge.face_floor`).
+        below_floor: crops of faces below it: classified and reported, not voted.
     """
 
     stream: str
@@ -166,6 +169,8 @@ class StreamSummary:
     track_verdicts: str = ""
     skipped_settled: int = 0
     skipped_budget: int = 0
+    vote_min_face: float = 0.0
+    below_floor: int = 0
 
     @property
     def exit_code(self) -> int:

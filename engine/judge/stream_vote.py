@@ -19,7 +19,9 @@ track (fed every classified crop of the track) and the stream verdict made from 
 Only confirmed tracks (:mod:`engine.judge.confirm`) vote; the others are voted and reported but
 never decide the stream. Weighting (``none``, ``weight``, ``gate``): each crop's p_fake counts
 with weight 1, with its quality (:mod:`engine.judge.quality`), or only when its quality reaches
-``gate``.
+``gate``. Whatever the weighting, a crop of a face below the vote floor
+(:mod:`engine.judge.face_floor`) does not count; a stream whose faces never reached it has no
+verdict, with the reason :data:`~engine.judge.face_floor.TOO_SMALL`.
 
 The judge is pure bookkeeping (no images): the scheduler feeds it live, and the video
 evaluation replays recorded crops through it, so both use one implementation.
@@ -31,6 +33,7 @@ import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+from engine.judge.face_floor import CONFIRM_TOO_SMALL, TOO_SMALL
 from engine.judge.records import VerdictEvent
 from engine.judge.verdicts import FAKE, REAL, UNCERTAIN
 from engine.judge.vote import VoteConfig, Voter
@@ -50,6 +53,7 @@ class TrackEvidence:
     reject: str = ""
     quality_sum: float = 0.0
     crops: int = 0
+    below_floor: int = 0  # crops of a face smaller than the vote floor (classified, not voted)
 
     @property
     def quality(self) -> float:
@@ -60,11 +64,23 @@ class TrackEvidence:
     def decided(self) -> bool:
         return self.confirmed and self.voter.verdict != UNCERTAIN
 
+    @property
+    def could_vote(self) -> bool:
+        """A confirmed face with at least one crop at or above the vote floor."""
+        return self.confirmed and self.crops > self.below_floor
+
+    @property
+    def too_small(self) -> bool:
+        """Every crop was below the vote floor, or confirmation failed on the face's size."""
+        return self.crops == self.below_floor and (
+            self.below_floor > 0 or (not self.confirmed and self.reject == CONFIRM_TOO_SMALL))
+
     def extra(self) -> dict:
         q = self.quality
         return {"confirmed": self.confirmed, "hits": self.hits,
                 "quality": None if math.isnan(q) else round(q, 3),
-                **({"reject": self.reject} if not self.confirmed and self.reject else {})}
+                **({"reject": self.reject} if not self.confirmed and self.reject else {}),
+                **({"below_floor": self.below_floor} if self.below_floor else {})}
 
 
 @dataclass
@@ -84,6 +100,8 @@ class _Ended:
     max_score: float = -math.inf
     max_frames: int = 0  # window length of the ended track with max_score
     unconfirmed: int = 0
+    could_vote: int = 0  # ended tracks that could vote (TrackEvidence.could_vote)
+    too_small: int = 0  # ended tracks whose face was too small (TrackEvidence.too_small)
     reasons: dict[str, int] = field(default_factory=dict)
     rows: deque = field(default_factory=lambda: deque(maxlen=ENDED_ROWS))
 
@@ -98,10 +116,12 @@ class StreamJudge:
         rule: one of :data:`STREAM_RULES`.
         weighting: one of :data:`WEIGHTINGS`.
         gate: smallest crop quality that votes under ``gate``.
+        min_face: the vote floor, in native face pixels (0 = every face votes; the pipeline
+            passes the model's, see :mod:`engine.judge.face_floor`).
     """
 
     def __init__(self, stream: str, vote: VoteConfig, rule: str = "any-track",
-                 weighting: str = "none", gate: float = 0.2) -> None:
+                 weighting: str = "none", gate: float = 0.2, min_face: float = 0.0) -> None:
         if rule not in STREAM_RULES:
             raise ValueError(f"unknown stream rule {rule!r}; choose one of "
                              f"{', '.join(STREAM_RULES)}")
@@ -110,6 +130,8 @@ class StreamJudge:
                              f"{', '.join(WEIGHTINGS)}")
         self.stream, self.vote, self.rule = stream, vote, rule
         self.weighting, self.gate = weighting, gate
+        self.min_face = float(min_face)
+        self.below_floor = 0  # crops of faces below the floor, the whole stream
         self.tracks: dict[int, TrackEvidence] = {}
         self.frame_voter = Voter(vote, stream, None)
         self._frames: OrderedDict[int, _Frame] = OrderedDict()
@@ -134,8 +156,11 @@ class StreamJudge:
         ev.confirmed, ev.hits, ev.reject = confirmed, hits, reject
         return self._restate(t) if confirmed != was else []
 
-    def weight(self, quality: float) -> float | None:
-        """The crop's weight under the weighting; None = the crop does not vote."""
+    def weight(self, quality: float, side: float = math.inf) -> float | None:
+        """The crop's weight under the weighting; None = the crop does not vote (its face,
+        ``side`` native pixels, is below the vote floor, or the gate drops it)."""
+        if side < self.min_face:
+            return None
         if self.weighting == "weight":
             return quality
         if self.weighting == "gate" and quality < self.gate:
@@ -151,17 +176,21 @@ class StreamJudge:
         frame.remaining += 1
 
     def crop(self, track: int, frame_index: int, t: float, p: float,
-             quality: float = 1.0, span_s: float | None = None) -> list[VerdictEvent]:
+             quality: float = 1.0, span_s: float | None = None,
+             side: float = math.inf) -> list[VerdictEvent]:
         """One classified crop (in classification order). Returns the verdict changes.
 
         ``span_s``: the media time the crop stands for (see :mod:`engine.judge.vote`; None = one
-        reference frame).
+        reference frame). ``side``: the face's side in native pixels (inf = not measured).
         """
         events: list[VerdictEvent] = []
         ev = self.track(track)
         ev.crops += 1
         ev.quality_sum += quality
-        w = self.weight(quality)
+        if side < self.min_face:
+            ev.below_floor += 1
+            self.below_floor += 1
+        w = self.weight(quality, side)
         if w is not None:
             if ev.voter.add(p, t, w, span_s) is not None:
                 events.append(self._track_event(ev))
@@ -188,6 +217,8 @@ class StreamJudge:
         if ev is None:
             return None
         self._ended.rows.append(_row(track, ev))
+        self._ended.could_vote += ev.could_vote
+        self._ended.too_small += ev.too_small
         if ev.confirmed and ev.voter.verdict != UNCERTAIN:
             self._ended.fake += ev.voter.verdict == FAKE
             self._ended.real += ev.voter.verdict == REAL
@@ -197,7 +228,7 @@ class StreamJudge:
             self._ended.unconfirmed += 1
             why = ev.reject or f"fewer than the detections needed ({ev.hits} seen)"
             self._ended.reasons[why] = self._ended.reasons.get(why, 0) + 1
-        return self._track_event(ev, final=True) if ev.voter.total else None
+        return self._track_event(ev, final=True) if ev.voter.total or ev.below_floor else None
 
     def finish(self) -> list[VerdictEvent]:
         """End of the stream: every live track's final event, then the stream's."""
@@ -244,10 +275,16 @@ class StreamJudge:
         if self.verdict != UNCERTAIN:
             return ""
         live = list(self.tracks.values())
-        if not live and not (self._ended.real + self._ended.fake + self._ended.unconfirmed):
+        ended = self._ended
+        if not live and not (ended.could_vote + ended.unconfirmed + ended.too_small):
             return "no face classified"
-        if not any(ev.confirmed for ev in live) and not (self._ended.real + self._ended.fake):
-            reasons = dict(self._ended.reasons)
+        # Fail closed on faces the model was not validated on: when no face could vote and a
+        # face was there but too small, say so (also when it was too small to confirm).
+        if not (ended.could_vote or any(ev.could_vote for ev in live)) and (
+                ended.too_small or any(ev.too_small for ev in live)):
+            return TOO_SMALL
+        if not any(ev.confirmed for ev in live) and not ended.could_vote:
+            reasons = dict(ended.reasons)
             for ev in live:
                 why = ev.reject or f"fewer than the detections needed ({ev.hits} seen)"
                 reasons[why] = reasons.get(why, 0) + 1
@@ -273,6 +310,8 @@ class StreamJudge:
                  "tracks_unconfirmed": unconfirmed}
         if self.verdict == UNCERTAIN and final:
             extra["reason"] = self.reason()
+        if self.below_floor:
+            extra.update(below_floor=self.below_floor, vote_min_face=self.min_face)
         return VerdictEvent(stream=self.stream, track=None, t=self.t, verdict=self.verdict,
                             p_fake=self.score, frames=self.frames, rule=self.vote.rule,
                             final=final, extra=extra)

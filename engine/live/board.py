@@ -81,6 +81,7 @@ class StreamBoard:
     classified: int = 0
     fps: float = 0.0
     last_t: float = 0.0
+    reason: str = ""  # why there is no verdict yet (e.g. faces below the vote floor)
     history: deque = field(default_factory=lambda: deque(maxlen=600))  # (t, score, crop mean)
     _crop_sum: float = 0.0
     _crop_n: int = 0
@@ -93,7 +94,7 @@ class StreamBoard:
             "stream": self.name, "verdict": self.verdict, "p_fake": _num(self.p_fake),
             "state": self.state, "fps": round(self.fps, 2), "read": self.read,
             "processed": self.processed, "dropped": self.dropped,
-            "classified": self.classified, "t": round(self.last_t, 3),
+            "classified": self.classified, "t": round(self.last_t, 3), "reason": self.reason,
             "tracks": [t.to_dict() for t in sorted(self.tracks.values(), key=lambda t: t.id)
                        if t.confirmed],
         }
@@ -197,7 +198,7 @@ class LiveBoard(Sink):
                     continue
                 sb.state, sb.read, sb.processed = s.state, s.read, s.processed
                 sb.dropped, sb.classified = s.dropped, s.classified
-                sb.verdict, sb.p_fake = s.verdict, s.p_fake
+                sb.verdict, sb.p_fake, sb.reason = s.verdict, s.p_fake, s.reason
                 if sb._rate_at is None:
                     sb._rate_at = (now, s.processed)
                 elif now - sb._rate_at[0] >= 1.0:
@@ -225,6 +226,7 @@ class LiveBoard(Sink):
                 sb = self.streams.get(s.stream)
                 if sb is not None:
                     sb.state, sb.verdict, sb.p_fake = s.state, s.verdict, s.p_fake
+                    sb.reason = s.reason
                     sb.read, sb.processed, sb.dropped = s.read, s.processed, s.dropped
                     sb.fps, sb.frame = 0.0, None  # let the last frames go
             self.closed = True

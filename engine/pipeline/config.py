@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from engine.budget import BudgetConfig
 from engine.errors import UsageError
 from engine.judge.confirm import ConfirmConfig
+from engine.judge.face_floor import vote_floor
 from engine.judge.stream_vote import STREAM_RULES, WEIGHTINGS
 from engine.judge.vote import RULES
 from engine.preprocess import InputContract
@@ -20,10 +21,12 @@ class ContractOptions:
     Attributes:
         margin: relative crop margin around the detector box.
         threshold: decision threshold on p_fake.
+        vote_min_face: the vote floor, native face pixels (:mod:`engine.judge.face_floor`).
     """
 
     margin: float
     threshold: float
+    vote_min_face: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class StreamOverrides:
     classify_every: int | None = None
     min_face: int | None = None
     stream_rule: str | None = None
+    vote_min_face: float | None = None
 
     def changes(self) -> dict:
         """The fields set, as keyword arguments of :class:`PipelineConfig`."""
@@ -74,6 +78,9 @@ class PipelineConfig:
         confirm: when a track is a face that may vote (see :mod:`engine.judge.confirm`).
         weighting: how crop quality counts in the votes: ``none``, ``weight`` or ``gate``
             (see :mod:`engine.judge.quality`); quality_gate: the gate's smallest quality.
+        vote_min_face: faces with a smaller side (native pixels) are classified and reported
+            but do not vote; None = the model's own floor (its metadata, else the default of
+            :mod:`engine.judge.face_floor`).
         max_frames: stop each stream after this many processed frames (0 = no limit).
         duration_s: stop the whole run after this many seconds of wall time (0 = no limit).
         min_crop: crops smaller than this side (pixels) are not classified.
@@ -106,6 +113,7 @@ class PipelineConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     weighting: str = "none"
     quality_gate: float = 0.2
+    vote_min_face: float | None = None
     max_frames: int = 0
     duration_s: float = 0.0
     min_crop: int = 16
@@ -130,6 +138,8 @@ class PipelineConfig:
              f"stream rule must be one of {', '.join(STREAM_RULES)}"),
             (self.weighting in WEIGHTINGS, f"weighting must be one of {', '.join(WEIGHTINGS)}"),
             (0.0 <= self.quality_gate <= 1.0, "quality gate must be in [0, 1]"),
+            (self.vote_min_face is None or self.vote_min_face >= 0,
+             "vote_min_face must be >= 0 pixels (0 = every face votes)"),
             (self.window >= 0, "window must be >= 0 (0 = unbounded)"),
             (self.min_frames >= 1, "min_frames must be >= 1"),
             (self.window == 0 or self.min_frames <= self.window, "min_frames exceeds window"),
@@ -159,9 +169,14 @@ class PipelineConfig:
             return self
         return replace(self, streams={}, **overrides.changes()).validate()
 
-    def resolve(self, contract: InputContract) -> ContractOptions:
-        """The one place where "this option, else the model's contract" is decided."""
+    def resolve(self, contract: InputContract, traits: object = None) -> ContractOptions:
+        """The one place where "this option, else the model's contract" is decided.
+
+        ``traits``: the model's :class:`~engine.backends.model_traits.ModelTraits` (its vote
+        floor; None or a model without one: the default floor).
+        """
         return ContractOptions(
             margin=contract.margin if self.margin is None else self.margin,
             threshold=contract.threshold if self.threshold is None else self.threshold,
+            vote_min_face=vote_floor(self.vote_min_face, getattr(traits, "min_face_px", None)),
         )

@@ -113,9 +113,9 @@ class Pipeline:
         self.states: list[StreamState] = []
         for i, src in enumerate(sources):
             cfg = config.for_stream(src.name)
-            threshold = cfg.resolve(self.contract).threshold
-            self.stream_provenance[src.name] = provenance(classifier, threshold)
-            self.states.append(stream_state(i, src, cfg, threshold))
+            own = cfg.resolve(self.contract, getattr(classifier, "traits", None))
+            self.stream_provenance[src.name] = provenance(classifier, own.threshold)
+            self.states.append(stream_state(i, src, cfg, own.threshold, own.vote_min_face))
         self.global_budget = GlobalBudget(config.budget)
         self._error = ""
         self._interrupted = False
@@ -381,8 +381,7 @@ class Pipeline:
         for sink in self.sinks:
             sink.on_prediction(st.name, item.track, item.frame_index, item.t, p)
             sink.on_crop(st.name, item, p, confirmed, hits)
-        quality = item.quality.value if item.quality is not None else 1.0
-        for event in st.judge.crop(item.track, item.frame_index, item.t, p, quality, item.span):
+        for event in st.judge_crop(item, p):  # the vote floor and quality weighting live there
             self._emit(event)
         st.budget.observe(item.track, item.frame_index, p, st.judge.track(item.track).voter.verdict)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.budget import BudgetConfig, TrackBudget
 from engine.judge.confirm import Confirmation, ConfirmConfig
-from engine.judge.records import FrameView, StreamSummary, TrackView
+from engine.judge.records import FrameView, StreamSummary, TrackView, VerdictEvent
 from engine.judge.stream_vote import StreamJudge
 from engine.judge.verdicts import ERROR, FAKE, NO_DECISION, REAL
 from engine.judge.vote import REFERENCE_FPS, VoteConfig
@@ -19,6 +20,7 @@ from engine.types import Frame
 if TYPE_CHECKING:
     import numpy as np
 
+    from engine.batching import CropItem
     from engine.pipeline.config import PipelineConfig
 
 
@@ -42,6 +44,7 @@ class StreamState:
     budget_config: BudgetConfig = field(default_factory=BudgetConfig)
     classify_every: int = 1
     min_face: int = 40
+    vote_min_face: float = 0.0
     tracker: Tracker = field(init=False)
     judge: StreamJudge = field(init=False)
     budget: TrackBudget = field(init=False)
@@ -76,7 +79,7 @@ class StreamState:
     def __post_init__(self) -> None:
         self.tracker = Tracker(self.tracker_config)
         self.judge = StreamJudge(self.name, self.vote, self.stream_rule, self.weighting,
-                                 self.quality_gate)
+                                 self.quality_gate, self.vote_min_face)
         # The first frame of a stream is always searched for faces.
         self.frames_since_detect = self.detect_every
         self.budget = TrackBudget(self.budget_config, self.vote.threshold)
@@ -101,6 +104,14 @@ class StreamState:
         """A crop of ``track`` from frame ``frame_index`` went into the batcher."""
         self.pending_tracks[track] += 1
         self.judge.expect(frame_index, t)
+
+    def judge_crop(self, item: CropItem, p: float) -> list[VerdictEvent]:
+        """A classified crop to the judge, with its quality and face side (unmeasured: full
+        weight, above any floor)."""
+        q = item.quality
+        return self.judge.crop(item.track, item.frame_index, item.t, p,
+                               q.value if q is not None else 1.0, item.span,
+                               q.side if q is not None else math.inf)
 
     def forget(self, track: int) -> None:
         """The track ended and its crops are all classified."""
@@ -176,14 +187,18 @@ class StreamState:
             track_verdicts=judge.track_summary(),
             skipped_settled=self.budget.skipped,
             skipped_budget=self.skipped_budget,
+            vote_min_face=judge.min_face,
+            below_floor=judge.below_floor,
         )
 
 
-def stream_state(index: int, source: Source, cfg: PipelineConfig, threshold: float) -> StreamState:
+def stream_state(index: int, source: Source, cfg: PipelineConfig, threshold: float,
+                 vote_min_face: float = 0.0) -> StreamState:
     """The state of one stream run with its own configuration (``PipelineConfig.for_stream``)
-    and its resolved threshold."""
+    and its resolved threshold and vote floor."""
     vote = VoteConfig(rule=cfg.rule, threshold=threshold, window=cfg.window,
                       min_frames=cfg.min_frames, hysteresis=cfg.hysteresis)
     return StreamState(index, source, vote, cfg.tracker, cfg.detect_every, cfg.stream_rule,
                        cfg.confirm, cfg.weighting, cfg.quality_gate, cfg.budget,
-                       classify_every=cfg.classify_every, min_face=cfg.min_face)
+                       classify_every=cfg.classify_every, min_face=cfg.min_face,
+                       vote_min_face=vote_min_face)

@@ -70,8 +70,12 @@ def test_parity_failure_writes_nothing(tmp_path: Path) -> None:
         export_classifier(ckpt, out, parity_n=2, tolerance=-1.0)
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
     # The same checkpoint with the real tolerance passes and reports its figures.
-    report = export_classifier(ckpt, out, parity_n=4)
+    report = export_classifier(ckpt, out, parity_n=4, min_face_px=52)
     assert report.max_abs_diff <= 1e-4 and report.parity_crops == 4 and len(report.sha256) == 64
+    # The vote floor given at export travels in the metadata; the runtime reads it back.
+    from engine.backends.ort import OrtBackend
+
+    assert OrtBackend(out).traits.min_face_px == 52.0
 
 
 def test_graph_with_dft_is_refused(tmp_path: Path) -> None:

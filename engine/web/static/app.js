@@ -129,7 +129,9 @@ function render(snap) {
     const c = card(s.stream);
     if (!c.root.isConnected) streamsEl.append(c.root);
     c.root.dataset.verdict = s.verdict;
-    c.verdict.textContent = s.verdict;
+    // No verdict yet: say why (e.g. "faces too small or soft": the faces are below the floor).
+    c.verdict.textContent = s.verdict === "uncertain" && s.reason ? s.verdict + ": " + s.reason
+      : s.verdict;
     c.verdict.className = "verdict " + s.verdict;
     c.stats.replaceChildren(
       stat("p_fake", fmt(s.p_fake)), stat("fps", s.fps.toFixed(1)),
