@@ -1,11 +1,14 @@
 """The PyTorch eager classifier used by the baseline and by the ``torch`` benchmark row.
 
+This module chooses and builds the network; :class:`export.torch_backend.TorchBackend` (the
+same backend the engine opens by name) runs it for the ``torch`` row.
+
 Which network: with a checkpoint, exactly the checkpoint's model and weights
 (:func:`train.checkpoint.build_model_from_checkpoint`). Without one, the architecture named in
 the ONNX model's metadata (``deepscreen.model_name`` / ``deepscreen.model_config``) when the
 exporter wrote them; else the registered model whose multiply-accumulates per crop equal the
 ONNX graph's (counted by :mod:`bench.flops`, a fingerprint of the layer shapes);
-else the registry's ``spatial_spectral``. Its weights are then PyTorch's default
+else the model catalog's ``spatial_spectral``. Its weights are then PyTorch's default
 initialisation: weights do not change the arithmetic of an eager forward pass, so its speed is
 the trained model's speed; its outputs are meaningless and are never compared with anything.
 
@@ -20,9 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from engine.backends.base import Backend
 from engine.errors import BackendUnavailable
 from engine.preprocess import InputContract
 
@@ -148,78 +148,3 @@ def _names_model(onnx_path: str | os.PathLike[str]) -> bool:
 
     proto = onnx.load(os.fspath(onnx_path), load_external_data=False)
     return any(p.key == "deepscreen.model_name" for p in proto.metadata_props)
-
-
-class TorchEagerBackend(Backend):
-    """A :class:`Backend` over an eager ``nn.Module``: CPU FP32, or CUDA FP16 with CUDA graphs.
-
-    Args:
-        model: the eval-mode module ``forward(crops, spectrum) -> logit``.
-        contract: its input contract.
-        device: "cpu" or "cuda".
-        half: run in FP16 (CUDA only; inputs are cast on the device).
-        cuda_graphs: capture one CUDA graph per power-of-two batch bucket and replay it (CUDA
-            only; a batch of n runs in the graph of the next power of two, padded); removes the
-            per-layer launch overhead that dominates a small CNN at small batches.
-    """
-
-    def __init__(
-        self,
-        model: Any,
-        contract: InputContract,
-        device: str = "cpu",
-        half: bool = False,
-        cuda_graphs: bool = False,
-    ) -> None:
-        import torch
-
-        if device == "cuda" and not torch.cuda.is_available():
-            raise BackendUnavailable("torch-cuda: PyTorch sees no CUDA device on this machine")
-        if device == "cpu" and (half or cuda_graphs):
-            raise BackendUnavailable("FP16 and CUDA graphs need --device cuda")
-        self.contract = contract
-        self.device = torch.device(device)
-        self.dtype = torch.float16 if half else torch.float32
-        self.model = model.to(self.device, self.dtype).eval()
-        self.cuda_graphs = cuda_graphs
-        self._graphs: dict[int, tuple[Any, Any, Any, Any]] = {}
-        self.name = (
-            f"torch-{device}" + ("-fp16" if half else "") + ("-graphs" if cuda_graphs else "")
-        )
-
-    def _capture(self, n: int):
-        import torch
-
-        s = self.contract.input_size
-        x = torch.zeros((n, 3, s, s), device=self.device, dtype=self.dtype)
-        f = torch.zeros((n, self.contract.spectrum_bins), device=self.device, dtype=self.dtype)
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side), torch.inference_mode():
-            for _ in range(3):  # warm-up on a side stream, as CUDA graph capture requires
-                self.model(x, f)
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph), torch.inference_mode():
-            y = self.model(x, f)
-        return graph, x, f, y
-
-    def _predict_logits(self, crops: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.inference_mode():
-            x = torch.from_numpy(crops).to(self.device, self.dtype, non_blocking=True)
-            f = torch.from_numpy(spectrum).to(self.device, self.dtype, non_blocking=True)
-            if self.cuda_graphs:
-                n = x.shape[0]
-                bucket = 1 << (n - 1).bit_length()
-                if bucket not in self._graphs:
-                    self._graphs[bucket] = self._capture(bucket)
-                graph, gx, gf, gy = self._graphs[bucket]
-                gx[:n].copy_(x)
-                gf[:n].copy_(f)
-                graph.replay()
-                y = gy[:n]
-            else:
-                y = self.model(x, f)
-            return y.float().cpu().numpy()

@@ -98,11 +98,12 @@ def open_bench_backend(
         backend = load_backend("tensorrt", model)
         return OpenedBackend(name, precision, backend, model, backend.name)
     # torch
-    from bench.torch_model import TorchEagerBackend, build_torch_model
+    from bench.torch_model import build_torch_model
+    from export.torch_backend import TorchBackend
 
     net, contract, spec = build_torch_model(checkpoint, model)
     half = device == "cuda"
-    backend = TorchEagerBackend(
+    backend = TorchBackend(
         net, contract, device=device, half=half, cuda_graphs=cuda_graphs and device == "cuda"
     )
     precision = "fp16" if half else "fp32"

@@ -10,15 +10,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("train.models")
 
-from bench.torch_model import (  # noqa: E402
-    TorchEagerBackend,
-    build_torch_model,
-    onnx_architecture,
-)
+from bench.torch_model import build_torch_model, onnx_architecture  # noqa: E402
 from engine.backends.factory import load_backend  # noqa: E402
 from engine.errors import BackendUnavailable  # noqa: E402
 from engine.features.spectral import radial_spectrum  # noqa: E402
 from engine.preprocess import prepare_crops  # noqa: E402
+from export.torch_backend import TorchBackend  # noqa: E402
 
 
 def _real_crops() -> list[np.ndarray]:
@@ -50,7 +47,7 @@ def test_torch_backend_matches_onnx_runtime(tmp_path: Path) -> None:
     crops = _real_crops()
     x = prepare_crops(crops, contract)
     spectrum = radial_spectrum(crops, contract.spectrum_bins).astype(np.float32)
-    eager = TorchEagerBackend(model, contract).predict(x, spectrum)
+    eager = TorchBackend(model, contract).predict(x, spectrum)
     ort = load_backend("ort", onnx_path).predict(x, spectrum)
     assert eager.shape == (3,)
     np.testing.assert_allclose(eager, ort, atol=1e-5)
@@ -65,9 +62,9 @@ def test_cuda_without_gpu_is_a_clear_error() -> None:
         pytest.skip("this machine has a GPU")
     model, contract, _ = build_torch_model(None, None)
     with pytest.raises(BackendUnavailable, match="CUDA"):
-        TorchEagerBackend(model, contract, device="cuda", half=True, cuda_graphs=True)
+        TorchBackend(model, contract, device="cuda", half=True, cuda_graphs=True)
     with pytest.raises(BackendUnavailable):
-        TorchEagerBackend(model, contract, device="cpu", half=True)
+        TorchBackend(model, contract, device="cpu", half=True)
 
 
 @pytest.mark.gpu
@@ -78,8 +75,8 @@ def test_cuda_graphs_replay_matches_eager_fp16() -> None:
     crops = _real_crops()
     x = prepare_crops(crops, contract)
     spectrum = radial_spectrum(crops, contract.spectrum_bins).astype(np.float32)
-    eager = TorchEagerBackend(model, contract, device="cuda", half=True).predict(x, spectrum)
-    graphs = TorchEagerBackend(model, contract, device="cuda", half=True, cuda_graphs=True)
+    eager = TorchBackend(model, contract, device="cuda", half=True).predict(x, spectrum)
+    graphs = TorchBackend(model, contract, device="cuda", half=True, cuda_graphs=True)
     first = graphs.predict(x, spectrum)  # 3 crops run in the graph captured for 4
     again = graphs.predict(x[:2], spectrum[:2])  # a smaller batch reuses a captured bucket
     np.testing.assert_allclose(first, eager, atol=2e-3)
