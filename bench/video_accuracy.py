@@ -117,9 +117,11 @@ def auc(scores, labels) -> float:
 
 
 def replay(crops: list[dict], vote: VoteConfig, rule: str, weighting: str, gate: float,
-           confirm: bool) -> dict:
-    """One stream's crops through a fresh judge: final verdict, score, alarms, first fake t."""
-    judge = StreamJudge("replay", vote, rule, weighting, gate)
+           confirm: bool, min_face: float = 0.0) -> dict:
+    """One stream's crops through a fresh judge: final verdict, score, alarms, first fake t.
+
+    ``min_face``: the vote floor the engine ran with (engine/judge/face_floor.py)."""
+    judge = StreamJudge("replay", vote, rule, weighting, gate, min_face)
     per_frame: dict[int, int] = defaultdict(int)
     for c in crops:
         per_frame[c["frame"]] += 1
@@ -137,7 +139,7 @@ def replay(crops: list[dict], vote: VoteConfig, rule: str, weighting: str, gate:
             for _ in range(per_frame[c["frame"]]):
                 judge.expect(c["frame"], c["t"])
         events += judge.crop(c["track"], c["frame"], c["t"], c["p"], c.get("value", 1.0),
-                             c.get("span"))
+                             c.get("span"), c.get("side", math.inf))
         for e in events:
             if e.track is None and e.verdict == FAKE:
                 alarms += 1
@@ -199,7 +201,8 @@ def evaluate_videos(clips: list[Sample], config: PipelineConfig, spec: Classifie
             if config.budget.per_track else {None: _screen(clips, config, classifier)})
     names, summary, recorder, _ = runs.get(config.weighting, runs.get(None))
     wall = sum(r[3] for r in runs.values())
-    thr = config.resolve(classifier.contract).threshold
+    own = config.resolve(classifier.contract, classifier.traits)
+    thr, floor = own.threshold, own.vote_min_face
     vote = VoteConfig(rule=config.rule, threshold=thr, window=config.window,
                       min_frames=config.min_frames, hysteresis=config.hysteresis)
     by_name = {s.stream: s for s in summary.streams}
@@ -237,7 +240,7 @@ def evaluate_videos(clips: list[Sample], config: PipelineConfig, spec: Classifie
                 run_crops = runs[weighting][2].crops.get(name, []) if None not in runs else crops
                 for confirm in (True, False):
                     key = f"{rule}|{weighting}|{'on' if confirm else 'off'}"
-                    r = replay(run_crops, vote, rule, weighting, gate, confirm)
+                    r = replay(run_crops, vote, rule, weighting, gate, confirm, floor)
                     r.update(clip=name, label=LABEL_NAMES[clip.label], source=clip.source,
                              duration_s=s.last_t)
                     variants.setdefault(key, []).append(r)
@@ -251,7 +254,8 @@ def evaluate_videos(clips: list[Sample], config: PipelineConfig, spec: Classifie
         "config": {"detect_every": config.detect_every, "rule": config.rule,
                    "window": config.window, "min_frames": config.min_frames,
                    "hysteresis": config.hysteresis, "confirm": vars(config.confirm),
-                   "quality_gate": gate, "budget": asdict(config.budget),
+                   "quality_gate": gate, "vote_min_face": floor,
+                   "budget": asdict(config.budget),
                    "engine_runs": len(runs)},
         "wall_s": wall, "fps": summary.fps, "clips": per_clip,
         "frame_level": {

@@ -84,8 +84,10 @@ def calibrate(
                       hysteresis=cfg.hysteresis)
     collector = ScoreCollector(StreamJudge(name, vote, cfg.stream_rule, cfg.weighting,
                                            cfg.quality_gate))
-    result = build_pipeline(sources, cfg, classifier=classifier_spec(screen),
-                            sinks=[collector]).run()
+    pipe = build_pipeline(sources, cfg, classifier=classifier_spec(screen), sinks=[collector])
+    # Only faces at or above the model's vote floor set the threshold: the others never vote.
+    collector.judge.min_face = pipe.states[0].judge.min_face
+    result = pipe.run()
     if result.error:
         raise UsageError(f"screening the footage failed: {result.error}")
     scores = collector.track_scores(vote) if unit == "track" else collector.face_scores()

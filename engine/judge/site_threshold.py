@@ -134,14 +134,17 @@ class ScoreCollector(Sink):
     """Collect every classified crop per (stream, track): p_fake, time, weight, span."""
 
     def __init__(self, judge: StreamJudge) -> None:
-        self.judge = judge  # only for its weighting of crop quality
+        self.judge = judge  # only for its weighting of crop quality and its vote floor
         self.tracks: dict[tuple[str, int], _Track] = {}
 
     def on_crop(self, stream: str, item, p_fake: float, confirmed: bool, hits: int) -> None:
         track = self.tracks.setdefault((stream, item.track), _Track())
         track.confirmed |= confirmed
-        quality = item.quality.value if item.quality is not None else 1.0
-        weight = self.judge.weight(quality)
+        q = item.quality
+        # The faces that would vote: quality weighting and the vote floor as the judge applies
+        # them (a face below the floor never decides, so it must not set the threshold).
+        weight = self.judge.weight(q.value if q is not None else 1.0,
+                                   q.side if q is not None else math.inf)
         if weight is not None:
             track.crops.append((float(p_fake), float(item.t), weight, item.span))
 
