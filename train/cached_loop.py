@@ -5,7 +5,7 @@ resumable from ``last.pt``, best checkpoint by validation AUC, early stopping, `
 ``result.json``), but each step reads a cached view (:mod:`train.view_cache`) instead of
 decoding, augmenting and running the frozen stem.
 Each epoch draws ``cache.epoch_size`` views with source-balanced weights
-(:func:`train.registry.balanced_weights`; self-blended views count as their own source), so
+(:func:`train.sources.balanced_weights`; self-blended views count as their own source), so
 DFDC, eight times larger than any other source, does not drown the rest.
 
 The result also holds per-source test metrics at the validation threshold.

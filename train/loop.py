@@ -159,7 +159,7 @@ def _param_groups(model, body_lr_scale: float) -> list[dict]:
 def balanced_draws(dataset, power: float, n: int, seed: int, epoch: int) -> np.ndarray:
     """``n`` item indices of ``dataset`` drawn with replacement, source-balanced.
 
-    Each item's probability is :func:`train.registry.balanced_weights` of ``power`` (SBI items
+    Each item's probability is :func:`train.sources.balanced_weights` of ``power`` (SBI items
     count as one more fake source, as in the cached loop), so DFDC, 8x larger than any other
     source, does not fill most of each epoch. Reproducible from (seed, epoch).
     """
