@@ -193,7 +193,7 @@ def test_a_model_with_the_key_uses_its_floor(clip, tmp_path) -> None:
 
 # ------------------------------------------------------------- FF++ stays decided (pipeline)
 def test_every_ffpp_clip_stays_decided(stack) -> None:
-    """The FF++ c23 faces (92-258 px) are all above v9's floor: all six clips decide on their
+    """The FF++ c23 faces (91-264 px) are all above v9's floor: all six clips decide on their
     confirmed faces (one per-stream override shows the same footage can still abstain)."""
     root = shared_path("videos", "ffpp-c23")
     clips = sorted(root.glob("*/*.mp4"))
