@@ -12,9 +12,12 @@ is still checked: one on the other side of the threshold, or whose p_fake moves 
 ``margin`` from the settled mean, or a change of the track's verdict, returns the track to
 full rate at once. That is how a swap switched on in the middle of a settled track is caught:
 at most ``1 / settled_hz`` seconds pass before the next check, then the track votes at full
-rate again. Each crop carries its *span* (the media time it stands for) into the voter, whose
-windows are in seconds (:mod:`engine.judge.vote`), so fewer crops of a settled track weigh as much
-as the frames they stand for.
+rate again. A face below the vote floor (:mod:`engine.judge.face_floor`) is classified at the
+settled rate from its first frame: its crops are reported but never voted, so full rate buys
+nothing; the frame it reaches the floor it is at full rate. Each crop carries its *span* (the
+media time it stands for) into the voter, whose windows are in seconds
+(:mod:`engine.judge.vote`), so fewer crops of a settled track weigh as much as the frames they
+stand for.
 
 Determinism: crops come back from the classifier in batches, at wall-clock-dependent times.
 So that a file's classified frames never depend on when a batch happened to flush, a decision
@@ -39,8 +42,8 @@ from dataclasses import dataclass, field
 from engine.judge.verdicts import FAKE, REAL, UNCERTAIN
 
 # `deepscreen screen`'s default settled rate: on since every shared clip's verdict was measured
-# identical with the budget on and off (28/28 clips, shipped v9, 2026-12-07: docs/BENCHMARKS_BUDGET.md,
-# `deepscreen bench --budget-check`). 0 turns it off.
+# identical with the budget on and off (28/28 clips, shipped v9, 2026-12-07:
+# docs/BENCHMARKS_BUDGET.md, `deepscreen bench --budget-check`). 0 turns it off.
 DEFAULT_SETTLED_HZ = 5.0
 
 SETTLED = "settled"  # reason label of crops skipped because their track is settled
@@ -137,7 +140,7 @@ class TrackBudget:
                     and rate.pending[0] <= frame_index - self.config.lag_frames)
 
     def decide(self, track: int, frame_index: int, t: float, full_rate_due: bool,
-               full_span_s: float) -> float | None:
+               full_span_s: float, votes: bool = True) -> float | None:
         """Whether to classify ``track`` on this frame: the crop's span in seconds, or None.
 
         Args:
@@ -145,6 +148,10 @@ class TrackBudget:
             frame_index, t: the frame.
             full_rate_due: a full-rate engine would classify the track on this frame.
             full_span_s: the span of a full-rate crop (frame period x classify_every).
+            votes: False while the face is below the vote floor (engine.judge.face_floor):
+                its crops are reported but never voted, so they add no evidence and it is
+                classified at the settled rate; a face that grows past the floor is back at
+                full rate on that frame.
         """
         if not self.config.per_track:
             return full_span_s if full_rate_due else None
@@ -152,7 +159,7 @@ class TrackBudget:
         cut = frame_index - self.config.lag_frames
         while rate.observed and rate.observed[0][0] <= cut:
             self._apply(rate, *rate.observed.popleft()[1:])
-        if not rate.settled:
+        if not rate.settled and votes:
             return full_span_s if full_rate_due else None
         period = 1.0 / self.config.settled_hz
         last = rate.last_queued_t

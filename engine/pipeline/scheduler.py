@@ -321,8 +321,9 @@ class Pipeline:
             for track in tracks:
                 age = st.track_frames.get(track.id, 0)
                 st.track_frames[track.id] = age + 1
+                side = max(track.box[2] - track.box[0], track.box[3] - track.box[1])
                 span = st.budget.decide(track.id, frame.index, frame.t, age % every == 0,
-                                        st.period_s * every)
+                                        st.period_s * every, side >= st.vote_min_face)
                 if span is None:
                     continue
                 if rationed and not self.global_budget.admit(
