@@ -218,7 +218,7 @@ def main() -> int:  # noqa: C901 - one linear script
         try:
             import pytest  # the server helper lives with the tests and skips through pytest
 
-            from tests.sources.servers import RtspServer, require_rtsp_server
+            from tests.engine.sources.servers import RtspServer, require_rtsp_server
 
             try:
                 require_rtsp_server()

@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.servers import free_port, wait_port  # noqa: E402
-from web.browser import chromium  # noqa: E402
+from tests.engine.alerts.servers import free_port, wait_port  # noqa: E402
+from tests.engine.web.browser import chromium  # noqa: E402
 
 
 def main(clip: str, out: str, delay: float = 9.0) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shared_data import REPO, SHARED_DATA, mini_registry, shared_path
+
+from tests.shared_data import REPO, SHARED_DATA, mini_registry, shared_path
 
 __all__ = ["REPO", "SHARED_DATA", "mini_registry", "shared_path"]
 

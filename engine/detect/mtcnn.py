@@ -2,7 +2,7 @@
 
 It reproduces ``facenet_pytorch.MTCNN.detect`` step by step (same pyramid, same resampling, same
 NMS flavours and thresholds, same box arithmetic in float32), so the two find the same faces;
-tests/detect checks it. Differences, all deliberate:
+tests/engine/detect checks it. Differences, all deliberate:
 
 - input is BGR (OpenCV's convention) or grayscale, not RGB;
 - one image per call; results are :class:`engine.types.Detection` sorted by score, highest first

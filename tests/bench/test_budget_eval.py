@@ -14,8 +14,8 @@ from bench.street import screen_street
 from bench.video_accuracy import evaluate_videos
 from engine.budget import BudgetConfig
 from engine.pipeline import ClassifierSpec, PipelineConfig, build_classifier, build_detector
-from tests.pipeline.shipped import shipped_model
 from tests.shared_data import shared_path
+from tests.shipped import shipped_model
 from train.labelled import Sample
 
 

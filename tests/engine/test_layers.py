@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from import_graph import REPO, cycles, imported_names, module_graph, package_files
+
+from tests.import_graph import REPO, cycles, imported_names, module_graph, package_files
 
 FORBIDDEN_IN_ENGINE = (
     "train", "calibration", "export", "deepscreen_cli", "bench",

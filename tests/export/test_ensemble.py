@@ -21,8 +21,8 @@ from engine.backends.ort import OrtBackend
 from engine.errors import ModelError, UsageError
 from export.ensemble import MODEL_NAME, export_ensemble, merge_graphs
 from export.onnx_export import onnx_logits
-from tests.backends.tiny_classifier import TINY_CONTRACT, tiny_logits, write_tiny_classifier
 from tests.conftest import mini_registry
+from tests.engine.backends.tiny_classifier import TINY_CONTRACT, tiny_logits, write_tiny_classifier
 
 SHIPPED = Path(__file__).resolve().parents[2] / "engine" / "models" / "classifier.onnx"
 

@@ -17,8 +17,8 @@ from engine.classifier import Classifier
 from engine.detect import MTCNNDetector
 from engine.errors import ModelError
 from engine.features.spectral import SpectralFeature
-from tests.pipeline.shipped import shipped_model
 from tests.shared_data import shared_path
+from tests.shipped import shipped_model
 
 pytest.importorskip("onnx")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ModelError, UsageError
-from tests.backends.tiny_classifier import TINY_CONTRACT, write_tiny_classifier
+from tests.engine.backends.tiny_classifier import TINY_CONTRACT, write_tiny_classifier
 
 pytest.importorskip("tritonclient")
 

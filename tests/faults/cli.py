@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.pipeline.shipped import shipped_model
+from tests.shipped import shipped_model
 
 ASSETS = Path(__file__).resolve().parents[2] / "engine" / "assets"
 ASTRONAUT = ASSETS / "astronaut_512x512.jpg"

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from import_graph import PACKAGES, REPO
 
 from engine.errors import UsageError
+from tests.import_graph import PACKAGES, REPO
 from train.labelled import (
     Sample,
     find_labelled,

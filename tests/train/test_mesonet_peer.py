@@ -17,8 +17,7 @@ import pytest
 h5py = pytest.importorskip("h5py")
 torch = pytest.importorskip("torch")
 
-from shared_data import REPO, shared_path  # noqa: E402
-
+from tests.shared_data import REPO, shared_path  # noqa: E402
 from train.peers import KerasH5Error, Meso4, MesoInception4, MesoNetPeer  # noqa: E402
 from train.peers.mesonet import load_mesonet  # noqa: E402
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shared_data import REPO, shared_path
+
+from tests.shared_data import REPO, shared_path
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")

@@ -1,0 +1,104 @@
+"""Detection around the tracks between full detections (engine/detect/regions.py), on street.mp4.
+
+The 1080p street clip has 4-7 faces a frame: a full-frame MTCNN finds them, and a search of
+only the windows around those faces on a later frame finds the same faces again, in frame
+coordinates; a face outside every window is not searched for.
+"""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from engine.detect import MTCNNDetector
+from engine.detect.regions import RegionDetector, track_regions
+from engine.pipeline import ClassifierSpec, PipelineConfig, build_pipeline
+from engine.track import iou
+from tests.shared_data import shared_path
+from tests.shipped import shipped_model
+
+
+@pytest.fixture(scope="module")
+def street_frames():
+    cap = cv2.VideoCapture(str(shared_path("videos", "multiface", "street.mp4")))
+    frames = []
+    for i in range(11):
+        ok, frame = cap.read()
+        assert ok
+        if i in (0, 10):
+            frames.append(frame)
+    cap.release()
+    return frames
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return MTCNNDetector(min_face=40)
+
+
+def test_windows_grow_clip_and_merge() -> None:
+    regions = track_regions([(100, 100, 140, 140), (150, 100, 190, 140), (900, 10, 950, 60)],
+                            1000, 500, grow=1.0)
+    # The first two windows overlap and merge; the third is clipped at the top and right.
+    assert sorted(regions) == [(60, 60, 230, 180), (850, 0, 1000, 110)]
+
+
+def test_regions_find_the_tracked_faces_again(street_frames, detector) -> None:
+    first, later = street_frames
+    tracked = [d.box for d in detector.detect(first)]
+    assert len(tracked) >= 3
+    full = detector.detect(later)
+    regional = RegionDetector(detector).detect(later, tracked)
+    h, w = later.shape[:2]
+    searched = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in track_regions(tracked, w, h))
+    assert searched < 0.5 * h * w  # the point: a fraction of the frame
+    # Every face the full detection finds near a tracked face is found by the regions, at
+    # the same place (frame coordinates, landmarks inside the box).
+    near = [d for d in full if max(iou(d.box, t) for t in tracked) > 0.3]
+    assert near
+    for d in near:
+        best = max(regional, key=lambda r: iou(r.box, d.box))
+        assert iou(best.box, d.box) > 0.7
+        x1, y1, x2, y2 = best.box
+        assert ((best.landmarks[:, 0] >= x1) & (best.landmarks[:, 0] <= x2)).all()
+        assert ((best.landmarks[:, 1] >= y1) & (best.landmarks[:, 1] <= y2)).all()
+
+
+def test_a_face_outside_every_window_is_not_searched(street_frames, detector) -> None:
+    first, _ = street_frames
+    faces = detector.detect(first)
+    one = faces[0].box
+    regional = RegionDetector(detector, grow=0.5).detect(first, [one])
+    assert all(iou(d.box, f.box) < 0.3 for d in regional for f in faces[1:]
+               if iou(f.box, one) == 0 and f.box[0] > one[2] + one[2] - one[0])
+    assert any(iou(d.box, one) > 0.7 for d in regional)
+
+
+def test_pipeline_runs_full_detections_less_often(detector) -> None:
+    clip = shared_path("videos", "multiface", "street.mp4")
+    config = PipelineConfig(full_detect_every=20, max_frames=41)
+    pipeline = build_pipeline([str(clip)], config, detector=detector,
+                              classifier=ClassifierSpec(backend="ort", model=shipped_model(),
+                                                        spectral="cpu"))
+    summary = pipeline.run()
+    stages = summary.stages
+    # Frame 0 and the first detection at least 20 frames after the last full one search the
+    # whole frame (2 or 3 in 41 frames); the detections between search around the tracks.
+    assert 2 <= stages["detect"].count <= 3
+    assert stages["detect_regions"].count >= 4
+    assert summary.streams[0].detections > 3 * 4
+    assert not summary.error
+
+
+def test_screen_flag_and_config_key_reach_the_pipeline() -> None:
+    """`screen --full-detect-every N` (a flag over the config file) and the file's own
+    ``pipeline.full_detect_every`` both set the pipeline's option; the budget flags too."""
+    from engine.config import apply_flags, parse_screen_file
+    from engine.config.build import pipeline_config
+
+    text = "streams:\n  cam:\n    source: cam.mp4\npipeline:\n  full_detect_every: 25\n"
+    screen = parse_screen_file(text, "screen.yaml", {}).file
+    assert pipeline_config(screen).full_detect_every == 25
+    over = apply_flags(screen, {"full_detect_every": 40, "settled_hz": 4.0})
+    config = pipeline_config(over)
+    assert config.full_detect_every == 40 and config.budget.settled_hz == 4.0
