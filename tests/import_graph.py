@@ -16,8 +16,8 @@ PACKAGES = ("engine", "bench", "deepscreen_cli", "train", "export", "calibration
 IMPORTING_CALLS = {"import_module", "find_spec", "__import__"}
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+def module_name(path: Path, root: Path = REPO) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -27,10 +27,11 @@ def package_files(package: str) -> list[Path]:
     return sorted((REPO / package).rglob("*.py"))
 
 
-def imported_names(path: Path) -> Iterator[tuple[int, str]]:
-    """(line, absolute module name) for every import in ``path``."""
+def imported_names(path: Path, root: Path = REPO) -> Iterator[tuple[int, str]]:
+    """(line, absolute module name) for every import in ``path``, a file under ``root`` (the
+    checkout, or a copy of its layout elsewhere)."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    here = module_name(path)
+    here = module_name(path, root)
     is_pkg = path.name == "__init__.py"
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

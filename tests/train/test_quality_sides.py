@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
-from shared_data import mini_registry
 from sklearn.metrics import roc_auc_score
 
+from tests.shared_data import mini_registry
 from train.quality_bins import (
     FaceMeasure,
     SideRow,
@@ -61,7 +61,8 @@ def test_bin_sides_on_the_cli_writes_the_side_table(tmp_path) -> None:
     out = tmp_path / "bins"
     run = subprocess.run([sys.executable, "-m", "deepscreen_cli.app", "evaluate", "--sources",
                           str(faces), "--quality-bins", "1,0.25", "--bin-sides", "32,64,128",
-                          "--out", str(out)], capture_output=True, text=True, timeout=600)
+                          "--out", str(out), "--cache-dir", str(tmp_path / "cache")],
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     text = (out / "quality_sides.md").read_text()
     assert "| 32-64 |" in text and "| >= 128 |" in text and "Vote floor supported" in text
