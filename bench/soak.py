@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import threading
@@ -99,6 +100,8 @@ class Sample:
     read: int
     dropped: int
     reconnects: int
+    cpu_s: float = 0.0  # this process's CPU time so far (user + system)
+    load1: float = 0.0  # the machine's 1-minute load average
 
 
 @dataclass
@@ -131,6 +134,11 @@ class Report:
     server_restarts: int = 0
     restarts_reconnected: int = 0  # summed over the RTSP streams
     restarts_missed: int = 0
+    # Seconds from a restart (the new server listening) to a stream's first frames from it,
+    # over every stream and restart: how close the cameras came to missing the next kill.
+    back_s_p50: float = 0.0
+    back_s_max: float = 0.0
+    cpu_share_pct: float = 0.0  # this process's CPU time / wall time, in % of one core
     invariant_ok: bool = True
     failures: list[str] = field(default_factory=list)
     per_stream: list[dict[str, object]] = field(default_factory=list)
@@ -299,7 +307,11 @@ def main() -> int:  # noqa: C901 - one linear script
                 restarts.killed(camera_stats())
                 server.kill()
                 time.sleep(1.0)
-                server.start()
+                try:
+                    server.start()
+                except RuntimeError as exc:  # end the run with its report, not a traceback
+                    report.failures.append(f"RTSP server restart failed: {exc}")
+                    break
                 restarts.restarted(camera_stats())
                 report.server_restarts += 1
                 next_restart += every
@@ -312,15 +324,18 @@ def main() -> int:  # noqa: C901 - one linear script
             rss, threads = proc_status()
             stats = [s.stats for s in sources]
             used, free, mmapped = heap_status()
+            times = os.times()
             sample = Sample(round(now - t0, 1), round(rss, 1), round(used, 1), round(free, 1),
                             round(mmapped, 1), threads,
                             sum(s.read for s in stats), sum(s.dropped for s in stats),
-                            sum(s.reconnects for s in stats))
+                            sum(s.reconnects for s in stats),
+                            round(times.user + times.system, 1), os.getloadavg()[0])
             report.samples.append(sample)
             print(f"t={sample.t:6.1f}s rss={sample.rss_mb:7.1f} MiB heap used/free/mmap="
                   f"{used:6.1f}/{free:6.1f}/{mmapped:6.1f} threads={threads:3d} "
                   f"read={sample.read:7d} dropped={sample.dropped:6d} "
-                  f"reconnects={sample.reconnects}", flush=True)
+                  f"reconnects={sample.reconnects} cpu={sample.cpu_s:.0f}s "
+                  f"load={sample.load1:.1f}", flush=True)
     except KeyboardInterrupt:
         report.failures.append("interrupted")
     finally:
@@ -357,6 +372,12 @@ def main() -> int:  # noqa: C901 - one linear script
             for name, st in summary.stages.items()  # type: ignore[attr-defined]
         }
     report.failures += restarts.failures()
+    back = [b for track in restarts.streams.values() for b in track.back_s]
+    if back:
+        report.back_s_p50 = round(statistics.median(back), 1)
+        report.back_s_max = round(max(back), 1)
+    if report.samples and report.samples[-1].t > 0:
+        report.cpu_share_pct = round(100.0 * report.samples[-1].cpu_s / report.samples[-1].t, 1)
     for i, src in enumerate(sources):
         st = src.stats
         report.frames_read += st.read
@@ -376,7 +397,8 @@ def main() -> int:  # noqa: C901 - one linear script
         track = restarts.streams.get(src.name)
         if track is not None:
             row_out.update(server_restarts=track.restarts, restarts_reconnected=track.reconnected,
-                           restarts_missed=track.missed)
+                           restarts_missed=track.missed,
+                           back_s_max=round(max(track.back_s), 1) if track.back_s else None)
             report.restarts_reconnected += track.reconnected
             report.restarts_missed += track.missed
         report.per_stream.append(row_out)

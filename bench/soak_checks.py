@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -34,12 +35,16 @@ class StreamRestarts:
         restarts: server restarts while the stream ran.
         reconnected: restarts after which it re-opened and read frames from the new server.
         missed: restarts after which it did not, before the next kill (or the end's grace).
+        back_s: for each restart it came back from, the seconds until it was seen back (to
+            the resolution of the polls).
     """
 
     name: str
     restarts: int = 0
     reconnected: int = 0
     missed: int = 0
+    back_s: list[float] = field(default_factory=list)
+    _restarted_at: float = 0.0
     _reconnects_at_kill: int = 0
     _read_at_restart: int = 0
     _pending: bool = False
@@ -56,8 +61,10 @@ class RestartTracker:
     still buffered from the old connection may be read after the restart.
     """
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.streams = {name: StreamRestarts(name) for name in names}
+        self.clock = clock
 
     def killed(self, stats: Mapping[str, StreamCounters]) -> None:
         """The server is about to be killed: an earlier restart not yet recovered is missed."""
@@ -70,8 +77,10 @@ class RestartTracker:
 
     def restarted(self, stats: Mapping[str, StreamCounters]) -> None:
         """The new server listens: from now on each stream must come back to it."""
+        now = self.clock()
         for name, track in self.streams.items():
             track.restarts += 1
+            track._restarted_at = now
             track._read_at_restart = stats[name].read
             track._pending = True
 
@@ -82,6 +91,7 @@ class RestartTracker:
             if (track._pending and s.reconnects > track._reconnects_at_kill
                     and s.state == "streaming" and s.read > track._read_at_restart):
                 track.reconnected += 1
+                track.back_s.append(self.clock() - track._restarted_at)
                 track._pending = False
 
     @property

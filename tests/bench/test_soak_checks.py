@@ -16,7 +16,8 @@ class Counters:
 
 def test_a_restart_counts_once_the_stream_reopened_and_read_again() -> None:
     cam = Counters(read=100)
-    tracker = RestartTracker(["cam0"])
+    clock = [10.0]
+    tracker = RestartTracker(["cam0"], clock=lambda: clock[0])
     tracker.killed({"cam0": cam})
     cam.read, cam.state = 103, "reconnecting"  # frames still buffered, then the loss
     tracker.restarted({"cam0": cam})
@@ -26,12 +27,13 @@ def test_a_restart_counts_once_the_stream_reopened_and_read_again() -> None:
     cam.reconnects, cam.state = 2, "streaming"
     tracker.poll({"cam0": cam})
     assert tracker.pending  # re-opened, but no frame from the new server yet
-    cam.read = 110
+    cam.read, clock[0] = 110, 14.5
     tracker.poll({"cam0": cam})
     assert not tracker.pending
     tracker.settle({"cam0": cam})
     track = tracker.streams["cam0"]
     assert (track.restarts, track.reconnected, track.missed) == (1, 1, 0)
+    assert track.back_s == [4.5]
     assert tracker.failures() == []
 
 
