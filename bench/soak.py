@@ -16,15 +16,10 @@ Every ``--interval`` seconds the process RSS and thread count are sampled. The r
 * a stream breaks the accounting invariant ``read == delivered + dropped`` (with ``--pipeline``:
   ``read == processed + dropped``).
 
-Usage (2-core dev box: about 5 minutes)::
-
-    .venv/bin/python bench/soak.py --streams 8 --seconds 300
-    .venv/bin/python bench/soak.py --pipeline --seconds 300   # through engine.pipeline
-
-The hour of issue 30 (8 RTSP cameras, 100 restarts; figures in docs/SOAK.md)::
-
-    .venv/bin/python bench/soak.py --pipeline --streams 8 --rtsp 8 --seconds 3610 \
-        --restart-every 36 --warmup 300 --max-growth-pct 5 --json runs/soak_1h.json
+Usage: ``.venv/bin/python bench/soak.py --streams 8 --seconds 300`` (about 5 minutes; add
+``--pipeline`` to go through engine.pipeline). The hour of issue 30 (8 RTSP cameras, 100
+restarts): ``--pipeline --streams 8 --rtsp 8 --seconds 3610 --restart-every 36 --warmup 300
+--max-growth-pct 5 --json runs/soak_1h.json``.
 
 Not a unit test: it takes minutes and needs ../shared/data.
 """
