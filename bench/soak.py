@@ -296,7 +296,8 @@ def main() -> int:  # noqa: C901 - one linear script
                 stop.wait(0.5)
                 restarts.poll(camera_stats())
                 continue
-            stop.wait(max(0.0, min(next_sample, next_restart, end) - now))
+            # Wake every second at least: the restart tracker's times are that precise.
+            stop.wait(max(0.0, min(next_sample, next_restart, end, now + 1.0) - now))
             now = time.monotonic()
             if server is not None and now >= next_restart and now < end:
                 restarts.killed(camera_stats())
@@ -387,12 +388,13 @@ def main() -> int:  # noqa: C901 - one linear script
         report.frames_delivered += delivered
         row_out: dict[str, object] = {
             "name": src.name, "live": src.live, "read": st.read, "delivered": delivered,
-            "dropped": st.dropped, "reconnects": st.reconnects, "errors": st.errors,
+            "dropped": st.dropped, "reconnects": st.reconnects, "connects": st.connects,
+            "errors": st.errors,
             "state": st.state, "last_error": st.last_error}
         track = restarts.streams.get(src.name)
         if track is not None:
             row_out.update(server_restarts=track.restarts, restarts_reconnected=track.reconnected,
-                           restarts_missed=track.missed,
+                           restarts_missed=track.missed, missed_restarts=track.missed_restarts,
                            back_s_max=round(max(track.back_s), 1) if track.back_s else None)
             report.restarts_reconnected += track.reconnected
             report.restarts_missed += track.missed

@@ -22,8 +22,7 @@ class StreamCounters(Protocol):
     """What the tracker reads of a :class:`engine.sources.base.SourceStats`."""
 
     read: int
-    reconnects: int
-    state: str
+    connects: int
 
 
 @dataclass
@@ -37,6 +36,7 @@ class StreamRestarts:
         missed: restarts after which it did not, before the next kill (or the end's grace).
         back_s: for each restart it came back from, the seconds until it was seen back (to
             the resolution of the polls).
+        missed_restarts: the numbers (1 = the first restart) of the restarts it missed.
     """
 
     name: str
@@ -44,8 +44,9 @@ class StreamRestarts:
     reconnected: int = 0
     missed: int = 0
     back_s: list[float] = field(default_factory=list)
+    missed_restarts: list[int] = field(default_factory=list)
     _restarted_at: float = 0.0
-    _reconnects_at_kill: int = 0
+    _connects_at_restart: int = 0
     _read_at_restart: int = 0
     _pending: bool = False
 
@@ -54,11 +55,11 @@ class RestartTracker:
     """Follows the RTSP streams across server restarts.
 
     Call :meth:`killed` when the server is killed, :meth:`restarted` once the new one listens,
-    :meth:`poll` on every sample, and :meth:`settle` at the end. A restart counts as
-    reconnected for a stream once, since the kill, the stream has made a re-open attempt
-    (``reconnects`` grew), is ``streaming`` again, and has read frames since the new server came
-    up; all three are needed because ``reconnects`` counts attempts (failed ones too) and frames
-    still buffered from the old connection may be read after the restart.
+    :meth:`poll` often (every second), and :meth:`settle` at the end. A restart counts as
+    reconnected for a stream once, since the new server came up, the stream has opened it
+    (``connects`` grew: the old server is dead, so that open reached the new one) and has read
+    frames. Neither ``reconnects`` (it counts attempts, failed ones too) nor the state seen at
+    a poll would do: a stream can come back, fall behind and re-open between two polls.
     """
 
     def __init__(self, names: Sequence[str],
@@ -69,11 +70,11 @@ class RestartTracker:
     def killed(self, stats: Mapping[str, StreamCounters]) -> None:
         """The server is about to be killed: an earlier restart not yet recovered is missed."""
         self.poll(stats)
-        for name, track in self.streams.items():
+        for track in self.streams.values():
             if track._pending:
                 track.missed += 1
+                track.missed_restarts.append(track.restarts)
                 track._pending = False
-            track._reconnects_at_kill = stats[name].reconnects
 
     def restarted(self, stats: Mapping[str, StreamCounters]) -> None:
         """The new server listens: from now on each stream must come back to it."""
@@ -81,6 +82,7 @@ class RestartTracker:
         for name, track in self.streams.items():
             track.restarts += 1
             track._restarted_at = now
+            track._connects_at_restart = stats[name].connects
             track._read_at_restart = stats[name].read
             track._pending = True
 
@@ -88,8 +90,8 @@ class RestartTracker:
         """Mark the streams that have come back since the last restart."""
         for name, track in self.streams.items():
             s = stats[name]
-            if (track._pending and s.reconnects > track._reconnects_at_kill
-                    and s.state == "streaming" and s.read > track._read_at_restart):
+            if (track._pending and s.connects > track._connects_at_restart
+                    and s.read > track._read_at_restart):
                 track.reconnected += 1
                 track.back_s.append(self.clock() - track._restarted_at)
                 track._pending = False
@@ -106,7 +108,8 @@ class RestartTracker:
     def failures(self) -> list[str]:
         """One line per stream that missed a restart."""
         return [f"{t.name}: {t.missed} of {t.restarts} server restarts not followed by a "
-                "reconnect" for t in self.streams.values() if t.missed]
+                f"reconnect (restart {', '.join(map(str, t.missed_restarts))})"
+                for t in self.streams.values() if t.missed]
 
 
 @dataclass

@@ -54,6 +54,8 @@ class SourceStats:
         dropped: frames the source discarded: the oldest queued frames of a live source whose
             consumer was slow, plus frames still queued when ``stop()`` was called.
         reconnects: re-open attempts after a failed open, a lost stream or a stall.
+        connects: successful opens of a live stream, the first included (``reconnects``
+            counts attempts, failed ones too; this says how often the stream came back).
         errors: failures seen (failed opens, read errors and timeouts, undecodable images).
         last_error: the latest failure, one line, credentials removed ("" when none).
         state: "connecting", "streaming", "reconnecting", "finished" or "failed".
@@ -69,6 +71,7 @@ class SourceStats:
     read: int = 0
     dropped: int = 0
     reconnects: int = 0
+    connects: int = 0
     errors: int = 0
     last_error: str = ""
     state: str = "connecting"
@@ -285,6 +288,10 @@ class Source(abc.ABC):
     def _count_reconnect(self) -> None:
         with self._cond:
             self._stats.reconnects += 1
+
+    def _count_connect(self) -> None:
+        with self._cond:
+            self._stats.connects += 1
 
     # ------------------------------------------------------------------ internals
     def _thread_main(self) -> None:

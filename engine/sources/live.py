@@ -162,6 +162,7 @@ class LiveSource(Source):
                     f"answer within {self.open_timeout:g} s)"
                 )
                 continue
+            self._count_connect()
             try:
                 frames, ended = self._read_frames(cap)
             finally:

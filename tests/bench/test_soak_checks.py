@@ -10,8 +10,7 @@ from bench.soak_checks import RestartTracker, window_growth
 @dataclass
 class Counters:
     read: int = 0
-    reconnects: int = 0
-    state: str = "streaming"
+    connects: int = 1
 
 
 def test_a_restart_counts_once_the_stream_reopened_and_read_again() -> None:
@@ -19,15 +18,13 @@ def test_a_restart_counts_once_the_stream_reopened_and_read_again() -> None:
     clock = [10.0]
     tracker = RestartTracker(["cam0"], clock=lambda: clock[0])
     tracker.killed({"cam0": cam})
-    cam.read, cam.state = 103, "reconnecting"  # frames still buffered, then the loss
+    cam.read = 103  # frames still buffered from the old connection, read after the kill
     tracker.restarted({"cam0": cam})
-    cam.reconnects = 1  # a failed attempt: not yet back
+    cam.read = 105  # more of them, after the restart: not yet back
     tracker.poll({"cam0": cam})
     assert tracker.pending
-    cam.reconnects, cam.state = 2, "streaming"
-    tracker.poll({"cam0": cam})
-    assert tracker.pending  # re-opened, but no frame from the new server yet
-    cam.read, clock[0] = 110, 14.5
+    cam.connects = 2  # opened the new server (it came back and may have gone again since)
+    clock[0] = 14.5
     tracker.poll({"cam0": cam})
     assert not tracker.pending
     tracker.settle({"cam0": cam})
@@ -37,6 +34,18 @@ def test_a_restart_counts_once_the_stream_reopened_and_read_again() -> None:
     assert tracker.failures() == []
 
 
+def test_an_open_without_frames_is_not_back() -> None:
+    cam = Counters(read=100)
+    tracker = RestartTracker(["cam0"])
+    tracker.killed({"cam0": cam})
+    tracker.restarted({"cam0": cam})
+    cam.connects = 2  # opened, then lost before a frame
+    tracker.poll({"cam0": cam})
+    assert tracker.pending
+    tracker.killed({"cam0": cam})
+    assert tracker.streams["cam0"].missed_restarts == [1]
+
+
 def test_a_stream_that_stays_down_misses_the_restart() -> None:
     up, down = Counters(read=50), Counters(read=50)
     tracker = RestartTracker(["up", "down"])
@@ -44,15 +53,14 @@ def test_a_stream_that_stays_down_misses_the_restart() -> None:
         stats = {"up": up, "down": down}
         tracker.killed(stats)
         tracker.restarted(stats)
-        up.reconnects += 1
+        up.connects += 1
         up.read += 25
-        down.state = "reconnecting"
-        down.reconnects += 1  # keeps trying, never reads again
-        tracker.poll(stats)
+        tracker.poll(stats)  # "down" keeps trying and never opens the server again
     tracker.settle({"up": up, "down": down})
     assert tracker.streams["up"].reconnected == 2
     assert tracker.streams["down"].missed == 2
-    assert tracker.failures() == ["down: 2 of 2 server restarts not followed by a reconnect"]
+    assert tracker.failures() == [
+        "down: 2 of 2 server restarts not followed by a reconnect (restart 1, 2)"]
 
 
 def test_window_growth_compares_window_means_not_the_peak() -> None:

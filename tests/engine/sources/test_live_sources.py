@@ -74,6 +74,7 @@ def test_rtsp_server_killed_and_restarted_reconnects(rtsp: RtspServer) -> None:
     assert len(before) == 10 and len(after) == 10, stats
     # errors: the lost stream plus the refused re-opens while the server was down.
     assert stats.reconnects >= 1 and stats.errors >= 2 and stats.state == "streaming"
+    assert stats.connects >= 2 and stats.connects <= stats.reconnects + 1  # back, and counted
     assert after[0].index > before[-1].index and after[0].t > before[-1].t
     assert stats.read == stats.delivered + stats.dropped
     assert wait_for(lambda: os_thread_count() <= baseline, 5.0), (os_thread_count(), baseline)
@@ -186,7 +187,7 @@ def test_unreachable_url_retries_then_fails_with_a_scrubbed_error() -> None:
     stats = source.stats
     assert time.monotonic() - t0 < 10.0
     assert stats.state == "failed" and stats.errors == 3 and stats.reconnects == 2
-    assert stats.read == 0
+    assert stats.read == 0 and stats.connects == 0
     assert stats.last_error.startswith(f"giving up on rtsp://127.0.0.1:{port}/x after 3")
     assert "cannot open" in stats.last_error and "pa55word" not in stats.last_error
 
