@@ -389,8 +389,7 @@ def main() -> int:  # noqa: C901 - one linear script
         row_out: dict[str, object] = {
             "name": src.name, "live": src.live, "read": st.read, "delivered": delivered,
             "dropped": st.dropped, "reconnects": st.reconnects, "connects": st.connects,
-            "errors": st.errors,
-            "state": st.state, "last_error": st.last_error}
+            "errors": st.errors, "state": st.state, "last_error": st.last_error}
         track = restarts.streams.get(src.name)
         if track is not None:
             row_out.update(server_restarts=track.restarts, restarts_reconnected=track.reconnected,
