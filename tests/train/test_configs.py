@@ -35,35 +35,42 @@ def _with_v9(name: str):
     return load_config(ROOT / "detector_v9.yaml"), load_config(_config_path(name))
 
 
+# What a candidate shares with v9 when it "differs only by" one thing (run_dir and the data's
+# paths are the candidate's own).
+COMPARED = (
+    "seed", "model", "model_config", "contract", "augment", "degrade", "sbi", "cache", "optim",
+)
+
+
+def _differs_from_v9_only_by(name: str, section: str, **changes: tuple) -> None:
+    """The candidate ``name`` is v9 but for ``changes`` (field: (v9's value, the candidate's))
+    in ``section``: it holds those values, and it equals v9 once they are set back."""
+    v9, cand = _with_v9(name)
+    ours, theirs = getattr(v9, section), getattr(cand, section)
+    get = dict.get if isinstance(ours, dict) else getattr
+    assert {k: (get(ours, k), get(theirs, k)) for k in changes} == changes
+    undone = {k: old for k, (old, _new) in changes.items()}
+    assert ({**theirs, **undone} if isinstance(theirs, dict) else replace(theirs, **undone)) == ours
+    for other in COMPARED:
+        assert other == section or getattr(cand, other) == getattr(v9, other), other
+
+
 def test_v13_differs_from_v9_only_by_the_weight_average() -> None:
-    v9, v13 = _with_v9("detector_v13.yaml")
-    assert v13.optim.ema_decay == 0.998 and v9.optim.ema_decay == 0.0
-    assert v13.augment == v9.augment and v13.cache == v9.cache and v13.seed == v9.seed
-    assert v13.model_config == v9.model_config and v13.contract == v9.contract
+    _differs_from_v9_only_by("detector_v13.yaml", "optim", ema_decay=(0.0, 0.998))
 
 
 def test_v14_differs_from_v9_only_by_the_number_of_views() -> None:
-    v9, v14 = _with_v9("detector_v14.yaml")
-    assert (v9.cache.views, v14.cache.views) == (6, 12)
-    assert v14.cache.epoch_size == v9.cache.epoch_size == 0  # same steps per epoch
-    assert v14.augment == v9.augment and v14.optim == v9.optim and v14.seed == v9.seed
-    assert v14.model_config == v9.model_config and v14.contract == v9.contract
+    # epoch_size stays 0 in both: the same steps per epoch.
+    _differs_from_v9_only_by("detector_v14.yaml", "cache", views=(6, 12))
 
 
 def test_v15_differs_from_v9_only_by_the_epochs() -> None:
-    v9, v15 = _with_v9("detector_v15.yaml")
-    assert (v9.optim.epochs, v15.optim.epochs) == (14, 20)
-    assert replace(v15.optim, epochs=14) == v9.optim
-    assert v15.augment == v9.augment and v15.cache == v9.cache and v15.seed == v9.seed
-    assert v15.model_config == v9.model_config and v15.contract == v9.contract
+    _differs_from_v9_only_by("detector_v15.yaml", "optim", epochs=(14, 20))
 
 
 def test_v16_differs_from_v9_only_by_the_twin_ranking_loss() -> None:
-    v9, v16 = _with_v9("detector_v16.yaml")
-    assert (v9.cache.pair_weight, v16.cache.pair_weight) == (0.0, 1.0)
-    assert replace(v16.cache, pair_weight=0.0) == v9.cache  # same views: v9's cache is reused
-    assert v16.augment == v9.augment and v16.optim == v9.optim and v16.seed == v9.seed
-    assert v16.model_config == v9.model_config and v16.contract == v9.contract
+    # Same views: v9's cache is reused.
+    _differs_from_v9_only_by("detector_v16.yaml", "cache", pair_weight=(0.0, 1.0))
 
 
 @pytest.mark.parametrize(
@@ -76,11 +83,7 @@ def test_v16_differs_from_v9_only_by_the_twin_ranking_loss() -> None:
 def test_trunk_candidates_differ_from_v9_by_one_block_name(
     name: str, key: str, v9_value: str, value: str
 ) -> None:
-    v9, cand = _with_v9(name)
-    assert (v9.model_config[key], cand.model_config[key]) == (v9_value, value)
-    assert {**cand.model_config, key: v9_value} == v9.model_config
-    assert cand.augment == v9.augment and cand.cache == v9.cache and cand.seed == v9.seed
-    assert cand.optim == v9.optim and cand.contract == v9.contract and cand.model == v9.model
+    _differs_from_v9_only_by(name, "model_config", **{key: (v9_value, value)})
 
 
 def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
@@ -97,8 +100,4 @@ def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
 
 
 def test_v18_differs_from_v9_only_by_sharpened_real_views() -> None:
-    v9, v18 = _with_v9("detector_v18.yaml")
-    assert (v9.augment.p_sharpen_real, v18.augment.p_sharpen_real) == (0.0, 0.3)
-    assert replace(v18.augment, p_sharpen_real=0.0) == v9.augment
-    assert v18.cache == v9.cache and v18.optim == v9.optim and v18.seed == v9.seed
-    assert v18.model_config == v9.model_config and v18.contract == v9.contract
+    _differs_from_v9_only_by("detector_v18.yaml", "augment", p_sharpen_real=(0.0, 0.3))
