@@ -11,6 +11,7 @@ import torch
 
 from engine.errors import UsageError
 from tests.shared_data import shared_path
+from tests.train.tiny_run import tiny_config
 from train.checkpoint import load_checkpoint
 from train.config import config_from_dict
 from train.loop import train
@@ -20,18 +21,9 @@ pytestmark = pytest.mark.slow
 
 
 def tiny(run_dir: Path, cache: Path, root: Path, epochs: int = 2) -> dict:
-    return {
-        "run_dir": str(run_dir),
-        "seed": 5,
-        "model": "mobilenet_detector",
-        "model_config": {"neck_channels": 16, "spectral_hidden": 8},
-        "contract": {"input_size": 64, "spectrum_bins": 16, "margin": 0.25},
-        "data": {"root": str(root), "sources": ["dfdc-faces", "lfw"],
-                 "cache_dir": str(cache), "limit_per_class": 6},
-        "cache": {"views": 2, "sbi_views": 1, "dir": str(cache / "views")},
-        "optim": {"epochs": epochs, "batch_size": 8, "threads": 1, "patience": 5,
-                  "progress": False},
-    }
+    """Six images per class of two shared sources, one self-blend per real."""
+    data = {"root": str(root), "sources": ["dfdc-faces", "lfw"], "limit_per_class": 6}
+    return tiny_config(run_dir, cache, data, epochs=epochs)
 
 
 @pytest.fixture(scope="module")

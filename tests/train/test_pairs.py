@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tests.shared_data import shared_path
+from tests.train.tiny_run import tiny_config
 from train.checkpoint import load_checkpoint
 from train.config import config_from_dict
 from train.labelled import Sample
@@ -208,18 +209,8 @@ def _twin_manifest(out: Path) -> Path:
 
 
 def _config(run_dir: Path, cache: Path, manifest: Path, weight: float) -> dict:
-    return {
-        "run_dir": str(run_dir),
-        "seed": 3,
-        "model": "mobilenet_detector",
-        "model_config": {"neck_channels": 16, "spectral_hidden": 0},
-        "contract": {"input_size": 64, "spectrum_bins": 16, "margin": 0.25},
-        "data": {"manifest": str(manifest), "cache_dir": str(cache)},
-        "cache": {"views": 2, "sbi_views": 0, "dir": str(cache / "views"),
-                  "pair_weight": weight},
-        "optim": {"epochs": 2, "batch_size": 8, "threads": 1, "patience": 5,
-                  "progress": False},
-    }
+    return tiny_config(run_dir, cache, {"manifest": str(manifest)}, seed=3, spectral_hidden=0,
+                       sbi_views=0, pair_weight=weight)
 
 
 @pytest.mark.slow
