@@ -246,13 +246,13 @@ class Pipeline:
         try:
             used = self._process(st, frame)
         except Exception:
-            st.dropped_pipeline += 1
+            st.counters.dropped_pipeline += 1
             raise
         if not used:
-            st.dropped_pipeline += 1
+            st.counters.dropped_pipeline += 1
             return
-        st.processed += 1
-        if self.config.max_frames and st.processed >= self.config.max_frames:
+        st.counters.processed += 1
+        if self.config.max_frames and st.counters.processed >= self.config.max_frames:
             st.source.stop()  # what it still holds is counted as dropped by the source
             self._end_stream(st)
 
@@ -294,11 +294,11 @@ class Pipeline:
             st.frames_since_full = 0
             with self.timer.time("detect"):
                 detections = self.detectors(st.min_face).detect(image)
-        st.detector_runs += 1
-        st.detections += len(detections)
+        st.counters.detector_runs += 1
+        st.counters.detections += len(detections)
         with self.timer.time("track"):
             update = st.tracker.update(detections, index)
-        st.tracks_created += len(update.created)
+        st.counters.tracks += len(update.created)
         for track in (*update.matched, *update.created):
             for event in st.detected(track):
                 self._emit(event)
@@ -328,7 +328,7 @@ class Pipeline:
                     continue
                 if rationed and not self.global_budget.admit(
                         st.index, self._live_streams(), time.perf_counter()):
-                    st.skipped_budget += 1
+                    st.counters.skipped_budget += 1
                     continue
                 # A tracker's guess may have left the frame: nothing to classify, not an error.
                 crop = visible_square_crop(image, track.box, margin=self.margin)
@@ -374,7 +374,7 @@ class Pipeline:
                     self._close_track(st, track_id)
 
     def _vote(self, st: StreamState, item: CropItem, p: float) -> None:
-        st.classified += 1
+        st.counters.classified += 1
         st.last_p[item.track] = p
         st.pending_tracks[item.track] -= 1
         conf = st.confirmations.get(item.track)

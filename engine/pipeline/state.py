@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from engine.budget import BudgetConfig, TrackBudget
@@ -29,7 +29,10 @@ class StreamState:
     """Everything the scheduler keeps for one stream.
 
     The verdicts live in :attr:`judge` (track voters, confirmation facts, the stream rule);
-    the rest is counters and the crops still out at the classifier, per track.
+    the pipeline's own counts (processed, detections, ...) in :attr:`counters`, the
+    :class:`StreamSummary` they are reported in, counted in place: the record declares them
+    once and :meth:`summary` adds what the source and the judge know. The rest is the crops
+    still out at the classifier, per track.
     """
 
     index: int
@@ -48,6 +51,7 @@ class StreamState:
     tracker: Tracker = field(init=False)
     judge: StreamJudge = field(init=False)
     budget: TrackBudget = field(init=False)
+    counters: StreamSummary = field(init=False)
     confirmations: dict[int, Confirmation] = field(default_factory=dict)
     last_p: dict[int, float] = field(default_factory=dict)
     track_frames: dict[int, int] = field(default_factory=dict)
@@ -55,15 +59,8 @@ class StreamState:
     closing: set[int] = field(default_factory=set)
     frames_since_detect: int = 0
     need_detect: bool = True
-    processed: int = 0
-    dropped_pipeline: int = 0
-    detections: int = 0
-    detector_runs: int = 0
-    tracks_created: int = 0
-    classified: int = 0
     last_t: float = 0.0
     ended: bool = False
-    skipped_budget: int = 0
     frames_since_full: int = 1 << 30  # the first detection searches the whole frame
     period_s: float = 0.0
     _last_index: int = -1
@@ -83,6 +80,7 @@ class StreamState:
         # The first frame of a stream is always searched for faces.
         self.frames_since_detect = self.detect_every
         self.budget = TrackBudget(self.budget_config, self.vote.threshold)
+        self.counters = StreamSummary(self.name, live=self.source.live)
         # Until two timestamps are seen: the container's frame rate, else the reference rate.
         fps = float(getattr(self.source, "fps", 0.0) or 0.0)
         self.period_s = 1.0 / (fps if 0 < fps < 1000 else REFERENCE_FPS)
@@ -143,10 +141,11 @@ class StreamState:
         """The stream's counters and verdict now (safe to call from another thread)."""
         stats = self.source.stats
         judge = self.judge
+        counters = replace(self.counters)  # one snapshot: the scheduler thread counts on
         verdict = judge.verdict
         if verdict == FAKE:
             outcome = FAKE
-        elif run_error or stats.state == "failed" or (self.processed == 0 and stats.errors):
+        elif run_error or stats.state == "failed" or (counters.processed == 0 and stats.errors):
             # A source that failed for good, or never delivered a frame and reported errors
             # (an unreachable camera), is an error, never "no decision".
             outcome = ERROR
@@ -155,42 +154,19 @@ class StreamState:
         decided, fake, unconfirmed = judge.counts()
         reason = ""
         if outcome == NO_DECISION:
-            reason = "no frame processed" if self.processed == 0 else (
-                "no face detected" if self.tracks_created == 0 else judge.reason())
-        return StreamSummary(
-            stream=self.name,
-            live=self.source.live,
-            state=stats.state,
-            read=stats.read,
-            processed=self.processed,
-            dropped=stats.dropped + self.dropped_pipeline,
-            dropped_source=stats.dropped,
-            dropped_pipeline=self.dropped_pipeline,
-            detections=self.detections,
-            detector_runs=self.detector_runs,
-            tracks=self.tracks_created,
-            classified=self.classified,
-            verdict=verdict,
-            p_fake=judge.score,
-            frames=judge.frames,
-            rule=self.vote.rule,
-            reconnects=stats.reconnects,
-            errors=stats.errors,
-            last_error=stats.last_error,
-            last_t=self.last_t,
-            outcome=outcome,
-            stream_rule=self.stream_rule,
-            tracks_decided=decided,
-            tracks_fake=fake,
-            tracks_unconfirmed=unconfirmed,
-            reason=reason,
-            track_verdicts=judge.track_summary(),
-            skipped_settled=self.budget.skipped,
-            skipped_budget=self.skipped_budget,
-            vote_min_face=judge.min_face,
+            reason = "no frame processed" if counters.processed == 0 else (
+                "no face detected" if counters.tracks == 0 else judge.reason())
+        return replace(
+            counters, state=stats.state, read=stats.read,
+            dropped=stats.dropped + counters.dropped_pipeline, dropped_source=stats.dropped,
+            verdict=verdict, p_fake=judge.score, frames=judge.frames, rule=self.vote.rule,
+            reconnects=stats.reconnects, errors=stats.errors, last_error=stats.last_error,
+            last_t=self.last_t, outcome=outcome, stream_rule=self.stream_rule,
+            tracks_decided=decided, tracks_fake=fake, tracks_unconfirmed=unconfirmed,
+            reason=reason, track_verdicts=judge.track_summary(),
+            skipped_settled=self.budget.skipped, vote_min_face=judge.min_face,
             below_floor=judge.below_floor,
         )
-
 
 def stream_state(index: int, source: Source, cfg: PipelineConfig, threshold: float,
                  vote_min_face: float = 0.0) -> StreamState:
