@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from engine.crops import visible_square_crop
+from engine.judge.records import StreamSummary
 from engine.judge.verdicts import UNCERTAIN
 from engine.sinks.base import FrameView, Sink
 
@@ -69,19 +70,19 @@ class TrackInfo:
 
 @dataclass
 class StreamBoard:
-    """One stream's live state."""
+    """One stream's live state.
+
+    The counters, the source's state and the no-decision reason are those of the latest
+    :class:`StreamSummary` the pipeline ticked (``summary``, kept whole rather than copied field
+    by field); the verdict and score are newer when a stream event came after that tick.
+    """
 
     name: str
+    summary: StreamSummary = field(init=False)
     verdict: str = UNCERTAIN
     p_fake: float = float("nan")
-    state: str = "connecting"
-    read: int = 0
-    processed: int = 0
-    dropped: int = 0
-    classified: int = 0
     fps: float = 0.0
     last_t: float = 0.0
-    reason: str = ""  # why there is no verdict yet (e.g. faces below the vote floor)
     history: deque = field(default_factory=lambda: deque(maxlen=600))  # (t, score, crop mean)
     _crop_sum: float = 0.0
     _crop_n: int = 0
@@ -89,12 +90,16 @@ class StreamBoard:
     frame: np.ndarray | None = field(default=None, repr=False)
     _rate_at: tuple[float, int] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        self.summary = StreamSummary(self.name)  # nothing counted before the first tick
+
     def to_dict(self, with_history: bool = True) -> dict:
+        s = self.summary
         d = {
             "stream": self.name, "verdict": self.verdict, "p_fake": _num(self.p_fake),
-            "state": self.state, "fps": round(self.fps, 2), "read": self.read,
-            "processed": self.processed, "dropped": self.dropped,
-            "classified": self.classified, "t": round(self.last_t, 3), "reason": self.reason,
+            "state": s.state, "fps": round(self.fps, 2), "read": s.read,
+            "processed": s.processed, "dropped": s.dropped,
+            "classified": s.classified, "t": round(self.last_t, 3), "reason": s.reason,
             "tracks": [t.to_dict() for t in sorted(self.tracks.values(), key=lambda t: t.id)
                        if t.confirmed],
         }
@@ -196,9 +201,7 @@ class LiveBoard(Sink):
                 sb = self.streams.get(s.stream)
                 if sb is None:
                     continue
-                sb.state, sb.read, sb.processed = s.state, s.read, s.processed
-                sb.dropped, sb.classified = s.dropped, s.classified
-                sb.verdict, sb.p_fake, sb.reason = s.verdict, s.p_fake, s.reason
+                sb.summary, sb.verdict, sb.p_fake = s, s.verdict, s.p_fake
                 if sb._rate_at is None:
                     sb._rate_at = (now, s.processed)
                 elif now - sb._rate_at[0] >= 1.0:
@@ -225,9 +228,7 @@ class LiveBoard(Sink):
             for s in summary.streams:
                 sb = self.streams.get(s.stream)
                 if sb is not None:
-                    sb.state, sb.verdict, sb.p_fake = s.state, s.verdict, s.p_fake
-                    sb.reason = s.reason
-                    sb.read, sb.processed, sb.dropped = s.read, s.processed, s.dropped
+                    sb.summary, sb.verdict, sb.p_fake = s, s.verdict, s.p_fake
                     sb.fps, sb.frame = 0.0, None  # let the last frames go
             self.closed = True
             self._bump()
