@@ -30,6 +30,7 @@ from engine.preprocess import prepare_crops
 from engine.rss import peak_rss_mib, reset_peak_rss
 from engine.timing import StageStats as LatencySummary
 from engine.timing import StageTimer
+from export.mtcnn import facenet_module
 
 BASELINE_STAGES = ("decode", "detect", "crop", "spectral", "classify")
 
@@ -81,20 +82,15 @@ def run_baseline(
     Raises:
         BackendUnavailable: torch or facenet-pytorch is not installed.
     """
-    try:
-        import torch
-        from facenet_pytorch import MTCNN
-    except ImportError as exc:
-        raise BackendUnavailable(
-            "the baseline needs torch and facenet-pytorch (make dev installs both)"
-        ) from exc
+    facenet = facenet_module("facenet_pytorch", "the baseline")
+    import torch  # present: facenet-pytorch runs on it
 
     model, contract, spec = build_torch_model(checkpoint, onnx_model)
     if device == "cuda" and not torch.cuda.is_available():
         raise BackendUnavailable("baseline on --device cuda: PyTorch sees no CUDA device")
     model = model.to(device)
     margin = contract.margin if margin is None else margin
-    mtcnn = MTCNN(keep_all=True, min_face_size=min_face, device=device)
+    mtcnn = facenet.MTCNN(keep_all=True, min_face_size=min_face, device=device)
     timer = StageTimer()
     frames = faces = 0
     wall = 0.0

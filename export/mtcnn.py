@@ -16,9 +16,11 @@ Graph interface (all float32, NCHW, RGB normalised as ``(x - 127.5) / 128``):
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -36,6 +38,24 @@ OUTPUT_NAMES = {
 INPUT_SIZE = {"pnet": (37, 53), "rnet": (24, 24), "onet": (48, 48)}
 # Largest |torch - ORT| accepted when checking an export (observed: ~5e-6).
 TOLERANCE = 1e-4
+# Its wheel pins torch<2.3 and numpy<2, so it goes in without its dependencies (Makefile).
+FACENET_INSTALL = "pip install -e '.[train]' && pip install --no-deps facenet-pytorch==2.6.0"
+
+
+def facenet_module(name: str, what: str) -> ModuleType:
+    """The facenet-pytorch module ``name`` (``facenet_pytorch`` or one below it; torch comes
+    with it), for everything that runs facenet-pytorch's torch MTCNN.
+
+    Raises:
+        BackendUnavailable: torch or facenet-pytorch is not installed; says that ``what`` needs
+            them and how to install them.
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"{what} needs torch and facenet-pytorch ({FACENET_INSTALL}): {exc}"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -65,15 +85,8 @@ def load_torch_nets() -> dict:
     Raises:
         BackendUnavailable: torch or facenet-pytorch is not installed.
     """
-    try:
-        from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
-    except ImportError as exc:
-        raise BackendUnavailable(
-            "exporting MTCNN needs torch and facenet-pytorch "
-            "(pip install -e '.[train]' && pip install --no-deps facenet-pytorch==2.6.0): "
-            f"{exc}"
-        ) from exc
-    nets = {"pnet": PNet(), "rnet": RNet(), "onet": ONet()}
+    mtcnn = facenet_module("facenet_pytorch.models.mtcnn", "exporting MTCNN")
+    nets = {"pnet": mtcnn.PNet(), "rnet": mtcnn.RNet(), "onet": mtcnn.ONet()}
     for net in nets.values():
         net.eval()
     return nets
