@@ -168,6 +168,7 @@ class StreamState:
             below_floor=judge.below_floor,
         )
 
+
 def stream_state(index: int, source: Source, cfg: PipelineConfig, threshold: float,
                  vote_min_face: float = 0.0) -> StreamState:
     """The state of one stream run with its own configuration (``PipelineConfig.for_stream``)
