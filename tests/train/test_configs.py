@@ -42,10 +42,12 @@ COMPARED = (
 )
 
 
-def _differs_from_v9_only_by(name: str, section: str, **changes: tuple) -> None:
-    """The candidate ``name`` is v9 but for ``changes`` (field: (v9's value, the candidate's))
-    in ``section``: it holds those values, and it equals v9 once they are set back."""
-    v9, cand = _with_v9(name)
+def _differs_from_v9_only_by(name: str, section: str, base: str = "detector_v9.yaml",
+                             **changes: tuple) -> None:
+    """The candidate ``name`` is ``base`` (v9) but for ``changes`` (field: (base's value, the
+    candidate's)) in ``section``: it holds those values, and it equals base once they are set
+    back."""
+    v9, cand = load_config(_config_path(base)), load_config(_config_path(name))
     ours, theirs = getattr(v9, section), getattr(cand, section)
     get = dict.get if isinstance(ours, dict) else getattr
     assert {k: (get(ours, k), get(theirs, k)) for k in changes} == changes
@@ -101,3 +103,15 @@ def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
 
 def test_v18_differs_from_v9_only_by_sharpened_real_views() -> None:
     _differs_from_v9_only_by("detector_v18.yaml", "augment", p_sharpen_real=(0.0, 0.3))
+
+
+def test_v23_differs_from_v21_only_by_the_last_block() -> None:
+    _differs_from_v9_only_by("detector_v23.yaml", "model_config", base="detector_v21.yaml",
+                             last=("expanded_conv_13", "expanded_conv_16"))
+
+
+def test_v24_differs_from_v21_only_by_leaving_london_studio_out() -> None:
+    _differs_from_v9_only_by(
+        "detector_v24.yaml", "cache", base="detector_v21.yaml",
+        exclude_sources=(("sbi:deepfacelive",),
+                         ("sbi:deepfacelive", "london-studio", "sbi:london-studio")))
