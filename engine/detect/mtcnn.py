@@ -100,6 +100,51 @@ def _crop_regions(boxes: np.ndarray, width: int, height: int) -> tuple[np.ndarra
     return regions, valid
 
 
+# Candidate squares per known box for :meth:`MTCNNDetector.refine`: the box itself, shifted by
+# REFINE_SHIFT of its side in the eight directions, and scaled by each of REFINE_SCALES. R-Net
+# learnt its box regression from crops of IoU >= 0.4 with a face, so candidates this close
+# pull a moved face back into place (measured on street.mp4, tests/engine/detect).
+REFINE_SHIFT = 0.2
+REFINE_SCALES = (0.8, 1.25)
+REFINE_NMS = 0.5
+
+
+def refine_candidates(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) known boxes -> (N * 11, 5) candidate squares (score column 1) around each."""
+    squares = _rerec(np.concatenate([boxes, np.ones((len(boxes), 1), np.float32)], axis=1))
+    side = (squares[:, 2] - squares[:, 0])[:, None]
+    cx = (squares[:, 0] + squares[:, 2])[:, None] / 2
+    cy = (squares[:, 1] + squares[:, 3])[:, None] / 2
+    steps = np.array([-REFINE_SHIFT, 0.0, REFINE_SHIFT], np.float32)
+    dx, dy = (a.ravel() for a in np.meshgrid(steps, steps))
+    half = np.concatenate([np.full(9, 0.5), np.asarray(REFINE_SCALES) / 2]).astype(np.float32)
+    dx = np.concatenate([dx, np.zeros(len(REFINE_SCALES), np.float32)])
+    dy = np.concatenate([dy, np.zeros(len(REFINE_SCALES), np.float32)])
+    x = cx + dx * side
+    y = cy + dy * side
+    h = half * side
+    out = np.stack([x - h, y - h, x + h, y + h, np.ones_like(x)], axis=2)
+    return out.reshape(-1, 5).astype(np.float32)
+
+
+def _fewer(boxes: np.ndarray) -> np.ndarray:
+    """R-Net's survivors around known faces, thinned for O-Net (its cost is per crop): around
+    one face the eleven candidates leave several boxes that overlap by more than R-Net's NMS
+    lets through; O-Net needs one or two of them (REFINE_NMS)."""
+    return boxes[nms_iou(boxes[:, :4], boxes[:, 4], REFINE_NMS)]
+
+
+def _detections(boxes: np.ndarray, points: np.ndarray) -> list[Detection]:
+    return [
+        Detection(
+            box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+            score=float(b[4]),
+            landmarks=p.astype(np.float64),
+        )
+        for b, p in zip(boxes, points, strict=True)
+    ]
+
+
 class MTCNNDetector:
     """Face detector: MTCNN's P-, R- and O-Net in ONNX Runtime, everything else in numpy.
 
@@ -190,15 +235,65 @@ class MTCNNDetector:
             boxes = self._stage_rnet(table, boxes, height, width)
         if not len(boxes):
             return []
-        boxes, points = self._stage_onet(table, boxes, height, width)
-        return [
-            Detection(
-                box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
-                score=float(b[4]),
-                landmarks=p.astype(np.float64),
-            )
-            for b, p in zip(boxes, points, strict=True)
-        ]
+        return _detections(*self._stage_onet(table, boxes, height, width))
+
+    def refine(self, image_bgr: np.ndarray, boxes: np.ndarray | list) -> list[Detection]:
+        """Find again the faces near known boxes with R-Net and O-Net alone (no P-Net pyramid).
+
+        Between two full detections a tracked face is where its track says, give or take a
+        fraction of its size: instead of scanning the pyramid for every size from
+        ``min_face`` up (the cost of :meth:`detect`), the cascade's last two stages are run on
+        a few candidate squares around each box (:func:`refine_candidates`), with
+        :meth:`detect`'s thresholds, box regression and NMS. A face that has left its box or
+        turned away scores below the thresholds and is not returned.
+
+        Args:
+            image_bgr: HxWx3 BGR uint8 or HxW grayscale uint8.
+            boxes: (N, 4) x1, y1, x2, y2 of the known faces, in pixels of ``image_bgr``.
+
+        Returns:
+            Detections in pixel coordinates of ``image_bgr``, highest score first.
+        """
+        return self.refine_many([(image_bgr, boxes)])[0]
+
+    def refine_many(self, windows: list[tuple[np.ndarray, np.ndarray | list]]
+                    ) -> list[list[Detection]]:
+        """:meth:`refine` on several images (windows of one frame) with one R-Net and one
+        O-Net pass over all their candidates: the networks' per-call cost is most of a small
+        window's."""
+        items = []
+        for image_bgr, known in windows:
+            image = self._checked(image_bgr)
+            known = np.asarray(known, np.float32).reshape(-1, 4)
+            table = integral_image(image) if len(known) else None
+            items.append((table, image.shape[0], image.shape[1], refine_candidates(known)))
+        none = np.empty((0, 5), np.float32)
+        rnet = self._across(items, 24, self.nets.run_rnet, RNET_BATCH)
+        items = [(t, h, w, _fewer(self._rnet_post(*out)) if out else none)
+                 for (t, h, w, _), out in zip(items, rnet, strict=True)]
+        onet = self._across(items, 48, self.nets.run_onet, ONET_BATCH)
+        return [_detections(*self._onet_post(*out)) if out else [] for out in onet]
+
+    def _across(self, items, size, run, chunk) -> list[tuple]:
+        """Each item's (table, height, width, boxes) cropped and one net run over all the
+        crops in shared chunks; per item (its valid boxes, *the net's outputs for them), or
+        () when it has none."""
+        crops, kept = [], []
+        for table, height, width, boxes in items:
+            if len(boxes):
+                c, valid = self._crops(table, boxes, height, width, size)
+                boxes = boxes[valid]
+            else:
+                c = np.empty((0, 3, size, size), np.float32)
+            crops.append(c)
+            kept.append(boxes)
+        sizes = [len(b) for b in kept]
+        if not sum(sizes):
+            return [() for _ in items]
+        outs = _batched(run, np.concatenate(crops), chunk)
+        split = [np.split(o, np.cumsum(sizes)[:-1]) for o in outs]
+        return [(b, *(part[i] for part in split)) if len(b) else ()
+                for i, b in enumerate(kept)]
 
     @staticmethod
     def _checked(image: np.ndarray) -> np.ndarray:
@@ -252,8 +347,10 @@ class MTCNNDetector:
 
     def _stage_rnet(self, table, boxes, height, width) -> np.ndarray:
         crops, valid = self._crops(table, boxes, height, width, 24)
-        boxes = boxes[valid]
-        reg, prob = _batched(self.nets.run_rnet, crops, RNET_BATCH)
+        return self._rnet_post(boxes[valid], *_batched(self.nets.run_rnet, crops, RNET_BATCH))
+
+    def _rnet_post(self, boxes: np.ndarray, reg: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        """R-Net's threshold, NMS and box regression over its outputs for ``boxes``."""
         score = prob[:, 1]
         keep = score > self.thresholds[1]
         boxes = np.concatenate([boxes[keep, :4], score[keep, None]], axis=1)
@@ -263,8 +360,11 @@ class MTCNNDetector:
 
     def _stage_onet(self, table, boxes, height, width) -> tuple[np.ndarray, np.ndarray]:
         crops, valid = self._crops(table, boxes, height, width, 48)
-        boxes = boxes[valid]
-        reg, marks, prob = _batched(self.nets.run_onet, crops, ONET_BATCH)
+        return self._onet_post(boxes[valid], *_batched(self.nets.run_onet, crops, ONET_BATCH))
+
+    def _onet_post(self, boxes: np.ndarray, reg: np.ndarray, marks: np.ndarray,
+                   prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """O-Net's threshold, landmarks, box regression and NMS over its outputs for ``boxes``."""
         score = prob[:, 1]
         keep = score > self.thresholds[2]
         boxes = np.concatenate([boxes[keep, :4], score[keep, None]], axis=1)

@@ -54,10 +54,19 @@ class RegionDetector:
 
     Args:
         detector: the full-frame detector (its smallest face size applies in each window).
-        grow: how many face sides each window extends beyond its box on every side.
+        grow: how many face sides each window extends beyond its box on every side (default:
+            1.0 for the pyramid, 0.5 for ``refine``, whose candidates reach a third of a side
+            beyond the box).
+        refine: with a detector that has ``refine_many`` (MTCNN): find each tracked face again
+            from candidate boxes around it (R- and O-Net only) instead of scanning the window's
+            pyramid with P-Net; on the 1080p street clip several times cheaper (docs/
+            BENCHMARKS_BUDGET.md). Other detectors scan the window.
     """
 
-    def __init__(self, detector: FaceDetector, grow: float = 1.0) -> None:
+    def __init__(self, detector: FaceDetector, grow: float | None = None,
+                 refine: bool = False) -> None:
+        self.refine = refine and callable(getattr(detector, "refine_many", None))
+        grow = (0.5 if self.refine else 1.0) if grow is None else grow
         if grow < 0:
             raise ValueError("grow must be >= 0")
         self.detector = detector
@@ -67,10 +76,19 @@ class RegionDetector:
         """Faces inside the windows around ``boxes`` (highest score first, duplicates that
         two windows both saw removed)."""
         h, w = image.shape[:2]
+        windows = track_regions(boxes, w, h, self.grow)
+        # Views, not copies: the detector reads each once into its own integral image.
+        views = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in windows]
+        if self.refine:  # every window's candidates through R- and O-Net in one pass each
+            per_window = self.detector.refine_many([  # type: ignore[attr-defined]
+                (view, [(a - x1, b - y1, c - x1, d - y1) for a, b, c, d in boxes
+                        if x1 <= (a + c) / 2 < x2 and y1 <= (b + d) / 2 < y2])
+                for view, (x1, y1, x2, y2) in zip(views, windows, strict=True)])
+        else:
+            per_window = [self.detector.detect(view) for view in views]
         found: list[Detection] = []
-        for x1, y1, x2, y2 in track_regions(boxes, w, h, self.grow):
-            # A view, not a copy: the detector reads it once into its own integral image.
-            for det in self.detector.detect(image[y1:y2, x1:x2]):
+        for (x1, y1, _, _), dets in zip(windows, per_window, strict=True):
+            for det in dets:
                 b = det.box
                 found.append(Detection(
                     box=(b[0] + x1, b[1] + y1, b[2] + x1, b[3] + y1), score=det.score,

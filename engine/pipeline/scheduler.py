@@ -288,7 +288,7 @@ class Pipeline:
         elif self.config.full_detect_every and st.tracker.tracks \
                 and st.frames_since_full < self.config.full_detect_every:
             with self.timer.time("detect_regions"):  # between full ones: around the tracks
-                detections = RegionDetector(self.detectors(st.min_face)).detect(
+                detections = RegionDetector(self.detectors(st.min_face), refine=True).detect(
                     image, [t.box for t in st.tracker.tracks])
         else:
             st.frames_since_full = 0

@@ -43,14 +43,20 @@ def test_windows_grow_clip_and_merge() -> None:
     assert sorted(regions) == [(60, 60, 230, 180), (850, 0, 1000, 110)]
 
 
-def test_regions_find_the_tracked_faces_again(street_frames, detector) -> None:
+@pytest.mark.parametrize("refine", [False, True], ids=["pyramid", "refine"])
+def test_regions_find_the_tracked_faces_again(street_frames, detector, refine) -> None:
+    """Ten frames on, the windows' pyramid and the R-/O-Net refinement from candidate boxes
+    around the tracks both find every face the full detection finds near a track."""
     first, later = street_frames
     tracked = [d.box for d in detector.detect(first)]
     assert len(tracked) >= 3
     full = detector.detect(later)
-    regional = RegionDetector(detector).detect(later, tracked)
+    regions = RegionDetector(detector, refine=refine)
+    assert regions.refine is refine
+    regional = regions.detect(later, tracked)
     h, w = later.shape[:2]
-    searched = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in track_regions(tracked, w, h))
+    searched = sum((x2 - x1) * (y2 - y1)
+                   for x1, y1, x2, y2 in track_regions(tracked, w, h, regions.grow))
     assert searched < 0.5 * h * w  # the point: a fraction of the frame
     # Every face the full detection finds near a tracked face is found by the regions, at
     # the same place (frame coordinates, landmarks inside the box).
@@ -72,6 +78,41 @@ def test_a_face_outside_every_window_is_not_searched(street_frames, detector) ->
     assert all(iou(d.box, f.box) < 0.3 for d in regional for f in faces[1:]
                if iou(f.box, one) == 0 and f.box[0] > one[2] + one[2] - one[0])
     assert any(iou(d.box, one) > 0.7 for d in regional)
+
+
+def test_refine_finds_nothing_where_there_is_no_face(street_frames, detector) -> None:
+    """A box on a patch no full detection finds a face in gives no detection: the refinement
+    keeps MTCNN's thresholds instead of trusting the track."""
+    first, _ = street_frames
+    faces = [d.box for d in detector.detect(first)]
+    h, w = first.shape[:2]
+    empty = next((x, y, x + 80, y + 80) for y in range(0, h - 80, 80) for x in range(0, w - 80, 80)
+                 if all(iou((x - 80, y - 80, x + 160, y + 160), f) == 0 for f in faces))
+    assert detector.refine(first, [empty]) == []
+    assert detector.refine(first, []) == []
+
+
+def test_refine_many_is_refine_per_window(street_frames, detector) -> None:
+    """One R-Net and one O-Net pass over several windows' candidates gives each window what
+    refining it alone gives (a window without boxes gives nothing)."""
+    first, _ = street_frames
+    tracked = [d.box for d in detector.detect(first)][:3]
+    windows = []
+    for x1, y1, x2, y2 in tracked:
+        side = x2 - x1
+        a, b = int(max(0, x1 - side)), int(max(0, y1 - side))
+        view = first[b:int(y2 + side), a:int(x2 + side)]
+        windows.append((view, [(x1 - a, y1 - b, x2 - a, y2 - b)]))
+    windows.append((first[:100, :100], []))
+    together = detector.refine_many(windows)
+    assert len(together) == 4 and together[3] == []
+    for (view, boxes), found in zip(windows[:3], together[:3], strict=True):
+        alone = detector.refine(view, boxes)
+        assert alone  # each face is found again where the full detection put it
+        assert len(found) == len(alone)
+        for a, b in zip(found, alone, strict=True):
+            assert a.box == pytest.approx(b.box, abs=1e-3)
+        assert [d.score for d in found] == pytest.approx([d.score for d in alone], abs=1e-5)
 
 
 def test_pipeline_runs_full_detections_less_often(detector) -> None:
