@@ -30,6 +30,8 @@ class StreetRun:
         frames: frames screened; wall_s: the whole run; fps: frames / wall_s.
         classified: crops classified; skipped: crops the budget saved.
         tracks: face tracks created (a sanity check that faces were followed).
+        detections: faces the detector returned, full-frame and around the tracks (how many
+            it keeps finding: bench/region_recall.py compares the searches per face).
         stage_ms_per_frame: milliseconds per frame spent in each stage.
         error: the run's error ("" when none).
     """
@@ -42,6 +44,7 @@ class StreetRun:
     skipped: int
     tracks: int
     stage_ms_per_frame: dict
+    detections: int = 0
     error: str = ""
 
 
@@ -59,6 +62,6 @@ def screen_street(config: PipelineConfig, classifier: FaceClassifier, detector: 
     return StreetRun(
         full_detect_every=config.full_detect_every, frames=s.processed, wall_s=wall,
         fps=s.processed / wall if wall > 0 else 0.0, classified=s.classified,
-        skipped=s.skipped_settled + s.skipped_budget, tracks=s.tracks,
+        skipped=s.skipped_settled + s.skipped_budget, tracks=s.tracks, detections=s.detections,
         stage_ms_per_frame={k: v.total_ms / n for k, v in summary.stages.items()},
         error=summary.error)

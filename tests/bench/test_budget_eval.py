@@ -72,4 +72,5 @@ def test_street_is_screened_looped_with_detection_around_the_tracks() -> None:
     assert not run.error
     assert run.frames == 121 and run.fps > 0
     assert run.tracks >= 4 and run.classified > 0
+    assert run.detections >= 4 * 121 // 5  # several faces found again at every detection
     assert run.stage_ms_per_frame["detect_regions"] > 0
