@@ -21,12 +21,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
-
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.inputs import read_frames  # noqa: E402
 from bench.street import STREET  # noqa: E402
 
 
@@ -69,14 +68,7 @@ def measure(gaps: list[int], step: int = 4, min_face: int = 40,
     from engine.detect.regions import RegionDetector
     from engine.track import iou
 
-    cap = cv2.VideoCapture(str(clip))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames = read_frames(clip, count=10**6)  # the whole clip (105 frames)
     if not frames:
         raise SystemExit(f"cannot read {clip}")
     detector = MTCNNDetector(min_face=min_face)
