@@ -120,3 +120,8 @@ def test_v24_differs_from_v21_only_by_leaving_london_studio_out() -> None:
 def test_v25_differs_from_v21_only_by_a_half_strength_chain() -> None:
     _differs_from_v9_only_by("detector_v25.yaml", "degrade", base="detector_v21.yaml",
                              p=(0.9, 0.5))
+
+
+def test_v26_differs_from_v21_only_by_leaving_every_pseudo_swap_out() -> None:
+    _differs_from_v9_only_by("detector_v26.yaml", "cache", base="detector_v21.yaml",
+                             exclude_sources=(("sbi:deepfacelive",), ("sbi",)))
