@@ -42,7 +42,7 @@ COMPARED = (
 )
 
 
-def _differs_from_v9_only_by(name: str, section: str, base: str = "detector_v9.yaml",
+def _differs_only_by(name: str, section: str, base: str = "detector_v9.yaml",
                              **changes: tuple) -> None:
     """The candidate ``name`` is ``base`` (v9) but for ``changes`` (field: (base's value, the
     candidate's)) in ``section``: it holds those values, and it equals base once they are set
@@ -57,22 +57,22 @@ def _differs_from_v9_only_by(name: str, section: str, base: str = "detector_v9.y
         assert other == section or getattr(cand, other) == getattr(v9, other), other
 
 
-def test_v13_differs_from_v9_only_by_the_weight_average() -> None:
-    _differs_from_v9_only_by("detector_v13.yaml", "optim", ema_decay=(0.0, 0.998))
+def test_v13_differs_only_by_the_weight_average() -> None:
+    _differs_only_by("detector_v13.yaml", "optim", ema_decay=(0.0, 0.998))
 
 
-def test_v14_differs_from_v9_only_by_the_number_of_views() -> None:
+def test_v14_differs_only_by_the_number_of_views() -> None:
     # epoch_size stays 0 in both: the same steps per epoch.
-    _differs_from_v9_only_by("detector_v14.yaml", "cache", views=(6, 12))
+    _differs_only_by("detector_v14.yaml", "cache", views=(6, 12))
 
 
-def test_v15_differs_from_v9_only_by_the_epochs() -> None:
-    _differs_from_v9_only_by("detector_v15.yaml", "optim", epochs=(14, 20))
+def test_v15_differs_only_by_the_epochs() -> None:
+    _differs_only_by("detector_v15.yaml", "optim", epochs=(14, 20))
 
 
-def test_v16_differs_from_v9_only_by_the_twin_ranking_loss() -> None:
+def test_v16_differs_only_by_the_twin_ranking_loss() -> None:
     # Same views: v9's cache is reused.
-    _differs_from_v9_only_by("detector_v16.yaml", "cache", pair_weight=(0.0, 1.0))
+    _differs_only_by("detector_v16.yaml", "cache", pair_weight=(0.0, 1.0))
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_v16_differs_from_v9_only_by_the_twin_ranking_loss() -> None:
 def test_trunk_candidates_differ_from_v9_by_one_block_name(
     name: str, key: str, v9_value: str, value: str
 ) -> None:
-    _differs_from_v9_only_by(name, "model_config", **{key: (v9_value, value)})
+    _differs_only_by(name, "model_config", **{key: (v9_value, value)})
 
 
 def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
@@ -101,27 +101,27 @@ def test_gpu_config_is_v9_trained_on_the_fly_from_the_device_pack() -> None:
     assert gpu.sbi.fraction == 0 and v9.cache.sbi_views == 0
 
 
-def test_v18_differs_from_v9_only_by_sharpened_real_views() -> None:
-    _differs_from_v9_only_by("detector_v18.yaml", "augment", p_sharpen_real=(0.0, 0.3))
+def test_v18_differs_only_by_sharpened_real_views() -> None:
+    _differs_only_by("detector_v18.yaml", "augment", p_sharpen_real=(0.0, 0.3))
 
 
 def test_v23_differs_from_v21_only_by_the_last_block() -> None:
-    _differs_from_v9_only_by("detector_v23.yaml", "model_config", base="detector_v21.yaml",
+    _differs_only_by("detector_v23.yaml", "model_config", base="detector_v21.yaml",
                              last=("expanded_conv_13", "expanded_conv_16"))
 
 
 def test_v24_differs_from_v21_only_by_leaving_london_studio_out() -> None:
-    _differs_from_v9_only_by(
+    _differs_only_by(
         "detector_v24.yaml", "cache", base="detector_v21.yaml",
         exclude_sources=(("sbi:deepfacelive",),
                          ("sbi:deepfacelive", "london-studio", "sbi:london-studio")))
 
 
 def test_v25_differs_from_v21_only_by_a_half_strength_chain() -> None:
-    _differs_from_v9_only_by("detector_v25.yaml", "degrade", base="detector_v21.yaml",
+    _differs_only_by("detector_v25.yaml", "degrade", base="detector_v21.yaml",
                              p=(0.9, 0.5))
 
 
 def test_v26_differs_from_v21_only_by_leaving_every_pseudo_swap_out() -> None:
-    _differs_from_v9_only_by("detector_v26.yaml", "cache", base="detector_v21.yaml",
+    _differs_only_by("detector_v26.yaml", "cache", base="detector_v21.yaml",
                              exclude_sources=(("sbi:deepfacelive",), ("sbi",)))
