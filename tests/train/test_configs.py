@@ -125,3 +125,9 @@ def test_v25_differs_from_v21_only_by_a_half_strength_chain() -> None:
 def test_v26_differs_from_v21_only_by_leaving_every_pseudo_swap_out() -> None:
     _differs_only_by("detector_v26.yaml", "cache", base="detector_v21.yaml",
                              exclude_sources=(("sbi:deepfacelive",), ("sbi",)))
+
+
+def test_v27_differs_from_v26_only_by_a_half_strength_chain() -> None:
+    # v26's "no pseudo-swaps" with v25's chain: the two ablations that each lifted DFDC.
+    _differs_only_by("detector_v27.yaml", "degrade", base="detector_v26.yaml",
+                             p=(0.9, 0.5))
