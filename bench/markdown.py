@@ -33,7 +33,10 @@ def machine_line(doc: dict) -> str:
             f"{m.get('load_average')}; {m.get('timestamp_utc')}")
 
 
-STAGE_ORDER = ("decode", "detect", "track", "crop", "spectral", "preprocess", "classify", "vote")
+STAGE_ORDER = (
+    "decode", "detect", "detect_regions", "track", "crop", "spectral", "preprocess", "classify",
+    "vote",
+)
 
 
 def _stage_order(item: tuple[str, dict]) -> tuple[int, str]:

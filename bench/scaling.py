@@ -1,9 +1,10 @@
 """Throughput against the number of simultaneous streams: summary, costs and the plot.
 
 Costs come straight from the stage clocks, not from a model: per frame of a stream the engine
-pays decode + detect (every k-th frame, amortised) + track; per face it pays crop + spectral +
-preprocess + classify + vote. The marginal cost of a stream is also fitted (least squares) on
-the wall time per round (one frame of every stream) against the number of streams.
+pays decode + detect (every k-th frame, amortised; whole frame or around the tracks) + track;
+per face it pays crop + spectral + preprocess + classify + vote. The marginal cost of a stream
+is also fitted (least squares) on the wall time per round (one frame of every stream) against
+the number of streams.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-PER_FRAME_STAGES = ("decode", "detect", "track")
+PER_FRAME_STAGES = ("decode", "detect", "detect_regions", "track")
 PER_FACE_STAGES = ("crop", "spectral", "preprocess", "classify", "vote")
 
 

@@ -22,7 +22,7 @@ BudgetMargin = Annotated[float, typer.Option(
 FullDetectEvery = Annotated[int, typer.Option(
     "--full-detect-every", min=0, help="Frames between full-frame face detections; the "
     "detections in between search only around the tracked faces (0 = always the whole "
-    "frame). Faster on large frames; a new face waits for the next full detection.")]
+    "frame). A new face waits for the next full detection (20 frames: 0.8 s at 25 fps).")]
 CropsPerS = Annotated[str, typer.Option(
     "--crops-per-s", help="Crops per second the box affords across live cameras, shared "
     "fairly when they ask for more (0 = no limit; 'auto' = 60 % of the classifier's "

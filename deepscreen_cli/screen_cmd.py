@@ -17,6 +17,7 @@ import typer
 from deepscreen_cli import options as o
 from deepscreen_cli.budget_options import BudgetMargin, CropsPerS, FullDetectEvery, SettledHz
 from engine.budget import DEFAULT_SETTLED_HZ
+from engine.pipeline.config import DEFAULT_FULL_DETECT_EVERY
 
 
 def register(app: typer.Typer) -> None:
@@ -55,7 +56,7 @@ def screen(
     settled_hz: SettledHz = DEFAULT_SETTLED_HZ,
     budget_margin: BudgetMargin = 0.25,
     crops_per_s: CropsPerS = "0",
-    full_detect_every: FullDetectEvery = 0,
+    full_detect_every: FullDetectEvery = DEFAULT_FULL_DETECT_EVERY,
     threshold: o.Threshold = None,
     events: o.Events = None,
     summary: o.Summary = None,

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 STAGES = (
-    "decode", "wait", "detect", "track", "crop", "batch_wait", "spectral", "preprocess",
-    "classify", "vote", "trim",
+    "decode", "wait", "detect", "detect_regions", "track", "crop", "batch_wait", "spectral",
+    "preprocess", "classify", "vote", "trim",
 )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from engine.budget import DEFAULT_SETTLED_HZ
 from engine.judge.stream_vote import STREAM_RULES, WEIGHTINGS
 from engine.judge.vote import RULES
+from engine.pipeline.config import DEFAULT_FULL_DETECT_EVERY
 
 StreamRule = Literal[STREAM_RULES]  # type: ignore[valid-type]
 # Stream names label files, metrics and MQTT topics: keep them plain.
@@ -62,7 +63,7 @@ class PipelineSection(Section):
     budget_margin: float = Field(0.25, ge=0.01, le=1.0)
     crops_per_s: float | Literal["auto"] = 0.0
     # Detection around the tracks between full-frame ones (engine/detect/regions.py).
-    full_detect_every: int = Field(0, ge=0)
+    full_detect_every: int = Field(DEFAULT_FULL_DETECT_EVERY, ge=0)
 
     @field_validator("crops_per_s")
     @classmethod

@@ -13,6 +13,12 @@ from engine.judge.vote import RULES
 from engine.preprocess import InputContract
 from engine.track import TrackerConfig
 
+# Frames between full-frame face detections (25 fps media: 0.8 s). The detections in between
+# re-find the tracked faces from candidate boxes around them (R- and O-Net only), a quarter of
+# the full pyramid's cost at 640x480 and a tenth at 1080p (docs/BENCHMARKS_BUDGET.md); a face
+# that enters the frame waits at most this long to be found.
+DEFAULT_FULL_DETECT_EVERY = 20
+
 
 @dataclass(frozen=True)
 class ContractOptions:
@@ -62,7 +68,8 @@ class PipelineConfig:
         full_detect_every: frames between full-frame detections; the detections in between
             find the tracked faces again from candidate boxes around them (MTCNN's R- and
             O-Net, no pyramid; :mod:`engine.detect.regions`; 0 = every detection searches the
-            whole frame). New faces wait for the next full one.
+            whole frame). New faces
+            wait for the next full one.
         min_face: smallest face side in pixels the detector looks for.
         margin: relative margin around the face box for the crop; None = the model's own
             (from its input contract), which is what the classifier was trained with.
@@ -98,7 +105,7 @@ class PipelineConfig:
 
     detect_every: int = 5
     classify_every: int = 1
-    full_detect_every: int = 0
+    full_detect_every: int = DEFAULT_FULL_DETECT_EVERY
     min_face: int = 40
     margin: float | None = None
     max_batch: int = 16
@@ -128,8 +135,7 @@ class PipelineConfig:
         checks = [
             (self.detect_every >= 1, "detect_every must be >= 1"),
             (self.classify_every >= 1, "classify_every must be >= 1"),
-            (self.full_detect_every == 0 or self.full_detect_every >= self.detect_every,
-             "full_detect_every must be 0 (off) or >= detect_every"),
+            (self.full_detect_every >= 0, "full_detect_every must be >= 0 (0 = off)"),
             (self.min_face >= 12, "min_face must be >= 12 pixels (MTCNN's smallest window)"),
             (self.margin is None or 0.0 <= self.margin <= 2.0, "margin must be in [0, 2]"),
             (self.max_batch >= 1, "max_batch must be >= 1"),

@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from deepscreen_cli.app import app
 
-STAGES = {"decode", "detect", "track", "crop", "spectral", "preprocess", "classify", "vote"}
+STAGES = {"decode", "track", "crop", "spectral", "preprocess", "classify", "vote"}
+# Detection is timed as "detect" (whole frame) or "detect_regions" (around the tracks, between
+# full-frame detections): a short timed part may hold only one of the two.
+DETECT_STAGES = {"detect", "detect_regions"}
 
 
 def _bench(args: list[str]):
@@ -43,12 +46,13 @@ def test_tiny_bench_writes_valid_json_csv_and_plot(
         assert r["frames"] == 10 and r["streams"] == 1 and r["parts"] == 2
         assert r["faces"] >= 3  # the portrait is found and classified on most frames
         assert r["fps"] > 0 and r["peak_rss_mib"] > 0
-        assert STAGES <= set(r["stages"])
+        assert STAGES <= set(r["stages"]) and DETECT_STAGES & set(r["stages"])
         for s in r["stages"].values():
             assert s["p50_ms"] <= s["p90_ms"] <= s["p99_ms"] <= s["max_ms"]
         assert r["stages"]["decode"]["count"] == 10
-        # Each half times frames 1..5 (frame 0 is warm-up); the detector runs on every 5th.
-        assert r["stages"]["detect"]["count"] == 2
+        # Each half times frames 1..5 (frame 0 is warm-up); the detector runs on every 5th,
+        # around the tracks when the last full-frame detection is recent.
+        assert sum(r["stages"].get(s, {}).get("count", 0) for s in DETECT_STAGES) == 2
     assert r["mean_batch"] > 1  # batch 4 really batches crops
 
     assert len(doc["classifier"]) == 2 and len(doc["spectral"]) == 2

@@ -143,3 +143,24 @@ def test_screen_flag_and_config_key_reach_the_pipeline() -> None:
     over = apply_flags(screen, {"full_detect_every": 40, "settled_hz": 4.0})
     config = pipeline_config(over)
     assert config.full_detect_every == 40 and config.budget.settled_hz == 4.0
+
+
+def test_region_detection_is_what_screen_runs_by_default() -> None:
+    """The library, the config file and `screen` agree: full-frame detection every 20 frames,
+    detection around the tracks between; 0 turns it off, and a detector interval above it is
+    valid (every scheduled detection then searches the whole frame)."""
+    import inspect
+
+    from deepscreen_cli.screen_cmd import screen
+    from engine.config import parse_screen_file
+    from engine.config.build import pipeline_config
+    from engine.pipeline.config import DEFAULT_FULL_DETECT_EVERY
+
+    assert DEFAULT_FULL_DETECT_EVERY == 20
+    assert PipelineConfig().full_detect_every == DEFAULT_FULL_DETECT_EVERY
+    screen_file = parse_screen_file("streams:\n  cam:\n    source: cam.mp4\n", "s.yaml", {}).file
+    assert pipeline_config(screen_file).full_detect_every == DEFAULT_FULL_DETECT_EVERY
+    flag = inspect.signature(screen).parameters["full_detect_every"].default
+    assert flag == DEFAULT_FULL_DETECT_EVERY
+    assert PipelineConfig(detect_every=30).validate().full_detect_every == 20
+    assert PipelineConfig(full_detect_every=0).validate().full_detect_every == 0

@@ -63,7 +63,8 @@ def test_pipeline_survives_a_box_outside_the_frame(tmp_path, frame_path, stack) 
         shutil.copy(frame_path, folder / f"{i:02d}.jpg")
     detector = DriftingDetector(image.shape[1])
     sources = open_sources([str(folder)])
-    config = PipelineConfig(detect_every=1, min_frames=1)
+    # Every detection full-frame: the drifting box is what this detector returns for the frame.
+    config = PipelineConfig(detect_every=1, min_frames=1, full_detect_every=0)
     summary = Pipeline(sources, config, detector, backend, feature).run()
     assert summary.error == ""
     assert detector.calls == 4
