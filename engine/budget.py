@@ -5,16 +5,19 @@ Two layers, both consulted by the scheduler before a crop enters the batcher.
 **Per track** (:class:`TrackBudget`, one per stream). A new or uncertain track is classified
 at full rate (every frame, or every ``classify_every``-th). Once its voter has a verdict and
 its last ``settle_crops`` crops all agree with it (each on the verdict's side of the
-threshold and within ``margin`` of their mean), the track is *settled* and is classified at
+threshold and within ``margin`` of their mean) and so does its vote (the score outside the
+hysteresis band, where a few crops could flip the verdict, and ``settle_agreement`` of the vote
+window on the verdict's side), the track is *settled* and is classified at
 ``settled_hz`` of media time (frame timestamps, never wall time, so a file gives the same
 result on any machine and 15 and 60 fps cameras behave alike). Every crop of a settled track
 is still checked: one on the other side of the threshold, or whose p_fake moves more than
-``margin`` from the settled mean, or a change of the track's verdict, returns the track to
-full rate at once. That is how a swap switched on in the middle of a settled track is caught:
-at most ``1 / settled_hz`` seconds pass before the next check, then the track votes at full
-rate again. A face below the vote floor (:mod:`engine.judge.face_floor`) is classified at the
-settled rate from its first frame: its crops are reported but never voted, so full rate buys
-nothing; the frame it reaches the floor it is at full rate. Each crop carries its *span* (the
+``margin`` from the settled mean, or a change of the track's verdict, or a vote that no longer
+agrees, returns the track to full rate at once. That is how a swap switched on in the middle
+of a settled track is caught: at most ``1 / settled_hz`` seconds pass before the next check,
+then the track votes at full rate again. A face below the vote floor
+(:mod:`engine.judge.face_floor`) is classified at the settled rate from its first frame: its
+crops are reported but never voted, so full rate buys nothing; the frame it reaches the floor
+it is at full rate. Each crop carries its *span* (the
 media time it stands for) into the voter, whose windows are in seconds
 (:mod:`engine.judge.vote`), so fewer crops of a settled track weigh as much as the frames they
 stand for.
@@ -61,6 +64,9 @@ class BudgetConfig:
         margin: a settled track returns to full rate when a crop's p_fake moves more than
             this from the settled mean; the settling crops must lie within it too.
         settle_crops: consecutive agreeing crops (after the first verdict) that settle a track.
+        settle_agreement: the share of the track's vote window (media time) that must lie on
+            the verdict's side of the threshold for it to settle or stay settled: a track whose
+            window is mixed (a swap that flickers) is uncertain whatever its last crops say.
         lag_frames: decisions use the crops of frames at least this many frames old (see the
             module docstring: it makes file results independent of batch timing).
         crops_per_s: crops per second the box affords across live streams (0 = no limit; a
@@ -73,6 +79,7 @@ class BudgetConfig:
     settled_hz: float = DEFAULT_SETTLED_HZ
     margin: float = 0.25
     settle_crops: int = 8
+    settle_agreement: float = 0.9
     lag_frames: int = 8
     crops_per_s: float = 0.0
     auto_share: float = 0.6
@@ -80,9 +87,11 @@ class BudgetConfig:
 
     def __post_init__(self) -> None:
         if self.settled_hz < 0 or not 0 < self.margin <= 1 or self.settle_crops < 1 \
+                or not 0 <= self.settle_agreement <= 1 \
                 or self.lag_frames < 0 or not 0 < self.auto_share <= 1 or self.burst_s <= 0:
             raise ValueError("budget: settled_hz >= 0, margin in (0, 1], settle_crops >= 1, "
-                             "lag_frames >= 0, auto_share in (0, 1] and burst_s > 0 required")
+                             "settle_agreement in [0, 1], lag_frames >= 0, auto_share in (0, 1] "
+                             "and burst_s > 0 required")
 
     @property
     def per_track(self) -> bool:
@@ -178,28 +187,32 @@ class TrackBudget:
         rate.last_queued_t = t
         rate.pending.append(frame_index)
 
-    def observe(self, track: int, frame_index: int, p: float, verdict: str) -> None:
-        """A crop came back: its p_fake and the track's verdict after its vote."""
+    def observe(self, track: int, frame_index: int, p: float, verdict: str,
+                decisive: bool = True, agreement: float = 1.0) -> None:
+        """A crop came back: its p_fake and the track's vote after it: the verdict, whether
+        its score is outside the hysteresis band (:attr:`Voter.decisive`) and the share of its
+        window on the verdict's side (:attr:`Voter.agreement`)."""
         rate = self._tracks.get(track)
         if rate is None or not self.config.per_track:
             return
         if rate.pending and rate.pending[0] == frame_index:
             rate.pending.popleft()
-        rate.observed.append((frame_index, p, verdict))
+        steady = decisive and agreement >= self.config.settle_agreement
+        rate.observed.append((frame_index, p, verdict, steady))
 
     def forget(self, track: int) -> None:
         self._tracks.pop(track, None)
 
-    def _apply(self, rate: _TrackRate, p: float, verdict: str) -> None:
+    def _apply(self, rate: _TrackRate, p: float, verdict: str, steady: bool) -> None:
         side = FAKE if p >= self.threshold else REAL
         if rate.settled:
-            if verdict != rate.verdict or side != rate.verdict \
+            if verdict != rate.verdict or side != rate.verdict or not steady \
                     or abs(p - rate.ref) > self.config.margin:
                 rate.settled = False  # new evidence: back to full rate
                 rate.recent.clear()
                 self.resets += 1
             return
-        if verdict not in (REAL, FAKE) or side != verdict:
+        if verdict not in (REAL, FAKE) or side != verdict or not steady:
             rate.recent.clear()  # the run of agreeing crops starts again
             return
         rate.recent.append(p)

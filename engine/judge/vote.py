@@ -157,6 +157,7 @@ class Voter:
         self._span_sum = 0.0
         self.verdict = UNCERTAIN
         self.score = float("nan")
+        self.cut = float("nan")  # the rule's decision threshold of the last score
         self.t = 0.0
         self.total = 0
 
@@ -206,6 +207,7 @@ class Voter:
         self.score, cut = rule_score(np.fromiter(self._window, float), cfg.rule, cfg.threshold,
                                      None if np.all(weights == 1.0) else weights,
                                      None if np.all(spans == 1.0) else spans)
+        self.cut = cut
         h = cfg.hysteresis
         previous = self.verdict
         if previous == UNCERTAIN:
@@ -215,6 +217,25 @@ class Voter:
         elif previous == FAKE and self.score < cut - h:
             self.verdict = REAL
         return self.event() if self.verdict != previous else None
+
+    @property
+    def decisive(self) -> bool:
+        """A verdict whose score lies outside the hysteresis band around the cut,
+        ``[cut - h, cut + h)``: where the score can wander without the verdict being one
+        small move from flipping (the classification budget settles only such tracks)."""
+        h = self.config.hysteresis
+        return self.verdict in (REAL, FAKE) and not self.cut - h <= self.score < self.cut + h
+
+    @property
+    def agreement(self) -> float:
+        """Share of the window's media time whose p_fake lies on the verdict's side of the
+        threshold (0 while there is no verdict)."""
+        if self.verdict not in (REAL, FAKE) or not self._window:
+            return 0.0
+        p = np.fromiter(self._window, float)
+        side = p >= self.config.threshold if self.verdict == FAKE else p < self.config.threshold
+        spans = np.fromiter(self._spans, float)
+        return float(spans[side].sum() / spans.sum()) if spans.sum() > 0 else 0.0
 
     def event(self, final: bool = False) -> VerdictEvent:
         """The current verdict as an event."""

@@ -384,7 +384,9 @@ class Pipeline:
             sink.on_crop(st.name, item, p, confirmed, hits)
         for event in st.judge_crop(item, p):  # the vote floor and quality weighting live there
             self._emit(event)
-        st.budget.observe(item.track, item.frame_index, p, st.judge.track(item.track).voter.verdict)
+        voter = st.judge.track(item.track).voter
+        st.budget.observe(item.track, item.frame_index, p, voter.verdict, voter.decisive,
+                          voter.agreement)
 
     # ------------------------------------------------------------ bookkeeping
     def _emit(self, event: VerdictEvent | None) -> None:

@@ -140,6 +140,44 @@ def test_voter_weighs_a_settled_crop_as_the_frames_it_stands_for() -> None:
     assert v.verdict == FAKE
 
 
+def test_voter_says_whether_its_vote_is_decisive_and_how_much_of_it_agrees() -> None:
+    cfg = VoteConfig(rule="mean", threshold=0.5, window=10, min_frames=2, hysteresis=0.05)
+    v = Voter(cfg, "s", 1)
+    v.add(0.1, 0.0)
+    assert not v.decisive and v.agreement == 0.0  # no verdict yet
+    v.add(0.1, 0.04)
+    assert v.verdict == REAL and v.decisive and v.agreement == 1.0
+    for i in range(2, 6):  # mean (0.2 + 4 * 0.6) / 6 = 0.43: still real, outside the band
+        v.add(0.6, i * FRAME)
+    assert v.verdict == REAL and v.decisive and v.agreement == pytest.approx(2 / 6)
+    v.add(0.9, 0.3)  # mean 0.53: real (hysteresis) but one small move from fake
+    assert v.verdict == REAL and not v.decisive
+
+
+def test_a_track_whose_vote_is_not_steady_never_settles() -> None:
+    """Its last crops may all agree, but a score in the hysteresis band or a mixed window
+    (a flickering swap) keeps it at full rate; a settled track whose window turns mixed
+    goes back to full rate."""
+    cfg = BudgetConfig(settled_hz=5.0)
+    for steady in ((False, 1.0), (True, 0.5)):
+        budget = TrackBudget(cfg, threshold=0.5)
+        frames = []
+        for i in range(100):
+            if budget.decide(1, i, i * FRAME, True, FRAME) is None:
+                continue
+            budget.queued(1, i, i * FRAME)
+            frames.append(i)
+            budget.observe(1, i, 0.9, FAKE, *steady)
+        assert frames == list(range(100)) and budget.settles == 0
+    budget = TrackBudget(cfg, threshold=0.5)
+    for i in range(100):
+        if budget.decide(1, i, i * FRAME, True, FRAME) is None:
+            continue
+        budget.queued(1, i, i * FRAME)
+        budget.observe(1, i, 0.9, FAKE, True, 1.0 if i < 40 else 0.6)
+    assert budget.settles == 1 and budget.resets >= 1 and not budget.settled(1)
+
+
 def test_global_budget_shares_fairly_and_lends_what_a_quiet_camera_leaves() -> None:
     budget = GlobalBudget(BudgetConfig(crops_per_s=20.0, burst_s=0.5))
     streams = [0, 1]
@@ -163,7 +201,8 @@ def test_global_budget_measured_from_the_classifier() -> None:
     assert budget.rate == pytest.approx(50.0)
 
 
-@pytest.mark.parametrize("field", [dict(settled_hz=-1), dict(margin=0), dict(settle_crops=0)])
+@pytest.mark.parametrize("field", [dict(settled_hz=-1), dict(margin=0), dict(settle_crops=0),
+                                   dict(settle_agreement=1.5)])
 def test_bad_budget_options_are_refused(field) -> None:
     with pytest.raises(ValueError):
         BudgetConfig(**field)

@@ -52,6 +52,19 @@ def test_budget_classifies_less_with_the_same_verdict_and_first_verdict(parts) -
     assert on.classified + on.skipped == off.classified
 
 
+def test_a_flickering_live_swap_keeps_its_verdict_under_the_budget(parts) -> None:
+    """DeepFaceLive's Ewon_Spice swap half flickers (crops from 0.02 to 0.98 a few frames
+    apart) and the full-rate vote ends fake by a hair. A budget that settled on its last eight
+    crops alone, while the vote window was mixed, skipped fake-side frames and ended real;
+    a track whose window disagrees stays at full rate, and the verdict is the same."""
+    clip = shared_path("videos", "deepfacelive", "fake", "Ewon_Spice.mp4")
+    classifier, detector = parts
+    off, on = (timings([str(clip)], PipelineConfig(budget=b), classifier, detector)[0]
+               for b in (OFF, ON))
+    assert on.verdict == off.verdict
+    assert on.classified + on.skipped == off.classified
+
+
 def test_budget_picks_the_same_crops_whatever_the_batch_timing(parts) -> None:
     """Decisions use crops at least lag_frames old, flushing for them when needed: a batch of
     one crop and a batch that waits half a second classify exactly the same frames."""
