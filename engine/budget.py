@@ -5,10 +5,9 @@ Two layers, both consulted by the scheduler before a crop enters the batcher.
 **Per track** (:class:`TrackBudget`, one per stream). A new or uncertain track is classified
 at full rate (every frame, or every ``classify_every``-th). Once its voter has a verdict and
 its last ``settle_crops`` crops all agree with it (each on the verdict's side of the
-threshold and within ``margin`` of their mean; the crops that formed the verdict count) and
-so does its vote (the score outside the hysteresis band, where a few crops could flip the
-verdict, and ``settle_agreement`` of the vote window on the verdict's side), the track is
-*settled* and is classified at
+threshold and within ``margin`` of their mean) and so does its vote (the score outside the
+hysteresis band, where a few crops could flip the verdict, and ``settle_agreement`` of the vote
+window on the verdict's side), the track is *settled* and is classified at
 ``settled_hz`` of media time (frame timestamps, never wall time, so a file gives the same
 result on any machine and 15 and 60 fps cameras behave alike). Every crop of a settled track
 is still checked: one on the other side of the threshold, or whose p_fake moves more than
@@ -213,17 +212,13 @@ class TrackBudget:
                 rate.recent.clear()
                 self.resets += 1
             return
-        if verdict not in (REAL, FAKE):
-            rate.recent.append(p)  # the crops that form the first verdict may also settle it
-            return
-        if side != verdict or not steady:
+        if verdict not in (REAL, FAKE) or side != verdict or not steady:
             rate.recent.clear()  # the run of agreeing crops starts again
             return
         rate.recent.append(p)
         if len(rate.recent) == rate.recent.maxlen:
             ref = sum(rate.recent) / len(rate.recent)
-            if all(abs(v - ref) <= self.config.margin
-                   and (v >= self.threshold) == (verdict == FAKE) for v in rate.recent):
+            if all(abs(v - ref) <= self.config.margin for v in rate.recent):
                 rate.settled, rate.verdict, rate.ref = True, verdict, ref
                 self.settles += 1
 

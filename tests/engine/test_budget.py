@@ -232,18 +232,3 @@ def test_a_face_below_the_vote_floor_is_classified_at_the_settled_rate() -> None
     # With the budget off, the floor changes nothing: every frame.
     off = TrackBudget(BudgetConfig(settled_hz=0.0), threshold=0.5)
     assert all(off.decide(1, i, i * FRAME, True, FRAME, False) == FRAME for i in range(20))
-
-
-def test_the_crops_that_form_the_first_verdict_count_towards_settling() -> None:
-    """Eight agreeing crops before the verdict settle the track as soon as the verdict is in
-    (after the lag), instead of eight more after it; crops on the other side do not."""
-    cfg = BudgetConfig(settled_hz=5.0, settle_crops=8, lag_frames=8)
-    first = lambda i: UNCERTAIN if i < 8 else FAKE  # noqa: E731 - the voter's first verdict at 8
-    budget = TrackBudget(cfg, threshold=0.5)
-    frames = drive(budget, lambda i: 0.95, 60, verdict_of=first)
-    # Crop 8 (the first with a verdict) is seen by the decision for frame 16: settled there.
-    assert frames[:16] == list(range(16)) and frames[16] == 20
-    # Pre-verdict crops on the real side must leave the run first: crops 8..15 settle it.
-    mixed = TrackBudget(cfg, threshold=0.5)
-    frames = drive(mixed, lambda i: 0.2 if i < 8 else 0.95, 60, verdict_of=first)
-    assert frames[:23] == list(range(23)) and frames[23] == 27
