@@ -17,10 +17,9 @@ of a settled track is caught: at most ``1 / settled_hz`` seconds pass before the
 then the track votes at full rate again. A face below the vote floor
 (:mod:`engine.judge.face_floor`) is classified at the settled rate from its first frame: its
 crops are reported but never voted, so full rate buys nothing; the frame it reaches the floor
-it is at full rate. Each crop carries its *span* (the
-media time it stands for) into the voter, whose windows are in seconds
-(:mod:`engine.judge.vote`), so fewer crops of a settled track weigh as much as the frames they
-stand for.
+it is at full rate. Each crop carries its *span* (the media time it stands for) into the voter,
+whose windows are in seconds (:mod:`engine.judge.vote`), so fewer crops of a settled track
+weigh as much as the frames they stand for.
 
 Determinism: crops come back from the classifier in batches, at wall-clock-dependent times.
 So that a file's classified frames never depend on when a batch happened to flush, a decision

@@ -68,8 +68,7 @@ class PipelineConfig:
         full_detect_every: frames between full-frame detections; the detections in between
             find the tracked faces again from candidate boxes around them (MTCNN's R- and
             O-Net, no pyramid; :mod:`engine.detect.regions`; 0 = every detection searches the
-            whole frame). New faces
-            wait for the next full one.
+            whole frame). New faces wait for the next full one.
         min_face: smallest face side in pixels the detector looks for.
         margin: relative margin around the face box for the crop; None = the model's own
             (from its input contract), which is what the classifier was trained with.

@@ -43,7 +43,7 @@ COMPARED = (
 
 
 def _differs_only_by(name: str, section: str, base: str = "detector_v9.yaml",
-                             **changes: tuple) -> None:
+                     **changes: tuple) -> None:
     """The candidate ``name`` is ``base`` (v9) but for ``changes`` (field: (base's value, the
     candidate's)) in ``section``: it holds those values, and it equals base once they are set
     back."""
@@ -107,7 +107,7 @@ def test_v18_differs_only_by_sharpened_real_views() -> None:
 
 def test_v23_differs_from_v21_only_by_the_last_block() -> None:
     _differs_only_by("detector_v23.yaml", "model_config", base="detector_v21.yaml",
-                             last=("expanded_conv_13", "expanded_conv_16"))
+                     last=("expanded_conv_13", "expanded_conv_16"))
 
 
 def test_v24_differs_from_v21_only_by_leaving_london_studio_out() -> None:
@@ -119,15 +119,15 @@ def test_v24_differs_from_v21_only_by_leaving_london_studio_out() -> None:
 
 def test_v25_differs_from_v21_only_by_a_half_strength_chain() -> None:
     _differs_only_by("detector_v25.yaml", "degrade", base="detector_v21.yaml",
-                             p=(0.9, 0.5))
+                     p=(0.9, 0.5))
 
 
 def test_v26_differs_from_v21_only_by_leaving_every_pseudo_swap_out() -> None:
     _differs_only_by("detector_v26.yaml", "cache", base="detector_v21.yaml",
-                             exclude_sources=(("sbi:deepfacelive",), ("sbi",)))
+                     exclude_sources=(("sbi:deepfacelive",), ("sbi",)))
 
 
 def test_v27_differs_from_v26_only_by_a_half_strength_chain() -> None:
     # v26's "no pseudo-swaps" with v25's chain: the two ablations that each lifted DFDC.
     _differs_only_by("detector_v27.yaml", "degrade", base="detector_v26.yaml",
-                             p=(0.9, 0.5))
+                     p=(0.9, 0.5))
