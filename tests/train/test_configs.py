@@ -131,3 +131,9 @@ def test_v27_differs_from_v26_only_by_a_half_strength_chain() -> None:
     # v26's "no pseudo-swaps" with v25's chain: the two ablations that each lifted DFDC.
     _differs_only_by("detector_v27.yaml", "degrade", base="detector_v26.yaml",
                      p=(0.9, 0.5))
+
+
+def test_v28_differs_from_v27_only_by_its_schedule() -> None:
+    # v27 trained as long as v9 (14 epochs): is the DFDC gap the shorter schedule?
+    _differs_only_by("detector_v28.yaml", "optim", base="detector_v27.yaml",
+                     epochs=(10, 14))
