@@ -68,7 +68,7 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
             continue  # measured in a child process, see bench.isolated
         try:
             ob = open_bench_backend(name, model, opts.device, opts.checkpoint, opts.model_fp16,
-                                    opts.model_int8, opts.cuda_graphs)
+                                    opts.model_int8, opts.cuda_graphs, shipped=not opts.model)
         except DeepscreenError as exc:
             doc["unavailable"][name] = str(exc)
             say(f"  {name}: unavailable: {exc}")
@@ -199,7 +199,10 @@ def run_bench(opts: BenchOptions, say: Callable[[str], None] = print) -> dict:
             r["speedup_vs_baseline"] = r["fps"] / base_fps
 
     if opts.limits:
-        doc["limits"] = _limits(opts, model, doc, sides, contract.spectrum_bins,
+        # The MACs of the file the ort row ran (the single-pass twin by default: its mirror
+        # pass on the crops near the threshold is not counted).
+        ran = next((ob.model_file for ob in opened if ob.name == "ort" and ob.model_file), model)
+        doc["limits"] = _limits(opts, ran, doc, sides, contract.spectrum_bins,
                                 spectral.backend_name)
 
     files = {"classifier_fp32": model}

@@ -64,8 +64,12 @@ def open_bench_backend(
     int8_model: Path | None = None,
     cuda_graphs: bool = True,
     threads: int = 0,
+    shipped: bool = False,
 ) -> OpenedBackend:
     """Open one benchmark backend.
+
+    ``shipped``: ``model`` is the default, not one named on the command line; the ``ort`` row
+    on the CPU then opens what ``screen`` opens (the single-pass twin while it matches).
 
     Raises:
         BackendUnavailable: it cannot run here (missing file, library, provider or GPU).
@@ -88,9 +92,11 @@ def open_bench_backend(
                     f"or pass --model-{precision})"
                 )
         ort_name = "ort-cuda" if device == "cuda" else "ort"
-        backend = load_backend(ort_name, Path(path), threads=threads)
-        detail = f"{backend.name}, {Path(path).name}"
-        return OpenedBackend(name, precision, backend, Path(path), detail)
+        as_screen = shipped and name == "ort" and ort_name == "ort"
+        backend = load_backend(ort_name, None if as_screen else Path(path), threads=threads)
+        path = Path(getattr(backend, "model_path", path))
+        detail = f"{backend.name}, {path.name}"
+        return OpenedBackend(name, precision, backend, path, detail)
     if name == "ort-tensorrt":
         backend = load_backend("ort-tensorrt", model)
         return OpenedBackend(name, precision, backend, model, backend.name)

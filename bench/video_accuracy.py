@@ -250,7 +250,8 @@ def evaluate_videos(clips: list[Sample], config: PipelineConfig, spec: Classifie
     confirmed_p = [(c["p"], clip["label"] == "fake") for clip in per_clip
                    for c in recorder.crops.get(clip["clip"], []) if c["confirmed"]]
     return {
-        "model_sha256": model_id(spec.model), "backend": summary.backend, "threshold": thr,
+        "model_sha256": model_id(getattr(classifier.backend, "model_path", spec.model)),
+        "backend": summary.backend, "threshold": thr,
         "config": {"detect_every": config.detect_every, "rule": config.rule,
                    "window": config.window, "min_frames": config.min_frames,
                    "hysteresis": config.hysteresis, "confirm": vars(config.confirm),

@@ -1,4 +1,5 @@
-"""`deepscreen export onnx|ensemble|fp16|int8|trt|triton`: the classifier's deployment artefacts.
+"""`deepscreen export onnx|ensemble|single-pass|fp16|int8|trt|triton`: the classifier's
+deployment artefacts.
 
 Each command imports its exporter inside the function (torch, onnx, TensorRT stay out of
 `deepscreen --help` and out of the runtime).
@@ -22,6 +23,7 @@ def register(app: typer.Typer) -> None:
     """Attach the classifier export commands to the `export` group."""
     export_app.command("onnx")(export_onnx_cmd)
     export_app.command("ensemble")(export_ensemble_cmd)
+    export_app.command("single-pass")(export_single_pass_cmd)
     export_app.command("fp16")(export_fp16_cmd)
     export_app.command("int8")(export_int8_cmd)
     export_app.command("trt")(export_trt_cmd)
@@ -98,6 +100,29 @@ def export_ensemble_cmd(
         f"  parity vs the members' mean logit on {r.parity_crops} real face crops: "
         f"max |diff| = {r.max_abs_diff:.2e} (limit {PARITY_TOLERANCE:g})"
     )
+
+
+def export_single_pass_cmd(
+    model: Annotated[Path, typer.Argument(help="Classifier ONNX with the flip in its graph.")
+                     ] = DEFAULT_CLASSIFIER,
+    out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.single.onnx (the "
+                                             "shipped twin's place).")] = None,
+    band: Annotated[float | None, typer.Option(
+        "--band", min=0.0, max=1.0, help="Score the mirror too when |p_fake - threshold| < "
+        "this (default: the measured band of export/single_pass.py).")] = None,
+) -> None:
+    """Cut the in-graph mirror pass out of a classifier (docs/EXPORT.md, "The mirror pass")."""
+    import hashlib
+
+    from engine.backends.factory import single_pass_path
+    from export.single_pass import DEFAULT_MIRROR_BAND, strip_flip
+
+    _need(model, "ONNX model")
+    b = DEFAULT_MIRROR_BAND if band is None else band
+    path = strip_flip(model, out or single_pass_path(model), b)
+    typer.echo(f"{path}: single-pass twin of {model.name} (sha256 "
+               f"{hashlib.sha256(model.read_bytes()).hexdigest()[:16]}), mirror band {b:g}, "
+               f"sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}")
 
 
 def export_fp16_cmd(

@@ -150,7 +150,7 @@ def evaluate_command(
     from train.evaluate import in_domain_test as test_split
     from train.evaluate import score_images, score_videos, write_report
     from train.labelled import find_labelled
-    from train.predict import DEFAULT_MODEL, open_scorer
+    from train.predict import open_scorer
     from train.splits import read_manifest
 
     data, videos, peers = list(data or []), list(videos or []), list(peer or [])
@@ -192,7 +192,7 @@ def evaluate_command(
     for folder in videos:
         groups += score_videos(folder, scorer, frames, cache_dir)
     report = write_report(out, in_groups, groups, scorer.contract.threshold,
-                          str(model or DEFAULT_MODEL))
+                          str(model or getattr(scorer, "model_path", "")))
     typer.echo((out / "per_source.md").read_text())
     for key in ("in_domain_test", "all_sources"):
         if key in report:

@@ -16,7 +16,7 @@ threshold, where it can change a decision, and averages the logits exactly as th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
 import numpy as np
@@ -25,6 +25,38 @@ from engine.backends.base import Backend
 from engine.errors import UsageError
 from engine.preprocess import InputContract, prepare_crops
 from engine.timing import StageTimer
+
+
+def mirror_near_threshold(
+    predict: Callable[[np.ndarray, np.ndarray], np.ndarray], p: np.ndarray,
+    pixels: np.ndarray, spectrum: np.ndarray, threshold: float, band: float,
+) -> tuple[np.ndarray, int]:
+    """Average in the mirror pass for the crops whose single-pass p_fake is within ``band``.
+
+    Args:
+        predict: the single-pass network (prepared pixels, spectrum -> p_fake).
+        p: (N,) its p_fake for ``pixels``.
+        pixels: (N, 3, S, S) prepared crops; spectrum: (N, bins) their spectra.
+        threshold: the model's threshold; band: the half-width around it.
+
+    Returns:
+        (p_fake with the mirror averaged in where it was run, how many crops were mirrored).
+        The logits are averaged, as the flip graph averages them.
+    """
+    near = np.flatnonzero(np.abs(p - threshold) < band)
+    if near.size == 0:
+        return p, 0
+    # The radial spectrum of a mirror image is the crop's own: only the pixels flip.
+    mirror = np.ascontiguousarray(pixels[near][..., ::-1])
+    pm = np.asarray(predict(mirror, spectrum[near]), dtype=np.float64).reshape(-1)
+    eps = 1e-7
+    q = np.clip(np.asarray(p, np.float64)[near], eps, 1 - eps)
+    qm = np.clip(pm, eps, 1 - eps)
+    logit = np.log(q) - np.log1p(-q)
+    logit_m = np.log(qm) - np.log1p(-qm)
+    out = np.array(p, dtype=np.float64, copy=True)
+    out[near] = 1.0 / (1.0 + np.exp(-(logit + logit_m) / 2))
+    return out, int(near.size)
 
 
 class Classifier:
@@ -106,24 +138,10 @@ class Classifier:
         with stage("classify"):
             p = np.asarray(self.backend.predict(pixels, spectrum), dtype=np.float64)
             if self.mirror_band > 0:
-                p = self._mirror_near_threshold(p, pixels, spectrum)
+                p, n = mirror_near_threshold(self.backend.predict, p, pixels, spectrum,
+                                             self.contract.threshold, self.mirror_band)
+                self.mirrored += n
             return p
-
-    def _mirror_near_threshold(self, p: np.ndarray, pixels: np.ndarray,
-                               spectrum: np.ndarray) -> np.ndarray:
-        near = np.flatnonzero(np.abs(p - self.contract.threshold) < self.mirror_band)
-        if near.size == 0:
-            return p
-        # The radial spectrum of a mirror image is the crop's own: only the pixels flip.
-        mirror = np.ascontiguousarray(pixels[near][..., ::-1])
-        pm = np.asarray(self.backend.predict(mirror, spectrum[near]), dtype=np.float64)
-        eps = 1e-7
-        logit = np.log(np.clip(p[near], eps, 1 - eps)) - np.log1p(-np.clip(p[near], eps, 1 - eps))
-        logit_m = np.log(np.clip(pm, eps, 1 - eps)) - np.log1p(-np.clip(pm, eps, 1 - eps))
-        out = p.copy()
-        out[near] = 1.0 / (1.0 + np.exp(-(logit + logit_m) / 2))
-        self.mirrored += int(near.size)
-        return out
 
     def close(self) -> None:
         """Release the backend's resources (sessions, engines, connections)."""

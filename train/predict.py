@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.classifier import mirror_near_threshold
 from engine.errors import InputError, UsageError
 from engine.features.spectral import radial_spectrum
 from engine.io import IMAGE_SUFFIXES
@@ -51,10 +52,15 @@ def open_scorer(model: str | Path | None = None, threads: int = 2) -> Scorer:
     """ONNX file -> ONNX Runtime backend (no torch); ``.pt`` checkpoint -> torch.
 
     Args:
-        model: path; None means the shipped ``engine/models/classifier.onnx``.
+        model: path; None means the shipped ``engine/models/classifier.onnx`` as ``screen``
+            runs it on the CPU (its single-pass twin, engine/backends/factory.py).
         threads: ONNX Runtime intra-op threads.
     """
-    path = Path(model) if model else DEFAULT_MODEL
+    if not model:  # what `screen` runs on the CPU: the shipped twin while it matches
+        from engine.backends.factory import load_backend
+
+        return load_backend("ort", None, threads=threads)
+    path = Path(model)
     if not path.is_file():
         raise UsageError(f"model not found: {path}")
     if path.suffix == ".onnx":
@@ -65,14 +71,23 @@ def open_scorer(model: str | Path | None = None, threads: int = 2) -> Scorer:
 
 
 def score_crops(scorer: Scorer, crops: list[np.ndarray], batch: int = 64) -> np.ndarray:
-    """p_fake for native-resolution BGR face crops (the canonical pipeline, batched)."""
+    """p_fake for native-resolution BGR face crops (the canonical pipeline, batched).
+
+    A single-pass twin (``mirror_band`` in its metadata) gets its mirror pass near the
+    threshold here as in the engine (:func:`engine.classifier.mirror_near_threshold`), so that
+    evaluating the twin measures what ``screen`` runs."""
     c = scorer.contract
+    traits = getattr(scorer, "traits", None)
+    band = traits.mirror_band if traits is not None and not traits.flip_in_graph else 0.0
     out = []
     for i in range(0, len(crops), batch):
         chunk = crops[i : i + batch]
         x = prepare_crops(chunk, c)
         s = radial_spectrum(chunk, c.spectrum_bins).astype(np.float32)
-        out.append(np.asarray(scorer.predict(x, s), np.float32).reshape(-1))
+        p = np.asarray(scorer.predict(x, s), np.float64).reshape(-1)
+        if band > 0:
+            p, _ = mirror_near_threshold(scorer.predict, p, x, s, c.threshold, band)
+        out.append(p.astype(np.float32))
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 

@@ -3,6 +3,10 @@
 Names:
 
 - ``ort`` / ``ort-cpu``: ONNX Runtime on the CPU (works everywhere; the default fallback).
+  With no model given it runs the shipped classifier's single-pass twin
+  (``classifier.single.onnx``, export/single_pass.py: the mirror image is scored only near
+  the threshold, about half the cost per crop) while the twin was cut from the shipped file as
+  it is now; ``--model engine/models/classifier.onnx`` runs the in-graph mirror on every crop.
 - ``ort-cuda``, ``ort-tensorrt``: ONNX Runtime's CUDA / TensorRT execution providers
   (onnxruntime-gpu); refused when the provider does not really load.
 - ``tensorrt``: a native TensorRT engine (``MODEL`` is the ``.engine`` file, or an ONNX file
@@ -16,6 +20,7 @@ Names:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 from pathlib import Path
@@ -48,6 +53,11 @@ BACKEND_NAMES = (
 def engine_path_for(model: Path) -> Path:
     """Where ``deepscreen export trt`` puts the engine built from ``model`` (an ONNX file)."""
     return Path(model).with_suffix(".engine")
+
+
+def single_pass_path(model: Path) -> Path:
+    """Where ``deepscreen export single-pass`` puts the single-pass twin of ``model``."""
+    return Path(model).with_suffix(".single.onnx")
 
 
 def find_engine(model: Path) -> Path | None:
@@ -106,6 +116,31 @@ def _open_plugin(name: str, model: Path, **opts) -> Backend:
         ) from exc
 
 
+def _open_twin(flip_graph: Path, **opts) -> Backend | None:
+    """The single-pass twin beside ``flip_graph``, opened on the CPU, when it was cut from
+    ``flip_graph`` as it is now (its ``twin_of`` key); None otherwise, with a warning when a
+    twin is there but stale or unreadable (the flip graph then runs: slower, never wrong)."""
+    from engine.backends.ort import OrtBackend
+
+    twin = single_pass_path(flip_graph)
+    if not twin.is_file():
+        return None
+    remake = f"re-make it with `deepscreen export single-pass {flip_graph}`"
+    try:
+        backend = OrtBackend(twin, device="cpu", **opts)
+    except DeepscreenError as exc:
+        log.warning("ignoring %s (%s); %s", twin.name, exc, remake)
+        return None
+    if backend.traits.twin_of != hashlib.sha256(flip_graph.read_bytes()).hexdigest():
+        log.warning("%s was not cut from %s as it is now; running %s with the mirror on every "
+                    "crop (%s)", twin.name, flip_graph.name, flip_graph.name, remake)
+        backend.close()
+        return None
+    log.info("classifier: %s, the single-pass twin of %s (mirror within %.2f of the threshold)",
+             twin.name, flip_graph.name, backend.traits.mirror_band)
+    return backend
+
+
 def _open_one(name: str, model: Path | None, **opts) -> Backend:
     if name == "remote":
         from engine.backends.remote import RemoteBackend
@@ -115,7 +150,9 @@ def _open_one(name: str, model: Path | None, **opts) -> Backend:
     if name in ("ort", "ort-cpu"):
         from engine.backends.ort import OrtBackend
 
-        return OrtBackend(path, device="cpu", **opts)
+        # Only the default: a model named on the command line runs exactly as given.
+        twin = _open_twin(path, **opts) if model is None else None
+        return twin if twin is not None else OrtBackend(path, device="cpu", **opts)
     if name in ("ort-cuda", "ort-tensorrt"):
         from engine.backends.ort import OrtBackend
 
@@ -144,13 +181,14 @@ def _auto(model: Path | None, **opts) -> Backend:
     reasons: list[str] = []
     for name in candidates:
         try:
-            backend = _open_one(name, path, **opts)
+            backend = _open_one(name, model, **opts)
         except DeepscreenError as exc:
             reasons.append(f"{name}: {exc}")
             log.info("backend auto: %s unavailable: %s", name, exc)
             continue
         skipped = f" (skipped: {'; '.join(reasons)})" if reasons else ""
-        log.info("backend auto: using %s for %s%s", backend.name, path.name, skipped)
+        used = Path(getattr(backend, "model_path", path)).name
+        log.info("backend auto: using %s for %s%s", backend.name, used, skipped)
         return backend
     raise BackendUnavailable(
         f"no backend can run {path}: " + ("; ".join(reasons) or "no candidate for this file type")
@@ -163,8 +201,9 @@ def load_backend(name: str = "auto", model: Path | None = None, **opts) -> Backe
     Args:
         name: one of :data:`BACKEND_NAMES`; "auto" picks the fastest that works here and logs it.
         model: the model file (ONNX, TensorRT engine, or torch checkpoint for "torch"); defaults
-            to the shipped ``engine/models/classifier.onnx``. For "remote", an optional local
-            ONNX whose input contract the server's model must match.
+            to the shipped ``engine/models/classifier.onnx`` (on the CPU its single-pass twin,
+            see the module docstring). For "remote", an optional local ONNX whose input
+            contract the server's model must match.
         **opts: backend options (e.g. ``threads`` for ORT, ``url``/``model_name`` for remote).
 
     Returns:

@@ -36,6 +36,10 @@ KEY_FLIP_IN_GRAPH = META_PREFIX + "flip_in_graph"
 # Written by export/single_pass.py on a graph without the flip: the band of p_fake around the
 # threshold inside which the runtime scores the mirror image too (engine/classifier.py).
 KEY_MIRROR_BAND = META_PREFIX + "mirror_band"
+# Also written there: the sha256 (hex) of the flip graph the twin was cut from. The runtime
+# runs a shipped twin in place of the shipped flip graph only while the two still match
+# (engine/backends/factory.py), so a re-exported classifier never runs with a stale twin.
+KEY_TWIN_OF = META_PREFIX + "twin_of"
 # The vote floor, measured per model (`deepscreen evaluate --quality-bins --bin-sides`): faces
 # with a smaller side (native pixels) get no vote (engine/judge/face_floor.py).
 KEY_MIN_FACE_PX = META_PREFIX + "min_face_px"
@@ -61,6 +65,7 @@ class ModelTraits:
             which the runtime adds the mirror pass (0 = never; 1 = always).
         min_face_px: the smallest face side (native pixels) whose crops vote, from the file;
             None when the file does not say (the runtime then uses its default).
+        twin_of: for a single-pass twin, the sha256 of the flip graph it was cut from.
     """
 
     uses_spectrum: bool
@@ -68,6 +73,7 @@ class ModelTraits:
     source: str = "metadata"
     mirror_band: float = 0.0
     min_face_px: float | None = None
+    twin_of: str | None = None
 
     def to_metadata(self) -> dict[str, str]:
         """Key/value strings for ONNX ``metadata_props`` (``source`` is not stored)."""
@@ -159,4 +165,5 @@ def resolve_traits(
             raise ValueError(f"metadata {KEY_MIRROR_BAND}={meta[KEY_MIRROR_BAND]!r} is not a "
                              "number in [0, 1]")
     return ModelTraits(uses_spectrum=uses, flip_in_graph=flip, source=source,
-                       mirror_band=float(band), min_face_px=read_min_face(meta))
+                       mirror_band=float(band), min_face_px=read_min_face(meta),
+                       twin_of=meta.get(KEY_TWIN_OF))

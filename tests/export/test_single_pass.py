@@ -72,3 +72,89 @@ def test_a_graph_without_the_flip_is_refused(tmp_path) -> None:
         strip_flip(twin, tmp_path / "again.onnx", 0.1)
     with pytest.raises(ModelError, match="mirror band"):
         strip_flip(shipped_model(), tmp_path / "bad.onnx", 1.5)
+
+
+# ------------------------------------------------------------------ the shipped twin (issue 32)
+SHIPPED_TWIN = "classifier.single.onnx"
+
+
+def test_the_shipped_twin_is_what_export_makes_of_the_shipped_classifier(tmp_path) -> None:
+    import hashlib
+
+    from typer.testing import CliRunner
+
+    from deepscreen_cli.app import app
+    from engine.backends.factory import single_pass_path
+    from export.single_pass import DEFAULT_MIRROR_BAND
+
+    model = shipped_model()
+    twin = single_pass_path(model)
+    assert twin.name == SHIPPED_TWIN and twin.is_file()
+    again = tmp_path / SHIPPED_TWIN
+    r = CliRunner().invoke(app, ["export", "single-pass", str(model), "--out", str(again)])
+    assert r.exit_code == 0, r.output
+    assert f"mirror band {DEFAULT_MIRROR_BAND:g}" in r.output
+    # Byte for byte: the shipped twin is reproducible from the shipped flip graph.
+    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(twin.read_bytes()).digest()
+
+
+def test_the_default_cpu_classifier_is_the_twin_and_a_named_model_runs_as_given() -> None:
+    model = shipped_model()
+    default = load_backend("ort")
+    assert default.model_path.name == SHIPPED_TWIN
+    assert not default.traits.flip_in_graph and default.traits.mirror_band == 0.3
+    named = load_backend("ort", model)
+    assert named.model_path == model and named.traits.flip_in_graph
+    assert load_backend("auto").model_path.name == SHIPPED_TWIN  # no GPU here: ort-cpu
+
+
+def _shipped_pair(tmp_path, monkeypatch):
+    """Copies of the shipped classifier and its twin, made the factory's default."""
+    import shutil
+
+    import engine.backends.factory as factory
+
+    flip = tmp_path / "classifier.onnx"
+    shutil.copyfile(shipped_model(), flip)
+    shutil.copyfile(factory.single_pass_path(shipped_model()), tmp_path / SHIPPED_TWIN)
+    monkeypatch.setattr(factory, "DEFAULT_MODEL", flip)
+    return flip
+
+
+def test_a_stale_twin_is_not_run(tmp_path, monkeypatch, caplog) -> None:
+    import onnx
+
+    flip = _shipped_pair(tmp_path, monkeypatch)
+    assert load_backend("ort").model_path.name == SHIPPED_TWIN
+    # The classifier is re-exported (here: only its metadata changes) and the twin is not.
+    m = onnx.load(str(flip))
+    m.metadata_props.add(key="deepscreen.note", value="re-exported")
+    onnx.save(m, str(flip))
+    with caplog.at_level("WARNING"):
+        backend = load_backend("ort")
+    assert backend.model_path == flip and backend.traits.flip_in_graph
+    assert "was not cut from classifier.onnx" in caplog.text
+    assert "deepscreen export single-pass" in caplog.text
+
+
+def test_an_unreadable_twin_falls_back_to_the_flip_graph(tmp_path, monkeypatch, caplog) -> None:
+    flip = _shipped_pair(tmp_path, monkeypatch)
+    (tmp_path / SHIPPED_TWIN).write_bytes(b"not an onnx file")
+    with caplog.at_level("WARNING"):
+        backend = load_backend("ort")
+    assert backend.model_path == flip and backend.traits.flip_in_graph
+    assert f"ignoring {SHIPPED_TWIN}" in caplog.text
+
+
+def test_evaluation_scores_the_twin_as_the_engine_does(tmp_path, crops) -> None:
+    # `deepscreen evaluate` (train.predict.score_crops) must add the mirror pass near the
+    # threshold as the engine's Classifier does, or the twin's figures would not be screen's.
+    from train.predict import open_scorer, score_crops
+
+    model = shipped_model()
+    twin_path = strip_flip(model, tmp_path / "band.onnx", 0.2)
+    engine_p = _classifier(twin_path).classify(crops)
+    np.testing.assert_allclose(score_crops(open_scorer(twin_path), crops), engine_p, atol=1e-5)
+    every = strip_flip(model, tmp_path / "all.onnx", 1.0)
+    np.testing.assert_allclose(score_crops(open_scorer(every), crops),
+                               score_crops(open_scorer(model), crops), atol=2e-5)
