@@ -9,6 +9,12 @@ band sends through the mirror pass. The smallest band with no crop changing side
 ``deepscreen.mirror_band`` should say::
 
     .venv/bin/python bench/flip_check.py --out runs/flip-check
+
+``--sources DIR`` does the same on the test split of every face source below DIR (the crops of
+``deepscreen evaluate --sources``): per band, each source's rate at the threshold and AUC, the
+model card's figures, beside the flip graph's::
+
+    .venv/bin/python bench/flip_check.py --sources ../shared/data/faces --out runs/flip-sources
 """
 
 from __future__ import annotations
@@ -32,7 +38,62 @@ from engine.errors import InputError  # noqa: E402
 from engine.preprocess import prepare_crops  # noqa: E402
 from train.labelled import label_of_path  # noqa: E402
 
-BANDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 1.0)
+BANDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 1.0)
+SOURCE_BANDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
+
+
+def _averaged(one: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """The flip graph's score from the two single passes (logits averaged)."""
+    eps = 1e-7
+    a, b = (np.clip(v, eps, 1 - eps) for v in (one, mirror))
+    logit = (np.log(a) - np.log1p(-a) + np.log(b) - np.log1p(-b)) / 2
+    return 1 / (1 + np.exp(-logit))
+
+
+def flip_check_sources(model: Path, root: Path, cache_dir: Path | None) -> dict:
+    """Per band: every source's rate and AUC (test split), mirrored share, side changes."""
+    from engine.backends import load_backend
+    from export.single_pass import strip_flip
+    from train.predict import score_crops
+    from train.source_eval import Detector, score_samples, source_rows
+    from train.sources import load_sources
+
+    flip = load_backend("ort", model)
+    single = load_backend("ort", strip_flip(model, Path(tempfile.mkdtemp()) / "single.onnx",
+                                            0.0))
+    thr = flip.contract.threshold
+    test = [s for s in load_sources(root, None, 0.1, 0.2) if s.split == "test"]
+    dets = [Detector("flip", lambda c: score_crops(flip, c), thr),
+            Detector("one", lambda c: score_crops(single, c), thr),
+            Detector("mirror", lambda c: score_crops(single, [x[:, ::-1] for x in c]), thr)]
+    p = score_samples(test, dets, flip.contract.margin, cache_dir)
+    both = _averaged(p["one"], p["mirror"])
+    rows = [{"band": "flip graph", "mirrored_share": 1.0, "side_changes": 0,
+             "cells": [r.__dict__ for r in source_rows(test, p["flip"], "flip", thr)]}]
+    for band in SOURCE_BANDS:
+        near = np.abs(p["one"] - thr) < band
+        pb = np.where(near, both, p["one"])
+        rows.append({"band": band, "mirrored_share": float(near.mean()),
+                     "side_changes": int(((pb >= thr) != (p["flip"] >= thr)).sum()),
+                     "cells": [r.__dict__ for r in source_rows(test, pb, f"band {band}", thr)]})
+    return {"model": str(model), "threshold": thr, "crops": len(test), "rows": rows}
+
+
+def sources_markdown(report: dict) -> str:
+    """One row per band: mirrored share, side changes, then each source's rate / AUC."""
+    cells = report["rows"][0]["cells"]
+    names = [f"{c['source']} {c['metric']}" for c in cells]
+    lines = [f"{report['crops']} test faces, threshold {report['threshold']:.4f}; rate at the "
+             "threshold / AUC per source", "",
+             "| mirror band | mirrored | side changes | " + " | ".join(names) + " |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in names) + " |"]
+    for r in report["rows"]:
+        band = r["band"] if isinstance(r["band"], str) else f"{r['band']:g}"
+        vals = [f"{c['auc']:.3f}" if c["metric"] == "AUC" else f"{c['rate']:.3f} / {c['auc']:.3f}"
+                for c in r["cells"]]
+        lines.append(f"| {band} | {100 * r['mirrored_share']:.1f} % | {r['side_changes']} | "
+                     + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def flip_check(model: Path, clips: list[Path], per_clip: int, every: int) -> dict:
@@ -104,9 +165,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     ap.add_argument("--per-clip", type=int, default=12, help="crops per clip")
     ap.add_argument("--every", type=int, default=10, help="detect on every n-th frame")
+    ap.add_argument("--clip", type=Path, action="append", default=[],
+                    help="another clip beside the shared ones (repeatable), e.g. street.mp4")
     ap.add_argument("--out", type=Path, default=Path("runs/flip-check"))
+    ap.add_argument("--sources", type=Path, default=None,
+                    help="face sources root: the per-source test-split table instead")
+    ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache"))
     args = ap.parse_args(argv)
-    report = flip_check(args.model, shared_clips(), args.per_clip, args.every)
+    if args.sources is not None:
+        report = flip_check_sources(args.model, args.sources, args.cache_dir)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "sources.json").write_text(json.dumps(report, indent=1))
+        (args.out / "sources.md").write_text(sources_markdown(report))
+        print(sources_markdown(report))
+        return 0
+    report = flip_check(args.model, shared_clips() + args.clip, args.per_clip, args.every)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "flip.json").write_text(json.dumps(report, indent=1))
     (args.out / "flip.md").write_text(markdown(report))

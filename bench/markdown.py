@@ -130,13 +130,14 @@ def render(doc: dict) -> str:
     if doc.get("street", {}).get("runs"):
         lines += ["### street.mp4 (1920x1080, 4-7 faces), looped, as `screen` runs it", ""]
         rows = [[str(r["full_detect_every"] or "every detection"), str(r["frames"]),
-                 _f(r["fps"]), str(r["classified"]), str(r["skipped"]), str(r["tracks"]),
+                 _f(r["fps"]), str(r["classified"]), str(r.get("mirrored", "-")),
+                 str(r["skipped"]), str(r["tracks"]),
                  str(r.get("detections", "-")), _f(r["stage_ms_per_frame"].get("detect", 0.0), 1),
                  _f(r["stage_ms_per_frame"].get("detect_regions", 0.0), 1),
                  _f(r["stage_ms_per_frame"].get("classify", 0.0), 1)]
                 for r in doc["street"]["runs"]]
         lines += _table(["full-frame detection every", "frames", "fps (whole run)", "crops",
-                         "skipped", "tracks", "faces detected", "detect ms/frame",
+                         "mirrored", "skipped", "tracks", "faces detected", "detect ms/frame",
                          "regions ms/frame", "classify ms/frame"], rows)
     if doc.get("budget_check", {}).get("clips"):
         from bench.onset import budget_markdown

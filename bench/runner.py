@@ -256,7 +256,8 @@ def _street(opts: BenchOptions, classifier: Classifier, detector, say) -> dict:
                                 budget=opts.budget(), full_detect_every=full)
         r = screen_street(config, classifier, detector, opts.street_frames)
         say(f"  street.mp4 looped, full detection every {full or opts.detect_every} frames: "
-            f"{r.fps:.1f} fps ({r.classified} crops, {r.skipped} skipped)")
+            f"{r.fps:.1f} fps ({r.classified} crops, {r.mirrored} mirrored, {r.skipped} "
+            "skipped)")
         runs.append(asdict(r))
     return {"clip": str(STREET), "frames": opts.street_frames, "runs": runs}
 

@@ -34,6 +34,8 @@ class StreetRun:
             it keeps finding: bench/region_recall.py compares the searches per face).
         stage_ms_per_frame: milliseconds per frame spent in each stage.
         error: the run's error ("" when none).
+        mirrored: crops that also got the mirror pass (a single-pass twin's band; 0 for a
+            graph with the flip inside).
     """
 
     full_detect_every: int
@@ -46,12 +48,14 @@ class StreetRun:
     stage_ms_per_frame: dict
     detections: int = 0
     error: str = ""
+    mirrored: int = 0
 
 
 def screen_street(config: PipelineConfig, classifier: FaceClassifier, detector: FaceDetector,
                   frames: int, path: Path = STREET) -> StreetRun:
     """Screen ``frames`` frames of the looped clip with ``config`` (its max_frames replaced)."""
     source = VideoFileSource(path, loop=True)
+    mirrored0 = getattr(classifier, "mirrored", 0)
     pipeline = build_pipeline([source], replace(config, max_frames=frames),
                               classifier=classifier, detector=detector)
     t0 = time.perf_counter()
@@ -64,4 +68,4 @@ def screen_street(config: PipelineConfig, classifier: FaceClassifier, detector: 
         fps=s.processed / wall if wall > 0 else 0.0, classified=s.classified,
         skipped=s.skipped_settled + s.skipped_budget, tracks=s.tracks, detections=s.detections,
         stage_ms_per_frame={k: v.total_ms / n for k, v in summary.stages.items()},
-        error=summary.error)
+        error=summary.error, mirrored=getattr(classifier, "mirrored", 0) - mirrored0)

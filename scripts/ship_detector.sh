@@ -66,6 +66,8 @@ if [ "${ACCURACY_ONLY:-0}" = 1 ]; then
 fi
 # The precision gates last: INT8's per-layer sensitivity search is the slowest step (31 min for
 # the two-network ensemble here), and every accuracy figure above is already on disk by then.
+step "export single-pass (the CPU twin: mirror only near the threshold, docs/EXPORT.md)"
+$ds export single-pass "$out/classifier.onnx"
 step "export fp16 (AUC check on 256 validation faces)"
 $ds export fp16 "$out/classifier.onnx" --samples 256
 step "export int8 (min-max, sensitivity fallback, gate 0.005)"
