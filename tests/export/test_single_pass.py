@@ -102,7 +102,7 @@ def test_the_default_cpu_classifier_is_the_twin_and_a_named_model_runs_as_given(
     model = shipped_model()
     default = load_backend("ort")
     assert default.model_path.name == SHIPPED_TWIN
-    assert not default.traits.flip_in_graph and default.traits.mirror_band == 0.4
+    assert not default.traits.flip_in_graph and default.traits.mirror_band == 0.5
     named = load_backend("ort", model)
     assert named.model_path == model and named.traits.flip_in_graph
     assert load_backend("auto").model_path.name == SHIPPED_TWIN  # no GPU here: ort-cpu
