@@ -19,7 +19,8 @@ Opt = typer.Option
 Backend = Annotated[str, Opt("--backend", "-b", help="Classifier backend: auto, ort, tensorrt, "
                              "torch, remote.")]
 Model = Annotated[Path | None, Opt("--model", help="Classifier model (default: the shipped "
-                                   "classifier.onnx).")]
+                                   "classifier.onnx; on ONNX Runtime's CPU its single-pass twin, "
+                                   "docs/EXPORT.md).")]
 BackendUrl = Annotated[str | None, Opt("--backend-url", help="host:port of an Open Inference "
                                        "Protocol server (Triton, MLServer) for remote.")]
 RemoteModel = Annotated[str, Opt("--remote-model", help="Model name on the remote server "
