@@ -43,6 +43,40 @@ def _sibling(model: Path, tag: str) -> Path:
     return model.with_name(f"{model.stem}.{tag}.onnx")
 
 
+def refresh_twin(model: Path) -> str:
+    """Re-cut the single-pass twin beside ``model`` after ``model`` was rewritten.
+
+    A stale twin would be skipped at load (with a warning) and the new graph would run with the
+    mirror on every crop; re-cut with the twin's own band, the pair stays in step. A new graph
+    without the in-graph mirror has no twin: the old one is removed.
+
+    Returns:
+        a line for the command's output ("" when there was no twin).
+    """
+    import onnx
+
+    from engine.backends.factory import single_pass_path
+    from engine.backends.model_traits import KEY_MIRROR_BAND
+    from engine.errors import ModelError
+    from export.single_pass import DEFAULT_MIRROR_BAND, strip_flip
+
+    twin = single_pass_path(model)
+    if not twin.is_file():
+        return ""
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(twin), load_external_data=False)
+                .metadata_props}
+        band = float(meta.get(KEY_MIRROR_BAND, DEFAULT_MIRROR_BAND))
+    except Exception:  # an unreadable twin is replaced with the default band
+        band = DEFAULT_MIRROR_BAND
+    try:
+        strip_flip(model, twin, band)
+    except ModelError:
+        twin.unlink()
+        return f"\n  removed {twin.name}: the new graph has no in-graph mirror to cut"
+    return f"\n  re-cut the single-pass twin {twin.name} (mirror band {band:g})"
+
+
 def export_onnx_cmd(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (.pt).")],
     out: Annotated[Path, typer.Option("--out", help="ONNX file to write.")] = DEFAULT_CLASSIFIER,
@@ -65,7 +99,7 @@ def export_onnx_cmd(
         + (f"; vote floor {vote_min_face:g} px\n" if vote_min_face is not None else "\n") +
         f"  parity vs PyTorch on {r.parity_crops} real face crops: max |logit diff| = "
         f"{r.max_abs_diff:.2e} (limit {PARITY_TOLERANCE:g})\n"
-        f"  ops: {', '.join(r.ops)}"
+        f"  ops: {', '.join(r.ops)}" + refresh_twin(Path(r.path))
     )
 
 
@@ -99,6 +133,7 @@ def export_ensemble_cmd(
         + f"  threshold {r.contract.threshold:.4f} ({r.threshold_from}{auc})\n"
         f"  parity vs the members' mean logit on {r.parity_crops} real face crops: "
         f"max |diff| = {r.max_abs_diff:.2e} (limit {PARITY_TOLERANCE:g})"
+        + refresh_twin(Path(r.path))
     )
 
 

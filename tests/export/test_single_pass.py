@@ -158,3 +158,43 @@ def test_evaluation_scores_the_twin_as_the_engine_does(tmp_path, crops) -> None:
     every = strip_flip(model, tmp_path / "all.onnx", 1.0)
     np.testing.assert_allclose(score_crops(open_scorer(every), crops),
                                score_crops(open_scorer(model), crops), atol=2e-5)
+
+
+def test_rewriting_the_classifier_re_cuts_its_twin(tmp_path) -> None:
+    # `deepscreen export onnx|ensemble` over a classifier with a twin beside it keeps the pair
+    # in step (the twin's own band), instead of leaving a stale twin the runtime would skip.
+    import hashlib
+    import shutil
+
+    import onnx
+
+    from deepscreen_cli.export_model_cmd import refresh_twin
+
+    flip = tmp_path / "classifier.onnx"
+    shutil.copyfile(shipped_model(), flip)
+    strip_flip(flip, tmp_path / SHIPPED_TWIN, 0.2)
+    m = onnx.load(str(flip))
+    m.metadata_props.add(key="deepscreen.note", value="re-exported")
+    onnx.save(m, str(flip))
+    assert "re-cut the single-pass twin" in refresh_twin(flip)
+    twin = load_backend("ort", tmp_path / SHIPPED_TWIN).traits
+    assert twin.twin_of == hashlib.sha256(flip.read_bytes()).hexdigest()
+    assert twin.mirror_band == 0.2
+    assert refresh_twin(tmp_path / "other.onnx") == ""  # no twin beside it: nothing to do
+
+
+def test_exporting_a_graph_without_the_mirror_removes_the_old_twin(tmp_path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from deepscreen_cli.app import app
+    from tests.export.seeded_model import seeded_classifier
+
+    ckpt, _ = seeded_classifier()  # the tiny seeded network: no flip in its graph
+    shutil.copyfile(strip_flip(shipped_model(), tmp_path / "t.onnx", 0.5),
+                    tmp_path / SHIPPED_TWIN)
+    r = CliRunner().invoke(app, ["export", "onnx", str(ckpt), "--out",
+                                 str(tmp_path / "classifier.onnx"), "--parity-crops", "4"])
+    assert r.exit_code == 0, r.output
+    assert f"removed {SHIPPED_TWIN}" in r.output and not (tmp_path / SHIPPED_TWIN).exists()
