@@ -34,20 +34,13 @@ if str(REPO) not in sys.path:
 from bench.micro import collect_crops  # noqa: E402
 from bench.onset import shared_clips  # noqa: E402
 from bench.video_accuracy import auc  # noqa: E402
+from engine.classifier import mean_logit_probability  # noqa: E402
 from engine.errors import InputError  # noqa: E402
 from engine.preprocess import prepare_crops  # noqa: E402
 from train.labelled import label_of_path  # noqa: E402
 
 BANDS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 1.0)
 SOURCE_BANDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
-
-
-def _averaged(one: np.ndarray, mirror: np.ndarray) -> np.ndarray:
-    """The flip graph's score from the two single passes (logits averaged)."""
-    eps = 1e-7
-    a, b = (np.clip(v, eps, 1 - eps) for v in (one, mirror))
-    logit = (np.log(a) - np.log1p(-a) + np.log(b) - np.log1p(-b)) / 2
-    return 1 / (1 + np.exp(-logit))
 
 
 def flip_check_sources(model: Path, root: Path, cache_dir: Path | None) -> dict:
@@ -59,15 +52,18 @@ def flip_check_sources(model: Path, root: Path, cache_dir: Path | None) -> dict:
     from train.sources import load_sources
 
     flip = load_backend("ort", model)
-    single = load_backend("ort", strip_flip(model, Path(tempfile.mkdtemp()) / "single.onnx",
-                                            0.0))
+    work = Path(tempfile.mkdtemp())
+    # The twin scored as the engine scores it: alone (band 0) and with the mirror on every
+    # crop (band 1); any band in between picks one of the two per crop.
+    single = load_backend("ort", strip_flip(model, work / "single.onnx", 0.0))
+    mirrored = load_backend("ort", strip_flip(model, work / "mirrored.onnx", 1.0))
     thr = flip.contract.threshold
     test = [s for s in load_sources(root, None, 0.1, 0.2) if s.split == "test"]
     dets = [Detector("flip", lambda c: score_crops(flip, c), thr),
             Detector("one", lambda c: score_crops(single, c), thr),
-            Detector("mirror", lambda c: score_crops(single, [x[:, ::-1] for x in c]), thr)]
+            Detector("both", lambda c: score_crops(mirrored, c), thr)]
     p = score_samples(test, dets, flip.contract.margin, cache_dir)
-    both = _averaged(p["one"], p["mirror"])
+    both = p["both"]
     rows = [{"band": "flip graph", "mirrored_share": 1.0, "side_changes": 0,
              "cells": [r.__dict__ for r in source_rows(test, p["flip"], "flip", thr)]}]
     for band in SOURCE_BANDS:
@@ -125,9 +121,7 @@ def flip_check(model: Path, clips: list[Path], per_clip: int, every: int) -> dic
     f, one, m = (np.asarray(v, np.float64) for v in (p_flip, p_one, p_mirror))
     y = np.asarray(labels)
     thr = contract.threshold
-    logit = np.log(one / (1 - one + 1e-12) + 1e-12)
-    logit_m = np.log(m / (1 - m + 1e-12) + 1e-12)
-    both = 1 / (1 + np.exp(-(logit + logit_m) / 2))
+    both = mean_logit_probability(one, m)
     rows = []
     for band in BANDS:
         near = np.abs(one - thr) < band

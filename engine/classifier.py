@@ -49,14 +49,19 @@ def mirror_near_threshold(
     # The radial spectrum of a mirror image is the crop's own: only the pixels flip.
     mirror = np.ascontiguousarray(pixels[near][..., ::-1])
     pm = np.asarray(predict(mirror, spectrum[near]), dtype=np.float64).reshape(-1)
-    eps = 1e-7
-    q = np.clip(np.asarray(p, np.float64)[near], eps, 1 - eps)
-    qm = np.clip(pm, eps, 1 - eps)
-    logit = np.log(q) - np.log1p(-q)
-    logit_m = np.log(qm) - np.log1p(-qm)
     out = np.array(p, dtype=np.float64, copy=True)
-    out[near] = 1.0 / (1.0 + np.exp(-(logit + logit_m) / 2))
+    out[near] = mean_logit_probability(out[near], pm)
     return out, int(near.size)
+
+
+def mean_logit_probability(p: np.ndarray, pm: np.ndarray) -> np.ndarray:
+    """The probability of the mean of two logits given as probabilities: how the flip graph
+    combines a crop's score ``p`` with its mirror image's ``pm``."""
+    eps = 1e-7
+    q = np.clip(np.asarray(p, np.float64), eps, 1 - eps)
+    qm = np.clip(np.asarray(pm, np.float64), eps, 1 - eps)
+    logit = (np.log(q) - np.log1p(-q) + np.log(qm) - np.log1p(-qm)) / 2
+    return 1.0 / (1.0 + np.exp(-logit))
 
 
 class Classifier:
