@@ -137,3 +137,9 @@ def test_v28_differs_from_v27_only_by_its_schedule() -> None:
     # v27 trained as long as v9 (14 epochs): is the DFDC gap the shorter schedule?
     _differs_only_by("detector_v28.yaml", "optim", base="detector_v27.yaml",
                      epochs=(10, 14))
+
+
+def test_v29_differs_from_v28_only_by_leaving_deepfacelive_out() -> None:
+    # The 14-epoch "DeepFaceLive frames in/out" ablation: at v21's recipe the frames cost DFDC.
+    _differs_only_by("detector_v29.yaml", "cache", base="detector_v28.yaml",
+                     exclude_sources=(("sbi",), ("sbi", "deepfacelive")))
