@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from deepscreen_cli import options as o
 from deepscreen_cli.groups import export_app
 from engine.paths import MODELS_DIR
 
@@ -163,10 +164,7 @@ def export_single_pass_cmd(
 def export_fp16_cmd(
     model: Annotated[Path, typer.Argument(help="FP32 classifier ONNX.")] = DEFAULT_CLASSIFIER,
     out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.fp16.onnx.")] = None,
-    data: Annotated[
-        list[Path] | None,
-        typer.Option("--data", help="Labelled face folder(s) (real/, fake/) for the AUC check."),
-    ] = None,
+    data: o.LabelledData = None,
     samples: Annotated[int, typer.Option(help="Validation faces compared.")] = 256,
 ) -> None:
     """Convert to FP16 (float32 inputs/outputs kept) and compare with the FP32 model."""
@@ -184,10 +182,7 @@ def export_fp16_cmd(
 
 def export_int8_cmd(
     model: Annotated[Path, typer.Argument(help="FP32 classifier ONNX.")] = DEFAULT_CLASSIFIER,
-    data: Annotated[
-        list[Path] | None,
-        typer.Option("--data", help="Labelled face folder(s) (real/, fake/); default: shared set."),
-    ] = None,
+    data: o.LabelledData = None,
     out: Annotated[Path | None, typer.Option("--out", help="Default: <stem>.int8.onnx.")] = None,
     method: Annotated[str, typer.Option(help="minmax, entropy or percentile.")] = "minmax",
     calibration_samples: Annotated[int, typer.Option(help="Calibration faces.")] = 512,

@@ -1,4 +1,5 @@
-"""Command-line options shared by `screen`, `demo`, `bench` and `calibrate`, in groups.
+"""Command-line options shared by `screen`, `demo`, `bench`, `calibrate`, `verify` and `export`,
+in groups.
 
 Each option is an annotated type, declared once: a command lists the ones it takes, so the same
 flag has the same name, range and help everywhere. Every option of `screen` that the config
@@ -26,6 +27,12 @@ BackendUrl = Annotated[str | None, Opt("--backend-url", help="host:port of an Op
 RemoteModel = Annotated[str, Opt("--remote-model", help="Model name on the remote server "
                                  "(e.g. deepscreen_trt_fp16).")]
 Spectral = Annotated[str, Opt("--spectral", help="Spectral feature: auto, cuda, cpu.")]
+
+# ------------------------------------------------------- labelled faces (verify, export fp16/int8)
+# The one labelling rule (train/labelled.py): real*/fake* folders at any depth.
+LabelledData = Annotated[list[Path] | None, Opt("--data", help="Labelled face folder(s): "
+                                                "real*/fake* subfolders at any depth. Repeatable; "
+                                                "default: ../shared/data/faces.")]
 
 # ------------------------------------------------------------ detection (screen, bench, calibrate)
 DetectEvery = Annotated[int, Opt("--detect-every", "-k", min=1,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from deepscreen_cli import options as o
 from engine.errors import UsageError
 from engine.paths import DEFAULT_CLASSIFIER
 
@@ -46,17 +47,14 @@ def run_verify(
     from train.labelled import find_labelled
 
     if not data:
-        raise UsageError("verify needs labelled faces: pass --data DIR (with real/ and fake/)")
+        raise UsageError("verify needs labelled faces: pass --data DIR (real*/fake* subfolders)")
     contract = load_backend("ort-cpu", model).contract
     faces = validation_sample(find_labelled(list(data)), contract, samples, detect=detect)
     return verify_faces(faces, model, checkpoint, url, include_gpu)
 
 
 def verify(
-    data: Annotated[
-        list[Path] | None,  # noqa: UP007 - typer needs Optional on 3.10
-        typer.Option("--data", help="Labelled face folder(s) with real/ and fake/ inside."),
-    ] = None,
+    data: o.LabelledData = None,
     model: Annotated[Path, typer.Option(help="FP32 classifier ONNX (FP16/INT8 siblings are "
                                         "picked up: <stem>.fp16.onnx, <stem>.int8.onnx).")
                      ] = DEFAULT_MODEL,

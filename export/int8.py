@@ -187,7 +187,8 @@ def export_int8(
 
     fp32, out = Path(fp32), Path(out)
     if not data:
-        raise UsageError("INT8 calibration needs labelled faces: pass --data DIR (real/, fake/)")
+        raise UsageError("INT8 calibration needs labelled faces: "
+                         "pass --data DIR (real*/fake* subfolders)")
     contract = OrtBackend(fp32).contract
     model_hash = _sha256(fp32)
     cache = Path(cache_dir or DEFAULT_CACHE) / "int8" / model_hash[:16]
