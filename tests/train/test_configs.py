@@ -143,3 +143,11 @@ def test_v29_differs_from_v28_only_by_leaving_deepfacelive_out() -> None:
     # The 14-epoch "DeepFaceLive frames in/out" ablation: at v21's recipe the frames cost DFDC.
     _differs_only_by("detector_v29.yaml", "cache", base="detector_v28.yaml",
                      exclude_sources=(("sbi",), ("sbi", "deepfacelive")))
+
+
+def test_v30_differs_from_v28_only_by_its_seed() -> None:
+    # The seed twin of v28: how much one v3 run varies (its own view cache, the same split).
+    v28, v30 = load_config(_config_path("detector_v28.yaml")), load_config(
+        _config_path("detector_v30.yaml"))
+    assert (v28.seed, v30.seed) == (0, 1)
+    assert replace(v30, seed=0, run_dir=v28.run_dir) == v28
