@@ -45,37 +45,22 @@ def _sibling(model: Path, tag: str) -> Path:
 
 
 def refresh_twin(model: Path) -> str:
-    """Re-cut the single-pass twin beside ``model`` after ``model`` was rewritten.
-
-    A stale twin would be skipped at load (with a warning) and the new graph would run with the
-    mirror on every crop; re-cut with the twin's own band, the pair stays in step. A new graph
-    without the in-graph mirror has no twin: the old one is removed.
+    """Re-cut the single-pass twin beside ``model`` after it was rewritten
+    (:func:`export.single_pass.recut_twin`) and say so.
 
     Returns:
         a line for the command's output ("" when there was no twin).
     """
-    import onnx
-
     from engine.backends.factory import single_pass_path
-    from engine.backends.model_traits import KEY_MIRROR_BAND
     from engine.errors import ModelError
-    from export.single_pass import DEFAULT_MIRROR_BAND, strip_flip
+    from export.single_pass import recut_twin
 
-    twin = single_pass_path(model)
-    if not twin.is_file():
-        return ""
+    name = single_pass_path(model).name
     try:
-        meta = {p.key: p.value for p in onnx.load(str(twin), load_external_data=False)
-                .metadata_props}
-        band = float(meta.get(KEY_MIRROR_BAND, DEFAULT_MIRROR_BAND))
-    except Exception:  # an unreadable twin is replaced with the default band
-        band = DEFAULT_MIRROR_BAND
-    try:
-        strip_flip(model, twin, band)
+        band = recut_twin(model)
     except ModelError:
-        twin.unlink()
-        return f"\n  removed {twin.name}: the new graph has no in-graph mirror to cut"
-    return f"\n  re-cut the single-pass twin {twin.name} (mirror band {band:g})"
+        return f"\n  removed {name}: the new graph has no in-graph mirror to cut"
+    return "" if band is None else f"\n  re-cut the single-pass twin {name} (mirror band {band:g})"
 
 
 def export_onnx_cmd(

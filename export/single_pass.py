@@ -95,3 +95,38 @@ def strip_flip(src: Path, dst: Path, mirror_band: float) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dst))
     return dst
+
+
+def recut_twin(model: Path) -> float | None:
+    """Keep the single-pass twin beside ``model`` in step after ``model`` was rewritten.
+
+    A stale twin would be skipped at load (with a warning) and the new graph would run with the
+    mirror on every crop, so the twin is cut again from the new graph with its own band (the
+    default band when the old twin cannot be read). A new graph without the in-graph mirror has
+    no twin: the old one is removed.
+
+    Returns:
+        the band of the re-cut twin; None when there was no twin.
+
+    Raises:
+        ModelError: the new graph has no in-graph mirror (the old twin has been removed).
+    """
+    import onnx
+
+    from engine.backends.factory import single_pass_path
+
+    twin = single_pass_path(model)
+    if not twin.is_file():
+        return None
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(twin), load_external_data=False)
+                .metadata_props}
+        band = float(meta.get(KEY_MIRROR_BAND, DEFAULT_MIRROR_BAND))
+    except Exception:  # an unreadable twin is replaced with the default band
+        band = DEFAULT_MIRROR_BAND
+    try:
+        strip_flip(model, twin, band)
+    except ModelError:
+        twin.unlink()
+        raise
+    return band
