@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.backends.model_traits import KEY_FLIP_IN_GRAPH, KEY_MIRROR_BAND, KEY_TWIN_OF
@@ -45,7 +46,7 @@ def strip_flip(src: Path, dst: Path, mirror_band: float) -> Path:
     Raises:
         ModelError: the graph does not have the exported flip pattern (Concat of ``crops``
             and its mirror Slice at the input; two Slices of one tensor added and halved at
-            the ``logit`` output).
+            the network's logit), once per network (an ensemble's members each have one).
     """
     import onnx
 
@@ -53,25 +54,20 @@ def strip_flip(src: Path, dst: Path, mirror_band: float) -> Path:
         raise ModelError(f"mirror band must be in [0, 1], got {mirror_band}")
     model = onnx.load(str(src))
     g = model.graph
-    producer = {out: n for n in g.node for out in n.output}
-    cat = next((n for n in g.node if n.op_type == "Concat" and len(n.input) == 2
-                and n.input[0] == "crops" and n.input[1] in producer
-                and producer[n.input[1]].op_type == "Slice"
-                and producer[n.input[1]].input[0] == "crops"), None)
-    mul = producer.get("logit")
-    add = producer.get(mul.input[0]) if mul is not None and mul.op_type == "Mul" else None
-    halves = [producer.get(i) for i in add.input] if add is not None and add.op_type == "Add" \
-        else []
-    if cat is None or len(halves) != 2 or any(h is None or h.op_type != "Slice" for h in halves) \
-            or halves[0].input[0] != halves[1].input[0]:
+    cuts = _flip_patterns(g)
+    if not cuts:
         raise ModelError(f"{src}: no in-graph flip to remove (expected the flip_tta export)")
-    flip = producer[cat.input[1]]
-    full = halves[0].input[0]  # the logits of all 2N crops; of N crops once the flip is gone
-    drop = {id(cat), id(flip), id(mul), id(add), id(halves[0]), id(halves[1])}
-    nodes = [n for n in g.node if id(n) not in drop]
+    drop = {id(n) for cut in cuts for n in cut.nodes}
+    # Each network's logits of all 2N crops are, once its flip is gone, the logits of N crops:
+    # an Identity takes the halving Mul's place, so the node list stays topologically sorted.
+    relink = {id(cut.nodes[-1]): onnx.helper.make_node(
+        "Identity", [cut.full], [cut.logit],
+        name="single_pass_logit" if len(cuts) == 1 else f"single_pass_logit_{k}")
+        for k, cut in enumerate(cuts)}
+    into_crops = {cut.cat_output for cut in cuts}
+    nodes = [relink.get(id(n), n) for n in g.node if id(n) not in drop or id(n) in relink]
     for n in nodes:
-        n.input[:] = ["crops" if i == cat.output[0] else i for i in n.input]
-    nodes.append(onnx.helper.make_node("Identity", [full], ["logit"], name="single_pass_logit"))
+        n.input[:] = ["crops" if i in into_crops else i for i in n.input]
     del g.node[:]
     g.node.extend(nodes)
     # Constants only the removed nodes used (the batch Shape among them) are pruned here so
@@ -95,6 +91,61 @@ def strip_flip(src: Path, dst: Path, mirror_band: float) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dst))
     return dst
+
+
+@dataclass(frozen=True)
+class _FlipCut:
+    """One network's in-graph mirror: what to remove and what to reconnect."""
+
+    nodes: tuple  # Concat, its mirror Slice, the two halving Slices, Add, Mul
+    cat_output: str  # the 2N-crop batch, read as ``crops`` once cut
+    full: str  # the logits of all 2N crops
+    logit: str  # the halved logit the rest of the graph reads
+
+
+def _flip_patterns(g) -> list[_FlipCut]:
+    """Every exported flip in ``g``: one for a single network, one per member of an ensemble.
+
+    A flip is ``Concat(crops, Slice(crops))`` at the input and, at that network's output,
+    ``Mul(Add(Slice(X), Slice(X)), 0.5)``. The halving is followed back to the Concat it came
+    from, so that each member's pair is cut together; an ensemble's mean of the members'
+    logits stays, which is exact: the mean of each member's crop and mirror average equals the
+    average of the crop's and the mirror's member means (the runtime's mirror pass).
+    """
+    producer = {out: n for n in g.node for out in n.output}
+    cats = {n.output[0]: n for n in g.node
+            if n.op_type == "Concat" and len(n.input) == 2 and n.input[0] == "crops"
+            and n.input[1] in producer and producer[n.input[1]].op_type == "Slice"
+            and producer[n.input[1]].input[0] == "crops"}
+    cuts: list[_FlipCut] = []
+    for mul in g.node:
+        add = producer.get(mul.input[0]) if mul.op_type == "Mul" and mul.input else None
+        if add is None or add.op_type != "Add":
+            continue
+        halves = [producer.get(i) for i in add.input]
+        if len(halves) != 2 or any(h is None or h.op_type != "Slice" for h in halves) \
+                or halves[0].input[0] != halves[1].input[0]:
+            continue
+        cat = _upstream_cat(halves[0].input[0], producer, cats)
+        if cat is None:
+            continue
+        cuts.append(_FlipCut((cat, producer[cat.input[1]], halves[0], halves[1], add, mul),
+                             cat.output[0], halves[0].input[0], mul.output[0]))
+    return cuts if len(cuts) == len(cats) else []
+
+
+def _upstream_cat(name: str, producer: dict, cats: dict):
+    """The flip Concat that ``name`` is computed from (breadth-first), or None."""
+    seen, todo = set(), [name]
+    while todo:
+        cur = todo.pop()
+        if cur in cats:
+            return cats[cur]
+        if cur in seen or cur not in producer:
+            continue
+        seen.add(cur)
+        todo.extend(producer[cur].input)
+    return None
 
 
 def recut_twin(model: Path) -> float | None:

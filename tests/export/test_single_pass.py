@@ -74,6 +74,31 @@ def test_a_graph_without_the_flip_is_refused(tmp_path) -> None:
         strip_flip(shipped_model(), tmp_path / "bad.onnx", 1.5)
 
 
+
+def test_twin_of_an_ensemble_cuts_every_members_mirror(tmp_path, crops) -> None:
+    # `deepscreen export ensemble` of two flip graphs has two mirrors: the twin cuts both, and
+    # its crop and mirror logits average to the ensemble's exactly (mean of means).
+    import onnx
+    from onnx import numpy_helper
+
+    from export.ensemble import export_ensemble
+
+    other = onnx.load(str(shipped_model()))  # a second, different flip network: head halved
+    w = next(i for i in other.graph.initializer if i.name == "classifier.1.weight")
+    w.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(w) * 0.5, w.name))
+    onnx.save(other, str(tmp_path / "other.onnx"))
+    ens = export_ensemble([shipped_model(), tmp_path / "other.onnx"], tmp_path / "ens.onnx",
+                          threshold=0.5, parity_n=4).path
+    whole = _classifier(ens)
+    assert whole.backend.traits.flip_in_graph
+    twin = _classifier(strip_flip(ens, tmp_path / "ens.single.onnx", 1.0))
+    assert not twin.backend.traits.flip_in_graph
+    cut = onnx.load(str(tmp_path / "ens.single.onnx"))
+    assert not any(n.op_type == "Concat" and "crops" in n.input for n in cut.graph.node)
+    np.testing.assert_allclose(twin.classify(crops), whole.classify(crops), atol=2e-5)
+    assert twin.mirrored == len(crops)
+
+
 # ------------------------------------------------------------------ the shipped twin (issue 32)
 SHIPPED_TWIN = "classifier.single.onnx"
 
