@@ -131,11 +131,13 @@ def _flip_patterns(g) -> list[_FlipCut]:
             continue
         cuts.append(_FlipCut((cat, producer[cat.input[1]], halves[0], halves[1], add, mul),
                              cat.output[0], halves[0].input[0], mul.output[0]))
-    return cuts if len(cuts) == len(cats) else []
+    # Every flip cut, each Concat once: anything else is not the exported pattern.
+    one_each = len({id(cut.nodes[0]) for cut in cuts}) == len(cuts) == len(cats)
+    return cuts if one_each else []
 
 
 def _upstream_cat(name: str, producer: dict, cats: dict):
-    """The flip Concat that ``name`` is computed from (breadth-first), or None."""
+    """The flip Concat that ``name`` is computed from (its inputs walked back), or None."""
     seen, todo = set(), [name]
     while todo:
         cur = todo.pop()

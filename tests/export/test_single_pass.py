@@ -74,7 +74,6 @@ def test_a_graph_without_the_flip_is_refused(tmp_path) -> None:
         strip_flip(shipped_model(), tmp_path / "bad.onnx", 1.5)
 
 
-
 def test_twin_of_an_ensemble_cuts_every_members_mirror(tmp_path, crops) -> None:
     # `deepscreen export ensemble` of two flip graphs has two mirrors: the twin cuts both, and
     # its crop and mirror logits average to the ensemble's exactly (mean of means).
