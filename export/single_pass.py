@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.backends.model_traits import KEY_FLIP_IN_GRAPH, KEY_MIRROR_BAND, KEY_TWIN_OF
@@ -54,17 +53,17 @@ def strip_flip(src: Path, dst: Path, mirror_band: float) -> Path:
         raise ModelError(f"mirror band must be in [0, 1], got {mirror_band}")
     model = onnx.load(str(src))
     g = model.graph
-    cuts = _flip_patterns(g)
-    if not cuts:
+    cats, halvings = _flip_patterns(g)
+    if not cats or len(cats) != len(halvings):
         raise ModelError(f"{src}: no in-graph flip to remove (expected the flip_tta export)")
-    drop = {id(n) for cut in cuts for n in cut.nodes}
+    drop = {id(n) for cut in (*cats, *halvings) for n in cut}
     # Each network's logits of all 2N crops are, once its flip is gone, the logits of N crops:
-    # an Identity takes the halving Mul's place, so the node list stays topologically sorted.
-    relink = {id(cut.nodes[-1]): onnx.helper.make_node(
-        "Identity", [cut.full], [cut.logit],
-        name="single_pass_logit" if len(cuts) == 1 else f"single_pass_logit_{k}")
-        for k, cut in enumerate(cuts)}
-    into_crops = {cut.cat_output for cut in cuts}
+    # an Identity takes each halving Mul's place, so the node list stays topologically sorted.
+    relink = {id(mul): onnx.helper.make_node(
+        "Identity", [first.input[0]], [mul.output[0]],
+        name="single_pass_logit" if len(halvings) == 1 else f"single_pass_logit_{k}")
+        for k, (mul, _add, first, _second) in enumerate(halvings)}
+    into_crops = {concat.output[0] for concat, _mirror in cats}
     nodes = [relink.get(id(n), n) for n in g.node if id(n) not in drop or id(n) in relink]
     for n in nodes:
         n.input[:] = ["crops" if i in into_crops else i for i in n.input]
@@ -93,61 +92,30 @@ def strip_flip(src: Path, dst: Path, mirror_band: float) -> Path:
     return dst
 
 
-@dataclass(frozen=True)
-class _FlipCut:
-    """One network's in-graph mirror: what to remove and what to reconnect."""
+def _flip_patterns(g) -> tuple[list, list]:
+    """The exported flips in ``g``: one for a single network, one per member of an ensemble.
 
-    nodes: tuple  # Concat, its mirror Slice, the two halving Slices, Add, Mul
-    cat_output: str  # the 2N-crop batch, read as ``crops`` once cut
-    full: str  # the logits of all 2N crops
-    logit: str  # the halved logit the rest of the graph reads
-
-
-def _flip_patterns(g) -> list[_FlipCut]:
-    """Every exported flip in ``g``: one for a single network, one per member of an ensemble.
-
-    A flip is ``Concat(crops, Slice(crops))`` at the input and, at that network's output,
-    ``Mul(Add(Slice(X), Slice(X)), 0.5)``. The halving is followed back to the Concat it came
-    from, so that each member's pair is cut together; an ensemble's mean of the members'
-    logits stays, which is exact: the mean of each member's crop and mirror average equals the
-    average of the crop's and the mirror's member means (the runtime's mirror pass).
+    Returns the input doublings, ``(Concat, Slice)`` for ``Concat(crops, Slice(crops))``, and
+    the output halvings, ``(Mul, Add, Slice, Slice)`` for ``Mul(Add(Slice(X), Slice(X)), 0.5)``;
+    a graph that is the export has as many of each. Cutting all of them keeps an ensemble's mean
+    of its members,
+    which is exact: the mean of each member's crop and mirror average equals the average of the
+    crop's and the mirror's member means (the runtime's mirror pass).
     """
     producer = {out: n for n in g.node for out in n.output}
-    cats = {n.output[0]: n for n in g.node
+    cats = [(n, producer[n.input[1]]) for n in g.node
             if n.op_type == "Concat" and len(n.input) == 2 and n.input[0] == "crops"
             and n.input[1] in producer and producer[n.input[1]].op_type == "Slice"
-            and producer[n.input[1]].input[0] == "crops"}
-    cuts: list[_FlipCut] = []
+            and producer[n.input[1]].input[0] == "crops"]
+    halvings = []
     for mul in g.node:
         add = producer.get(mul.input[0]) if mul.op_type == "Mul" and mul.input else None
-        if add is None or add.op_type != "Add":
-            continue
-        halves = [producer.get(i) for i in add.input]
-        if len(halves) != 2 or any(h is None or h.op_type != "Slice" for h in halves) \
-                or halves[0].input[0] != halves[1].input[0]:
-            continue
-        cat = _upstream_cat(halves[0].input[0], producer, cats)
-        if cat is None:
-            continue
-        cuts.append(_FlipCut((cat, producer[cat.input[1]], halves[0], halves[1], add, mul),
-                             cat.output[0], halves[0].input[0], mul.output[0]))
-    # Every flip cut, each Concat once: anything else is not the exported pattern.
-    one_each = len({id(cut.nodes[0]) for cut in cuts}) == len(cuts) == len(cats)
-    return cuts if one_each else []
-
-
-def _upstream_cat(name: str, producer: dict, cats: dict):
-    """The flip Concat that ``name`` is computed from (its inputs walked back), or None."""
-    seen, todo = set(), [name]
-    while todo:
-        cur = todo.pop()
-        if cur in cats:
-            return cats[cur]
-        if cur in seen or cur not in producer:
-            continue
-        seen.add(cur)
-        todo.extend(producer[cur].input)
-    return None
+        halves = [producer.get(i) for i in add.input] if add is not None \
+            and add.op_type == "Add" else []
+        if len(halves) == 2 and all(h is not None and h.op_type == "Slice" for h in halves) \
+                and halves[0].input[0] == halves[1].input[0]:
+            halvings.append((mul, add, halves[0], halves[1]))
+    return cats, halvings
 
 
 def recut_twin(model: Path) -> float | None:
