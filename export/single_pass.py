@@ -98,9 +98,8 @@ def _flip_patterns(g) -> tuple[list, list]:
     Returns the input doublings, ``(Concat, Slice)`` for ``Concat(crops, Slice(crops))``, and
     the output halvings, ``(Mul, Add, Slice, Slice)`` for ``Mul(Add(Slice(X), Slice(X)), 0.5)``;
     a graph that is the export has as many of each. Cutting all of them keeps an ensemble's mean
-    of its members,
-    which is exact: the mean of each member's crop and mirror average equals the average of the
-    crop's and the mirror's member means (the runtime's mirror pass).
+    of its members, which is exact: the mean of each member's crop and mirror average equals
+    the average of the crop's and the mirror's member means (the runtime's mirror pass).
     """
     producer = {out: n for n in g.node for out in n.output}
     cats = [(n, producer[n.input[1]]) for n in g.node
